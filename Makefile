@@ -1,0 +1,96 @@
+# dsrvd: write-once network storage server.
+#
+#   make            build dsrvd/dsrvd, dctl/dctl and lib/libdsrv.a
+#   make check      install missing build dependencies, build, run regress/
+#   make demo       install missing build dependencies, build, run a demo
+#   make install    PREFIX=/usr/local DESTDIR= ...
+#   make SANITIZE=1 build with AddressSanitizer and UBSan
+
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR	?=
+
+CC	?= cc
+YACC	?= $(shell command -v bison >/dev/null 2>&1 && echo "bison -y" || echo byacc)
+PKG_CONFIG ?= pkg-config
+PKGS	= libevent libsodium libprotobuf-c zlib libbsd-overlay
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) libbsd-ctor 2>/dev/null)
+
+OPT	?= -O2
+CFLAGS	?= $(OPT) -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+	   -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter \
+	   -fstack-protector-strong -D_FORTIFY_SOURCE=2
+CPPFLAGS += -D_GNU_SOURCE -I. -Ilib $(PKG_CFLAGS)
+LDFLAGS	+= -Wl,-z,relro,-z,now
+LDLIBS	+= $(PKG_LIBS)
+
+ifeq ($(SANITIZE),1)
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+LIB_SRCS = lib/imsg.c lib/imsgev.c lib/log.c lib/printconf.c lib/keyfile.c
+LIB_OBJS = $(LIB_SRCS:.c=.o) parse.o
+DSRVD_SRCS = $(wildcard dsrvd/*.c)
+DSRVD_OBJS = $(DSRVD_SRCS:.c=.o)
+DCTL_SRCS = $(wildcard dctl/*.c)
+DCTL_OBJS = $(DCTL_SRCS:.c=.o)
+UNIT_SRCS = $(wildcard regress/unit/*.c)
+UNIT_BINS = $(UNIT_SRCS:.c=)
+
+PROGS	= dsrvd/dsrvd dctl/dctl
+
+all: $(PROGS) $(UNIT_BINS)
+
+parse.c: parse.y
+	$(YACC) -o $@ parse.y
+
+# The generated parser is not ours to keep warning-free.
+parse.o: parse.c lib/conf.h lib/log.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-error -Wno-unused-function \
+	    -Wno-missing-prototypes -Wno-sign-compare -c -o $@ parse.c
+
+lib/libdsrv.a: $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+dsrvd/dsrvd: $(DSRVD_OBJS) lib/libdsrv.a
+	$(CC) $(LDFLAGS) -o $@ $(DSRVD_OBJS) lib/libdsrv.a $(LDLIBS)
+
+dctl/dctl: $(DCTL_OBJS) lib/libdsrv.a
+	$(CC) $(LDFLAGS) -o $@ $(DCTL_OBJS) lib/libdsrv.a $(LDLIBS)
+
+regress/unit/%: regress/unit/%.c lib/libdsrv.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libdsrv.a $(LDLIBS)
+
+$(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS): $(wildcard lib/*.h dsrvd/*.h dctl/*.h)
+
+deps:
+	@sh regress/deps.sh
+
+# Sub-makes so that pkg-config runs again after deps installed packages.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@sh regress/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh regress/demo.sh
+
+install: $(PROGS)
+	sh etc/install.sh "$(DESTDIR)" "$(SBINDIR)" "$(MANDIR)" "$(SYSCONFDIR)"
+
+lint:
+	mandoc -Tlint -W warning man/*.[1-9]
+
+clean:
+	rm -f $(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS) $(PROGS) $(UNIT_BINS) \
+	    parse.c lib/libdsrv.a
+
+.PHONY: all deps check demo install lint clean

@@ -1,0 +1,63 @@
+/*
+ * libevent glue for imsg channels.  A process sets up one imsgev per
+ * peer, registers a handler for each message type it accepts from that
+ * peer, and composes replies; the glue reads, frames, dispatches and
+ * writes.  A message of a type with no handler, a framing error, a read
+ * or write error and EOF all end the channel through the close callback.
+ */
+#ifndef DSRV_IMSGEV_H
+#define DSRV_IMSGEV_H
+
+#include <event2/event.h>
+
+#include "imsg.h"
+
+#define IMSGEV_MAXHANDLERS	64
+
+struct imsgev;
+
+typedef void	(*imsgev_handler)(struct imsgev *, struct imsg *);
+/*
+ * Called once when the channel ends.  why is NULL for a clean EOF, else
+ * a short reason ("unknown message type 42", "read: Connection reset by
+ * peer", ...).  The callback may free the imsgev (after imsgev_clear()).
+ */
+typedef void	(*imsgev_closecb)(struct imsgev *, const char *why);
+
+struct imsgev {
+	struct imsgbuf		 ibuf;
+	struct event_base	*base;
+	struct event		*ev;
+	short			 events;	/* currently registered */
+	const char		*name;		/* peer, for log lines */
+	void			*arg;		/* the owner's */
+	uint32_t		 id;		/* the owner's, e.g. peer id */
+	imsgev_closecb		 closecb;
+	struct {
+		uint32_t	 type;
+		imsgev_handler	 fn;
+	}			 handlers[IMSGEV_MAXHANDLERS];
+	int			 nhandlers;
+	int			 closing;	/* close after the queue drains */
+	int			 dead;		/* closecb already called */
+	int			 indispatch;	/* inside handler loop */
+};
+
+/* Start serving fd (made non-blocking here) on base. */
+int	imsgev_init(struct imsgev *, struct event_base *, int fd,
+	    const char *name, imsgev_closecb, void *arg);
+void	imsgev_allow_fdpass(struct imsgev *);
+int	imsgev_set_maxsize(struct imsgev *, size_t);
+/* Register fn for messages of type.  Re-registering replaces. */
+void	imsgev_on(struct imsgev *, uint32_t type, imsgev_handler fn);
+/* Queue a message and arrange for it to be written. */
+int	imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
+	    pid_t pid, int fd, const void *data, size_t datalen);
+int	imsgev_composev(struct imsgev *, uint32_t type, uint32_t peerid,
+	    pid_t pid, int fd, const struct iovec *iov, int iovcnt);
+/* Stop reading; call closecb(NULL) once everything queued is written. */
+void	imsgev_shutdown(struct imsgev *);
+/* Remove the event, close the socket, free buffers.  No callback. */
+void	imsgev_clear(struct imsgev *);
+
+#endif /* DSRV_IMSGEV_H */
