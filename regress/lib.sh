@@ -1,0 +1,369 @@
+# Shared helpers for regress/t/*.sh; sourced, POSIX sh.
+#
+# A test file does:
+#	. "$REGRESS/lib.sh"
+#	tmpdir
+#	...	ok/notok/check lines
+#	finish
+#
+# Everything a test creates lives under $T and goes away at exit, as do
+# the daemons it started (stopped by pid, never by name).
+
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+export PATH
+
+: "${REGRESS:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${DSRVD:=$REGRESS/../dsrvd/dsrvd}"
+: "${DCTL:=$REGRESS/../dctl/dctl}"
+
+TESTNUM=0
+T=
+DSRVD_PID=
+DSRVD_LOG=
+MNTS=
+BGPIDS=
+
+ok() {
+	TESTNUM=$((TESTNUM + 1))
+	echo "ok $TESTNUM - $*"
+}
+
+notok() {
+	TESTNUM=$((TESTNUM + 1))
+	echo "not ok $TESTNUM - $*"
+}
+
+skip() {
+	TESTNUM=$((TESTNUM + 1))
+	echo "ok $TESTNUM # SKIP $*"
+}
+
+# Comment lines, TAP style, for whatever explains a failure.
+diag() {
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+diagfile() {
+	[ -s "$1" ] && sed 's/^/# /' "$1"
+	return 0
+}
+
+# ok/notok from a condition already computed: result STATUS text.
+result() {
+	if [ "$1" -eq 0 ]; then
+		shift
+		ok "$@"
+	else
+		shift
+		notok "$@"
+	fi
+}
+
+# check "text" cmd args...: ok when cmd exits 0; its output is shown as
+# diagnostics only when it fails.
+check() {
+	_text=$1
+	shift
+	if "$@" >"$T/check.out" 2>&1; then
+		ok "$_text"
+	else
+		notok "$_text"
+		diag "command failed: $*"
+		diagfile "$T/check.out"
+	fi
+}
+
+# TAP plan, printed last.
+finish() {
+	echo "1..$TESTNUM"
+	exit 0
+}
+
+# Give up on a test file: what is left cannot run.
+bail() {
+	notok "$*"
+	finish
+}
+
+cleanup() {
+	_crc=$?
+	trap - EXIT HUP INT TERM
+	for _p in $BGPIDS; do
+		kill -KILL "$_p" 2>/dev/null
+	done
+	# Only daemons this test started, by pid, and only while that pid
+	# still is a dsrvd.
+	if [ -n "$T" ] && [ -f "$T/pids" ]; then
+		while read -r _p; do
+			case $(cmdline "$_p") in
+			*dsrvd*) stop_pid "$_p" 5 >/dev/null 2>&1 ;;
+			esac
+		done <"$T/pids"
+	fi
+	for _m in $MNTS; do
+		umount "$_m" 2>/dev/null || umount -l "$_m" 2>/dev/null
+	done
+	case $T in
+	/tmp/?*) rm -rf "$T" ;;
+	esac
+	exit "$_crc"
+}
+
+# Make $T, a world-traversable scratch directory (the unprivileged
+# test user must reach configs and sockets in it).
+tmpdir() {
+	T=$(mktemp -d /tmp/dsrvd-regress.XXXXXXXX) || {
+		echo "Bail out! mktemp failed"
+		exit 1
+	}
+	T=$(cd "$T" && pwd -P)
+	chmod 755 "$T"
+	: >"$T/pids"
+	trap cleanup EXIT
+	trap 'exit 1' HUP INT TERM
+	DSRVD_LOG=$T/dsrvd.log
+}
+
+# Add a user (and its group) unless it exists.
+_adduser() {
+	getent passwd "$1" >/dev/null && return 0
+	if getent group "$1" >/dev/null; then
+		useradd -r -M -s /usr/sbin/nologin -d /nonexistent \
+		    -g "$1" "$1"
+	else
+		useradd -r -M -U -s /usr/sbin/nologin -d /nonexistent "$1"
+	fi
+	# Another test may have raced us to it.
+	getent passwd "$1" >/dev/null
+}
+
+ensure_users() {
+	for _u in _dsrvd _dsrvdata _dsrvtest; do
+		_adduser "$_u" || {
+			echo "Bail out! cannot create user $_u"
+			exit 1
+		}
+	done
+}
+
+ensure_chroot() {
+	mkdir -p /var/empty && chown root:root /var/empty &&
+	    chmod 755 /var/empty
+}
+
+# Is PID gone?  A zombie counts as gone: nobody may be left to reap it.
+gone() {
+	[ -r "/proc/$1/stat" ] || return 0
+	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -z "$_st" ] || [ "$_st" = Z ]
+}
+
+# wait_gone PID [secs]
+wait_gone() {
+	_n=$(( ${2:-10} * 10 ))
+	while [ "$_n" -gt 0 ]; do
+		gone "$1" && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	gone "$1"
+}
+
+# Direct children of PID (live ones).
+kids() {
+	for _k in $(ps --ppid "$1" -o pid= 2>/dev/null); do
+		gone "$_k" || echo "$_k"
+	done
+}
+
+# Terminate PID and whatever children it had: TERM, wait, then KILL.
+stop_pid() {
+	_sp=$1
+	gone "$_sp" && return 0
+	_spk=$(kids "$_sp")
+	kill -TERM "$_sp" 2>/dev/null
+	wait_gone "$_sp" "${2:-10}" || kill -KILL "$_sp" 2>/dev/null
+	for _k in $_spk; do
+		wait_gone "$_k" 2 || kill -KILL "$_k" 2>/dev/null
+	done
+	wait_gone "$_sp" 2
+}
+
+# The command line of PID with NULs as spaces.
+cmdline() {
+	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null
+}
+
+# child_pids ROLE [PARENT]: children titled "dsrvd: ROLE", pid order.
+child_pids() {
+	for _k in $(kids "${2:-$DSRVD_PID}" | sort -n); do
+		case $(cmdline "$_k") in
+		"dsrvd: $1"*) echo "$_k" ;;
+		esac
+	done
+}
+
+# A TCP port nobody listens on, not handed out before in this test.
+free_port() {
+	_i=0
+	while [ "$_i" -lt 200 ]; do
+		_i=$((_i + 1))
+		_r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		_port=$((20000 + _r % 40000))
+		grep -qx "$_port" "$T/ports" 2>/dev/null && continue
+		if ss -Htln 2>/dev/null | awk '{print $4}' |
+		    grep -q ":$_port\$"; then
+			continue
+		fi
+		echo "$_port" >>"$T/ports"
+		echo "$_port"
+		return 0
+	done
+	return 1
+}
+
+# Does something listen on ADDR:PORT?
+listening() {
+	ss -Htln 2>/dev/null | awk '{print $4}' | grep -qx "$1:$2"
+}
+
+# write_conf FILE <<EOF
+write_conf() {
+	cat >"$1"
+}
+
+# std_conf [FILE]: the usual test configuration, in $T/dsrvd.conf by
+# default; sets PORT, DATA, SOCK, CONF.
+std_conf() {
+	CONF=${1:-$T/dsrvd.conf}
+	DATA=$T/data
+	SOCK=$T/dsrvd.sock
+	[ -n "$PORT" ] || PORT=$(free_port)
+	mkdir -p "$DATA"
+	write_conf "$CONF" <<EOF
+data "$DATA"
+socket "$SOCK"
+listen on 127.0.0.1 port $PORT
+network workers 2
+storage workers 2
+EOF
+}
+
+# wait_for_log REGEX [secs] [file]: an extended regex in the log.
+wait_for_log() {
+	_n=$(( ${2:-10} * 10 ))
+	_f=${3:-$DSRVD_LOG}
+	while [ "$_n" -gt 0 ]; do
+		grep -Eq -- "$1" "$_f" 2>/dev/null && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	grep -Eq -- "$1" "$_f" 2>/dev/null
+}
+
+# How many log lines match REGEX.
+log_count() {
+	grep -Ec -- "$1" "${2:-$DSRVD_LOG}" 2>/dev/null
+}
+
+# start_dsrvd CONF [args]: foreground daemon, log in $DSRVD_LOG (an
+# earlier log is kept as dsrvd.log.PID), waits for "startup:".
+start_dsrvd() {
+	_conf=$1
+	shift
+	if [ -s "$DSRVD_LOG" ] && [ -n "$DSRVD_PID" ]; then
+		mv "$DSRVD_LOG" "$DSRVD_LOG.$DSRVD_PID"
+	fi
+	"$DSRVD" -d -vv -f "$_conf" "$@" >"$DSRVD_LOG" 2>&1 &
+	DSRVD_PID=$!
+	echo "$DSRVD_PID" >>"$T/pids"
+	_n=100
+	while [ "$_n" -gt 0 ]; do
+		if grep -q "startup:" "$DSRVD_LOG" 2>/dev/null; then
+			# Children too, should one outlive its parent.
+			kids "$DSRVD_PID" >>"$T/pids"
+			return 0
+		fi
+		gone "$DSRVD_PID" && break
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	if gone "$DSRVD_PID"; then
+		diag "dsrvd exited during start-up; its log:"
+	else
+		diag "no \"startup:\" from dsrvd within 10 s; its log:"
+	fi
+	diagfile "$DSRVD_LOG"
+	return 1
+}
+
+# stop_dsrvd: SIGTERM, wait for the parent and its children.  Returns
+# the parent's exit status (1 if it had to be killed).
+stop_dsrvd() {
+	[ -n "$DSRVD_PID" ] || return 0
+	_ks=$(kids "$DSRVD_PID")
+	kill -TERM "$DSRVD_PID" 2>/dev/null
+	_rc=0
+	if ! wait_gone "$DSRVD_PID" 10; then
+		kill -KILL "$DSRVD_PID" 2>/dev/null
+		_rc=1
+	fi
+	wait "$DSRVD_PID" 2>/dev/null || _rc=$?
+	for _k in $_ks; do
+		wait_gone "$_k" 10 || {
+			kill -KILL "$_k" 2>/dev/null
+			_rc=1
+		}
+	done
+	return "$_rc"
+}
+
+# dctl with the test's socket.
+dctl() {
+	"$DCTL" -s "$SOCK" "$@"
+}
+
+# Run a command as the unprivileged test user.
+as_user() {
+	_uid=$(id -u _dsrvtest) && _gid=$(id -g _dsrvtest) || return 1
+	setpriv --reuid="$_uid" --regid="$_gid" --clear-groups -- "$@"
+}
+
+# Copies of the binaries anyone may execute, for the non-root tests
+# (the tree itself may sit in a directory others cannot enter).
+user_bins() {
+	cp "$DSRVD" "$T/dsrvd.bin" && cp "$DCTL" "$T/dctl.bin" &&
+	    chmod 755 "$T/dsrvd.bin" "$T/dctl.bin"
+}
+
+# Bail out early when there is nothing to test.
+need_bins() {
+	[ "$(id -u)" -eq 0 ] || bail "the tests run dsrvd as root"
+	[ -x "$DSRVD" ] || bail "dsrvd not built ($DSRVD)"
+	[ -x "$DCTL" ] || bail "dctl not built ($DCTL)"
+}
+
+# Remember a mount (undone at exit) or a helper process (killed at exit).
+add_mount() {
+	MNTS="$1 $MNTS"
+}
+
+add_bgpid() {
+	BGPIDS="$BGPIDS $1"
+}
+
+# field FILE KEY: the value after "KEY:" in a /proc status-like file.
+proc_field() {
+	awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ +/, ""); print; exit }' \
+	    "$1" 2>/dev/null
+}
+
+# status_pid NAME: the pid dctl status shows for parent, network[0]...
+status_pid() {
+	awk -v n="$1" '$1 == n { print $2; exit }' "$T/status.out"
+}
+
+# status: run dctl status into $T/status.out.
+status() {
+	dctl status >"$T/status.out" 2>&1
+}
