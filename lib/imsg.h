@@ -54,7 +54,8 @@ struct imsgbuf {
 	int			 allow_fds;	/* accept SCM_RIGHTS? */
 	size_t			 maxsize;	/* largest message, header incl. */
 	unsigned char		*rbuf;		/* read buffer, maxsize bytes */
-	size_t			 rlen;		/* bytes in rbuf */
+	size_t			 roff;		/* first byte not yet taken */
+	size_t			 rlen;		/* end of the bytes read */
 	int			 rfds[IMSG_MAXFDS];
 	int			 nrfds;
 	TAILQ_HEAD(, imsg_out)	 wq;
@@ -91,7 +92,12 @@ int	imsgbuf_read(struct imsgbuf *);
  */
 int	imsg_get(struct imsgbuf *, struct imsg *);
 
-/* Queue a message.  fd (or -1) is owned by the queue from here on. */
+/*
+ * Queue a message.  fd (or -1) is owned by the call from here on: it is
+ * closed once sent, by imsgbuf_clear(), or at once if the compose fails
+ * (EMSGSIZE when the message would exceed maxsize, ENOMEM, EINVAL).
+ * pid 0 means this process (ibuf->pid).
+ */
 int	imsg_compose(struct imsgbuf *, uint32_t type, uint32_t peerid,
 	    pid_t pid, int fd, const void *data, size_t datalen);
 int	imsg_composev(struct imsgbuf *, uint32_t type, uint32_t peerid,
