@@ -13,7 +13,9 @@ SYSCONFDIR ?= /etc
 DESTDIR	?=
 
 CC	?= cc
-YACC	?= $(shell command -v bison >/dev/null 2>&1 && echo "bison -y" || echo byacc)
+ifeq ($(origin YACC),default)
+YACC	:= $(shell command -v bison >/dev/null 2>&1 && echo "bison -y" || echo byacc)
+endif
 PKG_CONFIG ?= pkg-config
 PKGS	= libevent libsodium libprotobuf-c zlib libbsd-overlay
 

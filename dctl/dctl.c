@@ -1,0 +1,317 @@
+/*
+ * dctl: control tool for dsrvd.  The local commands talk imsg over the
+ * daemon's control socket; the network client commands arrive with the
+ * wire protocol.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "imsg.h"
+
+#define EXIT_USAGE	2
+
+struct cmd {
+	const char	*name;
+	int		 minargs, maxargs;
+	int		 (*fn)(int, char **);
+	const char	*usage;
+};
+
+static int	 cmd_status(int, char **);
+static int	 cmd_reload(int, char **);
+static int	 cmd_log(int, char **);
+__attribute__((__noreturn__)) static void usage(void);
+__attribute__((__noreturn__, __format__ (printf, 1, 2)))
+static void	 die(const char *, ...);
+
+static const struct cmd cmds[] = {
+	{ "log",	1, 1, cmd_log,		"log verbose | brief" },
+	{ "reload",	0, 0, cmd_reload,	"reload" },
+	{ "status",	0, 0, cmd_status,	"status" },
+};
+
+static const char	*sockpath = DSRVD_SOCKET;
+static struct imsgbuf	 ibuf;
+
+static void
+usage(void)
+{
+	size_t	 i;
+
+	fprintf(stderr, "usage: dctl [-s socket] command [argument ...]\n");
+	fprintf(stderr, "commands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(stderr, "\t%s\n", cmds[i].usage);
+	exit(EXIT_USAGE);
+}
+
+static void
+die(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "dctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void
+ctl_connect(void)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sockpath, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		die("%s: path too long", sockpath);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		die("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			die("%s: %s (is dsrvd running?)", sockpath,
+			    strerror(errno));
+		die("%s: %s", sockpath, strerror(errno));
+	}
+	if (imsgbuf_init(&ibuf, fd) == -1)
+		die("imsgbuf_init: %s", strerror(errno));
+}
+
+static void
+ctl_send(uint32_t type, const void *data, size_t len)
+{
+	if (imsg_compose(&ibuf, type, 0, getpid(), -1, data, len) == -1)
+		die("compose: %s", strerror(errno));
+	if (imsgbuf_flush(&ibuf) == -1)
+		die("write to %s: %s", sockpath, strerror(errno));
+}
+
+/* Wait for the next message from the daemon. */
+static void
+ctl_next(struct imsg *imsg)
+{
+	struct pollfd	 pfd;
+	int		 n;
+
+	for (;;) {
+		if ((n = imsg_get(&ibuf, imsg)) == -1)
+			die("bad message from dsrvd: %s", strerror(errno));
+		if (n == 1)
+			return;
+		pfd.fd = ibuf.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			die("poll: %s", strerror(errno));
+		}
+		if ((n = imsgbuf_read(&ibuf)) == -1)
+			die("read from %s: %s", sockpath, strerror(errno));
+		if (n == 0)
+			die("dsrvd closed the connection");
+	}
+}
+
+static void
+need_size(const struct imsg *imsg, size_t len)
+{
+	if (imsg->datalen != len)
+		die("bad message type %u from dsrvd: size %zu", imsg->hdr.type,
+		    imsg->datalen);
+}
+
+/* A request answered by one IMSG_CTL_RESULT; returns its code. */
+static int
+ctl_result(const char *what)
+{
+	struct imsg		 imsg;
+	struct ctl_result	 res;
+
+	ctl_next(&imsg);
+	if (imsg.hdr.type != IMSG_CTL_RESULT)
+		die("unexpected message type %u from dsrvd", imsg.hdr.type);
+	need_size(&imsg, sizeof(res));
+	memcpy(&res, imsg.data, sizeof(res));
+	res.msg[sizeof(res.msg) - 1] = '\0';
+	imsg_free(&imsg);
+	if (res.code != 0) {
+		fprintf(stderr, "dctl: %s%s%s\n", what,
+		    what[0] != '\0' ? ": " : "", res.msg);
+		return 1;
+	}
+	printf("%s: %s\n", what, res.msg);
+	return 0;
+}
+
+static void
+fmt_uptime(int64_t s, char *buf, size_t len)
+{
+	if (s >= 86400)
+		(void)snprintf(buf, len, "%lldd%02lldh%02lldm",
+		    (long long)(s / 86400), (long long)(s % 86400 / 3600),
+		    (long long)(s % 3600 / 60));
+	else if (s >= 3600)
+		(void)snprintf(buf, len, "%lldh%02lldm%02llds",
+		    (long long)(s / 3600), (long long)(s % 3600 / 60),
+		    (long long)(s % 60));
+	else if (s >= 60)
+		(void)snprintf(buf, len, "%lldm%02llds", (long long)(s / 60),
+		    (long long)(s % 60));
+	else
+		(void)snprintf(buf, len, "%llds", (long long)s);
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	struct imsg		 imsg;
+	struct ctl_status_info	 info;
+	struct ctl_proc		 proc;
+	struct ctl_counter	 cc;
+	char			 up[32], label[32];
+	int			 procs = 0, counters = 0;
+
+	ctl_connect();
+	ctl_send(IMSG_CTL_STATUS, NULL, 0);
+	for (;;) {
+		ctl_next(&imsg);
+		switch (imsg.hdr.type) {
+		case IMSG_CTL_RESULT:
+			imsg_free(&imsg);
+			return 1;	/* not reached for a refusal */
+		case IMSG_CTL_STATUS_INFO:
+			need_size(&imsg, sizeof(info));
+			memcpy(&info, imsg.data, sizeof(info));
+			info.version[sizeof(info.version) - 1] = '\0';
+			info.conffile[sizeof(info.conffile) - 1] = '\0';
+			info.datadir[sizeof(info.datadir) - 1] = '\0';
+			fmt_uptime(info.uptime, up, sizeof(up));
+			printf("dsrvd %s, up %s\n", info.version, up);
+			printf("%-16s%s%s\n", "config file", info.conffile,
+			    info.conf_missing ?
+			    " (not found, built-in defaults)" : "");
+			printf("%-16s%s\n", "data directory", info.datadir);
+			break;
+		case IMSG_CTL_STATUS_LISTEN:
+			if (imsg.datalen == 0 ||
+			    ((char *)imsg.data)[imsg.datalen - 1] != '\0')
+				die("bad listen message from dsrvd");
+			printf("%-16s%s\n", "listening on", (char *)imsg.data);
+			break;
+		case IMSG_CTL_STATUS_PROC:
+			need_size(&imsg, sizeof(proc));
+			memcpy(&proc, imsg.data, sizeof(proc));
+			proc.role[sizeof(proc.role) - 1] = '\0';
+			if (procs++ == 0)
+				printf("\n%-13s%s\n", "PROCESS", "PID");
+			if (proc.instance >= 0)
+				(void)snprintf(label, sizeof(label), "%s[%d]",
+				    proc.role, proc.instance);
+			else
+				(void)snprintf(label, sizeof(label), "%s",
+				    proc.role);
+			printf("%-13s%d\n", label, proc.pid);
+			break;
+		case IMSG_CTL_STATUS_COUNTER:
+			need_size(&imsg, sizeof(cc));
+			memcpy(&cc, imsg.data, sizeof(cc));
+			cc.name[sizeof(cc.name) - 1] = '\0';
+			if (counters++ == 0)
+				printf("\n%-29s%s\n", "COUNTER", "VALUE");
+			printf("%-29s%llu\n", cc.name,
+			    (unsigned long long)cc.value);
+			break;
+		case IMSG_CTL_END:
+			imsg_free(&imsg);
+			return 0;
+		default:
+			die("unexpected message type %u from dsrvd",
+			    imsg.hdr.type);
+		}
+		imsg_free(&imsg);
+	}
+}
+
+static int
+cmd_reload(int argc, char **argv)
+{
+	struct imsg		 imsg;
+	struct ctl_result	 res;
+
+	ctl_connect();
+	ctl_send(IMSG_CTL_RELOAD, NULL, 0);
+	ctl_next(&imsg);
+	if (imsg.hdr.type != IMSG_CTL_RESULT)
+		die("unexpected message type %u from dsrvd", imsg.hdr.type);
+	need_size(&imsg, sizeof(res));
+	memcpy(&res, imsg.data, sizeof(res));
+	res.msg[sizeof(res.msg) - 1] = '\0';
+	imsg_free(&imsg);
+	if (res.code != 0) {
+		fprintf(stderr, "dctl: reload failed: %s\n", res.msg);
+		return 1;
+	}
+	printf("reload: %s\n", res.msg);
+	return 0;
+}
+
+static int
+cmd_log(int argc, char **argv)
+{
+	int32_t	 v;
+
+	if (strcmp(argv[0], "verbose") == 0)
+		v = 1;
+	else if (strcmp(argv[0], "brief") == 0)
+		v = 0;
+	else
+		usage();
+	ctl_connect();
+	ctl_send(IMSG_CTL_LOG_VERBOSE, &v, sizeof(v));
+	return ctl_result("log");
+}
+
+int
+main(int argc, char *argv[])
+{
+	size_t	 i;
+	int	 ch;
+
+	while ((ch = getopt(argc, argv, "s:")) != -1) {
+		switch (ch) {
+		case 's':
+			sockpath = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[0], cmds[i].name) != 0)
+			continue;
+		if (argc - 1 < cmds[i].minargs || argc - 1 > cmds[i].maxargs)
+			usage();
+		return cmds[i].fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "dctl: unknown command %s\n", argv[0]);
+	usage();
+}

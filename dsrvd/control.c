@@ -1,0 +1,204 @@
+/*
+ * The control socket, served by network worker 0.  The socket file is
+ * root's with mode 0600, and every connection is checked again with
+ * SO_PEERCRED: only root may talk to the daemon.  Requests are passed
+ * to the parent tagged with the connection's id; the parent's replies
+ * come back with that id and are passed on unchanged.  No request
+ * carries a file descriptor, so none is accepted here.
+ *
+ * Peers: dctl clients (IMSG_CTL_STATUS, IMSG_CTL_RELOAD,
+ * IMSG_CTL_LOG_VERBOSE) and the parent (IMSG_CTL_RESULT, IMSG_CTL_STATUS_*,
+ * IMSG_CTL_END).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dsrvd.h"
+#include "log.h"
+#include "network.h"
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	uint32_t		 id;
+	struct imsgev		 iev;
+	int			 busy;		/* a request is at the parent */
+};
+
+static void	 control_listen(struct child_env *, int);
+static void	 control_accept(int, short, void *);
+static void	 control_dispatch_request(struct imsgev *, struct imsg *);
+static void	 control_dispatch_parent(struct imsgev *, struct imsg *);
+static void	 control_closed(struct imsgev *, const char *);
+static void	 control_refuse(int, const char *);
+
+static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+static struct child_env		*env;
+static struct event		*ev_control;
+static int			 nconns;
+static uint32_t			 next_id;
+
+void
+control_init(struct child_env *e)
+{
+	env = e;
+	env->control_fd = control_listen;
+	imsgev_on(&env->parent, IMSG_CTL_RESULT, control_dispatch_parent);
+	imsgev_on(&env->parent, IMSG_CTL_STATUS_INFO, control_dispatch_parent);
+	imsgev_on(&env->parent, IMSG_CTL_STATUS_LISTEN,
+	    control_dispatch_parent);
+	imsgev_on(&env->parent, IMSG_CTL_STATUS_PROC, control_dispatch_parent);
+	imsgev_on(&env->parent, IMSG_CTL_STATUS_COUNTER,
+	    control_dispatch_parent);
+	imsgev_on(&env->parent, IMSG_CTL_END, control_dispatch_parent);
+}
+
+static void
+control_listen(struct child_env *e, int fd)
+{
+	if (ev_control != NULL)
+		fatalx("%s: control socket already set", __func__);
+	ev_control = event_new(env->base, fd, EV_READ | EV_PERSIST,
+	    control_accept, NULL);
+	if (ev_control == NULL || event_add(ev_control, NULL) == -1)
+		fatalx("%s: event failed", __func__);
+}
+
+void
+control_pause(int pause)
+{
+	if (ev_control == NULL)
+		return;
+	if (pause)
+		(void)event_del(ev_control);
+	else if (event_add(ev_control, NULL) == -1)
+		fatalx("%s: event_add failed", __func__);
+}
+
+/* A short refusal, written once, best effort, before closing. */
+static void
+control_refuse(int fd, const char *why)
+{
+	struct imsgbuf		 ib;
+	struct ctl_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.code = EPERM;
+	(void)strlcpy(res.msg, why, sizeof(res.msg));
+	if (imsgbuf_init(&ib, fd) == 0) {
+		if (imsg_compose(&ib, IMSG_CTL_RESULT, 0, 0, -1, &res,
+		    sizeof(res)) == 0)
+			(void)imsgbuf_write(&ib);
+		imsgbuf_clear(&ib);
+	}
+	(void)close(fd);
+}
+
+static void
+control_accept(int lfd, short event, void *arg)
+{
+	struct sockaddr_storage	 ss;
+	struct ucred		 cred;
+	struct ctl_conn		*c;
+	socklen_t		 len;
+	int			 fd;
+
+	if ((fd = network_accept_fd(lfd, &ss, &len)) == -1)
+		return;
+	nenv.ctl_conns_total++;
+	len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		(void)close(fd);
+		return;
+	}
+	if (cred.uid != 0) {
+		log_warnx("control: refused connection from uid %u pid %ld",
+		    (unsigned int)cred.uid, (long)cred.pid);
+		control_refuse(fd, "permission denied: dsrvd takes control "
+		    "requests from root only");
+		return;
+	}
+	if (nconns >= CTL_MAX_CLIENTS) {
+		log_warnx("control: too many connections");
+		control_refuse(fd, "too many control connections");
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("control");
+		(void)close(fd);
+		return;
+	}
+	c->id = ++next_id;
+	if (imsgev_init(&c->iev, env->base, fd, "control", control_closed,
+	    c) == -1) {
+		log_warn("control");
+		(void)close(fd);
+		free(c);
+		return;
+	}
+	imsgev_on(&c->iev, IMSG_CTL_STATUS, control_dispatch_request);
+	imsgev_on(&c->iev, IMSG_CTL_RELOAD, control_dispatch_request);
+	imsgev_on(&c->iev, IMSG_CTL_LOG_VERBOSE, control_dispatch_request);
+	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
+	nconns++;
+	log_debug("control: connection from pid %ld", (long)cred.pid);
+}
+
+static void
+control_closed(struct imsgev *iev, const char *why)
+{
+	struct ctl_conn	*c = iev->arg;
+
+	if (why != NULL)
+		log_warnx("control: connection closed: %s", why);
+	TAILQ_REMOVE(&ctl_conns, c, entry);
+	imsgev_clear(&c->iev);
+	free(c);
+	nconns--;
+}
+
+static void
+control_dispatch_request(struct imsgev *iev, struct imsg *imsg)
+{
+	struct ctl_conn	*c = iev->arg;
+	size_t		 want;
+
+	want = imsg->hdr.type == IMSG_CTL_LOG_VERBOSE ? sizeof(int32_t) : 0;
+	if (imsg->datalen != want || c->busy) {
+		log_warnx("control: malformed request type %u",
+		    imsg->hdr.type);
+		imsgev_shutdown(iev);
+		return;
+	}
+	c->busy = 1;
+	if (imsgev_compose(&env->parent, imsg->hdr.type, c->id, 0, -1,
+	    imsg->data, imsg->datalen) == -1)
+		fatal("%s: compose", __func__);
+}
+
+static void
+control_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->id == imsg->hdr.peerid)
+			break;
+	if (c == NULL)
+		return;		/* dctl went away meanwhile */
+	if (imsgev_compose(&c->iev, imsg->hdr.type, 0, 0, -1, imsg->data,
+	    imsg->datalen) == -1) {
+		log_warn("control: compose");
+		imsgev_shutdown(&c->iev);
+		return;
+	}
+	if (imsg->hdr.type == IMSG_CTL_RESULT || imsg->hdr.type == IMSG_CTL_END)
+		c->busy = 0;
+}

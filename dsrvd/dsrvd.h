@@ -1,0 +1,116 @@
+/*
+ * dsrvd internals shared by the parent and its children.
+ */
+#ifndef DSRVD_H
+#define DSRVD_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "imsgev.h"
+
+/* The parent's end of the socketpair a child is exec'd with. */
+#define PARENT_SOCK_FILENO	3
+
+enum proc_role {
+	PROC_PARENT,
+	PROC_NETWORK,
+	PROC_CRYPTO,
+	PROC_STORAGE,
+	PROC_MAX
+};
+
+/*
+ * Messages between dsrvd processes (the control protocol's types in
+ * ctl.h are below 200 and are forwarded between network and parent
+ * with the control connection's id as peer id).
+ */
+enum dsrvd_imsg_type {
+	/* parent -> child, before the privilege drop */
+	IMSG_INIT = 200,		/* struct proc_init */
+	IMSG_INIT_PEER,			/* struct proc_peer + socket fd */
+	IMSG_INIT_END,
+
+	/* parent -> child, a configuration series, at start and reload */
+	IMSG_CONF_START,		/* struct dsrvd_conf, lists empty */
+	IMSG_CONF_LISTEN,		/* struct listen_addr + socket fd */
+	IMSG_CONF_CONTROL,		/* control socket fd, network 0 */
+	IMSG_CONF_KEY,			/* struct conf_key, crypto only */
+	IMSG_CONF_END,
+
+	/* child -> parent */
+	IMSG_CHILD_HELLO,		/* privileges dropped, send config */
+	IMSG_CHILD_READY,		/* first configuration applied */
+
+	/* parent <-> child: counters for dctl status */
+	IMSG_STATS_REQ,			/* peer id: request id */
+	IMSG_STATS,			/* struct ctl_counter[] */
+	IMSG_STATS_END,
+
+	/* parent -> children */
+	IMSG_VERBOSE,			/* int */
+};
+
+struct proc_init {
+	int32_t		 role;
+	int32_t		 instance;
+	uid_t		 uid;
+	gid_t		 gid;
+	int32_t		 nnetwork;
+	int32_t		 nstorage;
+	int32_t		 debug;
+	int32_t		 verbose;
+	char		 chroot[PATH_MAX];
+	char		 user[CONF_NAME_MAX + 1];
+};
+
+struct proc_peer {
+	int32_t		 role;
+	int32_t		 instance;
+};
+
+/*
+ * What every child has after its start-up: its identity, the parent
+ * channel and one channel per peer process it talks to.  The role fills
+ * in the hooks; child.c runs the configuration series and the counters
+ * request for all roles.
+ */
+struct child_env {
+	struct event_base	*base;
+	struct proc_init	 init;
+	struct imsgev		 parent;
+	struct imsgev		*crypto;		/* network only */
+	struct imsgev		*network[MAX_WORKERS];	/* crypto, storage */
+	struct imsgev		*storage[MAX_WORKERS];	/* network only */
+	struct dsrvd_conf	*conf;			/* current */
+	struct dsrvd_conf	*newconf;		/* being received */
+	int			 ready;			/* READY sent */
+	void			*role;			/* the role's state */
+
+	/* a new configuration is in place; old is freed after the call */
+	void	(*conf_apply)(struct child_env *, struct dsrvd_conf *old);
+	/* the control socket (network 0, once) */
+	void	(*control_fd)(struct child_env *, int);
+	/* fill at most n counters, return how many */
+	size_t	(*stats)(struct child_env *, struct ctl_counter *, size_t n);
+};
+
+/* dsrvd.c */
+extern const char	*proc_names[PROC_MAX];
+const char		*proc_label(enum proc_role, int, char *, size_t);
+
+/* child.c: common start-up of every child, then its role's start */
+__attribute__((__noreturn__)) void child_main(enum proc_role, int, int, int);
+void	child_counter(struct ctl_counter *, size_t *, size_t, const char *,
+	    uint64_t);
+
+/* network.c, crypto.c, storage.c: set hooks and handlers */
+void	network_start(struct child_env *);
+void	crypto_start(struct child_env *);
+void	storage_start(struct child_env *);
+
+#endif /* DSRVD_H */

@@ -1,0 +1,895 @@
+/*
+ * The parent's life: start-up checks, forking the children, pushing
+ * the configuration, then serving reloads, status requests and signals
+ * until a child is lost or it is told to stop.
+ *
+ * Peers of the parent: every child.  Each child channel accepts
+ * IMSG_CHILD_HELLO, IMSG_CHILD_READY and IMSG_STATS*; network 0 also
+ * forwards control requests (IMSG_CTL_*).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "parent.h"
+
+static void	 parent_dispatch_child_hello(struct imsgev *, struct imsg *);
+static void	 parent_dispatch_child_ready(struct imsgev *, struct imsg *);
+static void	 parent_dispatch_stats(struct imsgev *, struct imsg *);
+static void	 parent_dispatch_stats_end(struct imsgev *, struct imsg *);
+static void	 parent_dispatch_ctl_status(struct imsgev *, struct imsg *);
+static void	 parent_dispatch_ctl_reload(struct imsgev *, struct imsg *);
+static void	 parent_dispatch_ctl_verbose(struct imsgev *, struct imsg *);
+static void	 parent_child_closed(struct imsgev *, const char *);
+
+static void	 parent_sig(int, short, void *);
+static void	 parent_sigchld(int, short, void *);
+static void	 parent_shutdown(int) __attribute__((__noreturn__));
+static void	 parent_fork_children(void);
+static void	 parent_send_init(void);
+static void	 parent_send_config(struct child *, struct dsrvd_conf *, int);
+static int	 parent_reload(char *, size_t);
+static int	 parent_open_listens(struct dsrvd_conf *, struct dsrvd_conf *,
+		    char *, size_t);
+static void	 parent_wipe_keys(struct dsrvd_conf *);
+static void	 parent_ctl_result(uint32_t, int, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+static void	 status_finish(struct status_req *);
+static void	 status_timeout(int, short, void *);
+static struct child *child_by_iev(struct imsgev *);
+static void	 write_pidfile(void);
+
+static struct child *
+child_by_iev(struct imsgev *iev)
+{
+	return iev->arg;
+}
+
+static struct child *
+network0(void)
+{
+	int	 i;
+
+	for (i = 0; i < penv.nchildren; i++)
+		if (penv.children[i].role == PROC_NETWORK &&
+		    penv.children[i].instance == 0)
+			return &penv.children[i];
+	return NULL;
+}
+
+__attribute__((__noreturn__)) void
+parent_run(void)
+{
+	struct dsrvd_conf	*conf;
+	struct stat		 st;
+	char			 err[1024];
+
+	if (stat(penv.conffile, &st) == -1 && errno == ENOENT)
+		penv.conf_missing = 1;
+	conf = parse_config(penv.conffile, CONF_SERVER | CONF_OPTIONAL);
+	if (conf == NULL)
+		exit(1);
+	if (penv.conf_missing)
+		log_info("%s not found, running on built-in defaults",
+		    penv.conffile);
+	penv.conf = conf;
+
+	if (lookup_user(conf->user, &penv.uid, &penv.gid, err,
+	    sizeof(err)) == -1 ||
+	    lookup_user(conf->storage_user, &penv.suid, &penv.sgid, err,
+	    sizeof(err)) == -1)
+		errx_exit("%s", err);
+	if (penv.uid == penv.suid)
+		errx_exit("user %s and storage user %s must be different "
+		    "users", conf->user, conf->storage_user);
+	if (check_chroot(conf->chroot, err, sizeof(err)) == -1 ||
+	    check_datadir(conf, penv.suid, penv.sgid, err, sizeof(err)) == -1)
+		errx_exit("%s", err);
+	if (parent_open_listens(conf, NULL, err, sizeof(err)) == -1)
+		errx_exit("%s", err);
+	if ((penv.csock = control_open(conf->csock, err, sizeof(err))) == -1)
+		errx_exit("%s", err);
+
+	/* Past this point nothing goes to the terminal. */
+	log_init(penv.debug, LOG_DAEMON);
+	log_setverbose(penv.verbose);
+	if (!penv.debug && daemon(1, 0) == -1) {
+		(void)unlink(conf->csock);
+		errx_exit("daemon: %s", strerror(errno));
+	}
+	penv.started = 1;
+	if (clock_gettime(CLOCK_MONOTONIC, &penv.start) == -1)
+		fatal("clock_gettime");
+	write_pidfile();
+
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal");
+	TAILQ_INIT(&penv.status_reqs);
+	if ((penv.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	penv.ev_sigterm = evsignal_new(penv.base, SIGTERM, parent_sig, NULL);
+	penv.ev_sigint = evsignal_new(penv.base, SIGINT, parent_sig, NULL);
+	penv.ev_sighup = evsignal_new(penv.base, SIGHUP, parent_sig, NULL);
+	penv.ev_sigchld = evsignal_new(penv.base, SIGCHLD, parent_sigchld,
+	    NULL);
+	if (penv.ev_sigterm == NULL || penv.ev_sigint == NULL ||
+	    penv.ev_sighup == NULL || penv.ev_sigchld == NULL)
+		fatalx("evsignal_new failed");
+	if (evsignal_add(penv.ev_sigterm, NULL) == -1 ||
+	    evsignal_add(penv.ev_sigint, NULL) == -1 ||
+	    evsignal_add(penv.ev_sighup, NULL) == -1 ||
+	    evsignal_add(penv.ev_sigchld, NULL) == -1)
+		fatalx("evsignal_add failed");
+
+	parent_fork_children();
+	parent_send_init();
+
+	if (event_base_dispatch(penv.base) == -1)
+		fatalx("event_base_dispatch failed");
+	parent_shutdown(1);
+}
+
+static void
+write_pidfile(void)
+{
+	FILE	*fp;
+
+	if (penv.pidfile == NULL)
+		return;
+	if ((fp = fopen(penv.pidfile, "we")) == NULL)
+		fatal("pid file %s", penv.pidfile);
+	if (fprintf(fp, "%ld\n", (long)getpid()) < 0 || fclose(fp) == EOF)
+		fatal("pid file %s", penv.pidfile);
+}
+
+static int
+same_addr(const struct listen_addr *a, const struct listen_addr *b)
+{
+	return a->sslen == b->sslen && a->port == b->port &&
+	    memcmp(&a->ss, &b->ss, a->sslen) == 0;
+}
+
+/*
+ * Open a socket for every listen address of conf, taking over the
+ * socket of an identical address in old (at reload).  On failure all
+ * that this call opened is closed again and old is untouched.
+ */
+static int
+parent_open_listens(struct dsrvd_conf *conf, struct dsrvd_conf *old,
+    char *err, size_t errlen)
+{
+	struct listen_addr	*la, *ola;
+
+	TAILQ_FOREACH(la, &conf->listens, entry) {
+		la->fd = -1;
+		if (old != NULL) {
+			TAILQ_FOREACH(ola, &old->listens, entry)
+				if (ola->fd != -1 && same_addr(la, ola))
+					break;
+			if (ola != NULL)
+				continue;	/* taken below, on success */
+		}
+		if ((la->fd = listen_open(la, err, errlen)) == -1)
+			goto fail;
+	}
+	if (old != NULL) {
+		TAILQ_FOREACH(la, &conf->listens, entry) {
+			if (la->fd != -1)
+				continue;
+			TAILQ_FOREACH(ola, &old->listens, entry)
+				if (ola->fd != -1 && same_addr(la, ola))
+					break;
+			la->fd = ola->fd;
+			ola->fd = -1;
+		}
+		TAILQ_FOREACH(ola, &old->listens, entry) {
+			if (ola->fd != -1)
+				(void)close(ola->fd);
+			ola->fd = -1;
+		}
+	}
+	return 0;
+ fail:
+	TAILQ_FOREACH(la, &conf->listens, entry) {
+		if (la->fd != -1)
+			(void)close(la->fd);
+		la->fd = -1;
+	}
+	return -1;
+}
+
+static void
+parent_fork_children(void)
+{
+	struct child	*c;
+	char		*argv[12], inst[16];
+	int		 i, j, n, sp[2], fd;
+	pid_t		 pid;
+
+	penv.nchildren = 0;
+	for (i = 0; i < penv.conf->nnetwork; i++) {
+		c = &penv.children[penv.nchildren++];
+		c->role = PROC_NETWORK;
+		c->instance = i;
+	}
+	c = &penv.children[penv.nchildren++];
+	c->role = PROC_CRYPTO;
+	c->instance = -1;
+	for (i = 0; i < penv.conf->nstorage; i++) {
+		c = &penv.children[penv.nchildren++];
+		c->role = PROC_STORAGE;
+		c->instance = i;
+	}
+
+	for (i = 0; i < penv.nchildren; i++) {
+		c = &penv.children[i];
+		(void)proc_label(c->role, c->instance, c->label,
+		    sizeof(c->label));
+		n = 0;
+		argv[n++] = (char *)penv.argv0;
+		argv[n++] = "-P";
+		argv[n++] = (char *)proc_names[c->role];
+		if (c->instance >= 0) {
+			(void)snprintf(inst, sizeof(inst), "%d", c->instance);
+			argv[n++] = "-I";
+			argv[n++] = inst;
+		}
+		if (penv.debug)
+			argv[n++] = "-d";
+		for (j = 0; j < penv.verbose && j < 3; j++)
+			argv[n++] = "-v";
+		argv[n] = NULL;
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		    sp) == -1)
+			fatal("socketpair");
+		switch (pid = fork()) {
+		case -1:
+			fatal("fork");
+		case 0:
+			/* Only the parent channel survives the exec. */
+			if (sp[1] == PARENT_SOCK_FILENO) {
+				if ((fd = fcntl(sp[1], F_GETFD)) == -1 ||
+				    fcntl(sp[1], F_SETFD, fd & ~FD_CLOEXEC)
+				    == -1)
+					_exit(1);
+			} else if (dup2(sp[1], PARENT_SOCK_FILENO) == -1)
+				_exit(1);
+			execv("/proc/self/exe", argv);
+			_exit(127);
+		default:
+			break;
+		}
+		(void)close(sp[1]);
+		c->pid = pid;
+		c->alive = 1;
+		if (imsgev_init(&c->iev, penv.base, sp[0], c->label,
+		    parent_child_closed, c) == -1)
+			fatal("imsgev_init");
+		imsgev_allow_fdpass(&c->iev);
+		imsgev_on(&c->iev, IMSG_CHILD_HELLO,
+		    parent_dispatch_child_hello);
+		imsgev_on(&c->iev, IMSG_CHILD_READY,
+		    parent_dispatch_child_ready);
+		imsgev_on(&c->iev, IMSG_STATS, parent_dispatch_stats);
+		imsgev_on(&c->iev, IMSG_STATS_END, parent_dispatch_stats_end);
+		if (c->role == PROC_NETWORK && c->instance == 0) {
+			imsgev_on(&c->iev, IMSG_CTL_STATUS,
+			    parent_dispatch_ctl_status);
+			imsgev_on(&c->iev, IMSG_CTL_RELOAD,
+			    parent_dispatch_ctl_reload);
+			imsgev_on(&c->iev, IMSG_CTL_LOG_VERBOSE,
+			    parent_dispatch_ctl_verbose);
+		}
+		log_debug("started %s, pid %ld", c->label, (long)pid);
+	}
+}
+
+/*
+ * Identity and peer channels, read by each child before it drops
+ * privileges.  Only the pairs that talk get a socketpair: every network
+ * worker with crypto and with every storage worker.
+ */
+static void
+parent_send_init(void)
+{
+	struct proc_init	 init;
+	struct proc_peer	 peer;
+	struct child		*a, *b;
+	int			 i, j, sp[2];
+
+	for (i = 0; i < penv.nchildren; i++) {
+		a = &penv.children[i];
+		memset(&init, 0, sizeof(init));
+		init.role = a->role;
+		init.instance = a->instance;
+		init.nnetwork = penv.conf->nnetwork;
+		init.nstorage = penv.conf->nstorage;
+		init.debug = penv.debug;
+		init.verbose = penv.verbose;
+		if (a->role == PROC_STORAGE) {
+			init.uid = penv.suid;
+			init.gid = penv.sgid;
+			(void)strlcpy(init.chroot, penv.conf->datadir,
+			    sizeof(init.chroot));
+			(void)strlcpy(init.user, penv.conf->storage_user,
+			    sizeof(init.user));
+		} else {
+			init.uid = penv.uid;
+			init.gid = penv.gid;
+			(void)strlcpy(init.chroot, penv.conf->chroot,
+			    sizeof(init.chroot));
+			(void)strlcpy(init.user, penv.conf->user,
+			    sizeof(init.user));
+		}
+		if (imsgev_compose(&a->iev, IMSG_INIT, 0, 0, -1, &init,
+		    sizeof(init)) == -1)
+			fatal("%s: compose", __func__);
+	}
+
+	for (i = 0; i < penv.nchildren; i++) {
+		a = &penv.children[i];
+		if (a->role != PROC_NETWORK)
+			continue;
+		for (j = 0; j < penv.nchildren; j++) {
+			b = &penv.children[j];
+			if (b->role != PROC_CRYPTO && b->role != PROC_STORAGE)
+				continue;
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+			    SOCK_NONBLOCK, 0, sp) == -1)
+				fatal("socketpair");
+			peer.role = b->role;
+			peer.instance = b->instance;
+			if (imsgev_compose(&a->iev, IMSG_INIT_PEER, 0, 0,
+			    sp[0], &peer, sizeof(peer)) == -1)
+				fatal("%s: compose", __func__);
+			peer.role = a->role;
+			peer.instance = a->instance;
+			if (imsgev_compose(&b->iev, IMSG_INIT_PEER, 0, 0,
+			    sp[1], &peer, sizeof(peer)) == -1)
+				fatal("%s: compose", __func__);
+		}
+	}
+
+	for (i = 0; i < penv.nchildren; i++)
+		if (imsgev_compose(&penv.children[i].iev, IMSG_INIT_END, 0, 0,
+		    -1, NULL, 0) == -1)
+			fatal("%s: compose", __func__);
+}
+
+/*
+ * One configuration series for one child.  Sockets are duplicated per
+ * child; key material goes to crypto only.
+ */
+static void
+parent_send_config(struct child *c, struct dsrvd_conf *conf, int first)
+{
+	struct dsrvd_conf	 copy;
+	struct listen_addr	*la;
+	struct conf_key		*k;
+	int			 fd;
+
+	copy = *conf;
+	TAILQ_INIT(&copy.listens);
+	TAILQ_INIT(&copy.keys);
+	TAILQ_INIT(&copy.servers);
+	if (imsgev_compose(&c->iev, IMSG_CONF_START, 0, 0, -1, &copy,
+	    sizeof(copy)) == -1)
+		fatal("%s: compose", __func__);
+	if (c->role == PROC_NETWORK) {
+		TAILQ_FOREACH(la, &conf->listens, entry) {
+			if ((fd = dup(la->fd)) == -1)
+				fatal("%s: dup", __func__);
+			if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+				fatal("%s: fcntl", __func__);
+			if (imsgev_compose(&c->iev, IMSG_CONF_LISTEN, 0, 0,
+			    fd, la, sizeof(*la)) == -1)
+				fatal("%s: compose", __func__);
+		}
+		if (first && c->instance == 0) {
+			if ((fd = fcntl(penv.csock, F_DUPFD_CLOEXEC, 0)) == -1)
+				fatal("%s: dup", __func__);
+			if (imsgev_compose(&c->iev, IMSG_CONF_CONTROL, 0, 0,
+			    fd, NULL, 0) == -1)
+				fatal("%s: compose", __func__);
+		}
+	}
+	if (c->role == PROC_CRYPTO) {
+		TAILQ_FOREACH(k, &conf->keys, entry)
+			if (imsgev_compose(&c->iev, IMSG_CONF_KEY, 0, 0, -1,
+			    k, sizeof(*k)) == -1)
+				fatal("%s: compose", __func__);
+	}
+	if (imsgev_compose(&c->iev, IMSG_CONF_END, 0, 0, -1, NULL, 0) == -1)
+		fatal("%s: compose", __func__);
+}
+
+/* Once crypto has them, the parent keeps no key material. */
+static void
+parent_wipe_keys(struct dsrvd_conf *conf)
+{
+	struct conf_key	*k;
+
+	TAILQ_FOREACH(k, &conf->keys, entry) {
+		explicit_bzero(k->key, sizeof(k->key));
+		k->loaded = 0;
+	}
+}
+
+static void
+parent_dispatch_child_hello(struct imsgev *iev, struct imsg *imsg)
+{
+	struct child	*c = child_by_iev(iev);
+	int		 i;
+
+	if (c->hello)
+		fatalx("%s: second hello", c->label);
+	c->hello = 1;
+	for (i = 0; i < penv.nchildren; i++)
+		if (!penv.children[i].hello)
+			return;
+	/* Every child has dropped its privileges: configure them. */
+	for (i = 0; i < penv.nchildren; i++)
+		parent_send_config(&penv.children[i], penv.conf, 1);
+	parent_wipe_keys(penv.conf);
+}
+
+static void
+parent_dispatch_child_ready(struct imsgev *iev, struct imsg *imsg)
+{
+	struct child		*c = child_by_iev(iev);
+	struct listen_addr	*la;
+	char			 buf[1024], addr[300];
+
+	if (c->ready)
+		fatalx("%s: second ready", c->label);
+	c->ready = 1;
+	if (++penv.nready < penv.nchildren)
+		return;
+	buf[0] = '\0';
+	TAILQ_FOREACH(la, &penv.conf->listens, entry) {
+		if (buf[0] != '\0')
+			(void)strlcat(buf, ", ", sizeof(buf));
+		(void)strlcat(buf, listen_addr_str(la, addr, sizeof(addr)),
+		    sizeof(buf));
+	}
+	log_info("startup: %d network, %d storage workers, listening on %s",
+	    penv.conf->nnetwork, penv.conf->nstorage, buf);
+}
+
+static void
+parent_child_closed(struct imsgev *iev, const char *why)
+{
+	struct child	*c = child_by_iev(iev);
+
+	/* The exit itself is reported when the child is reaped. */
+	if (!penv.terminating && why != NULL)
+		log_warnx("%s: channel closed: %s", c->label, why);
+	imsgev_clear(iev);
+	if (!penv.terminating && why != NULL)
+		parent_shutdown(1);
+}
+
+static void
+parent_sig(int sig, short event, void *arg)
+{
+	char	 err[256];
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("received %s, terminating",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		parent_shutdown(0);
+	case SIGHUP:
+		log_info("received SIGHUP, reloading %s", penv.conffile);
+		(void)parent_reload(err, sizeof(err));
+		break;
+	}
+}
+
+static void
+parent_sigchld(int sig, short event, void *arg)
+{
+	struct child	*c;
+	pid_t		 pid;
+	int		 status, i;
+	char		 how[64];
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == 0)
+			return;
+		if (pid == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				log_warn("waitpid");
+			return;
+		}
+		c = NULL;
+		for (i = 0; i < penv.nchildren; i++)
+			if (penv.children[i].pid == pid)
+				c = &penv.children[i];
+		if (c == NULL)
+			continue;
+		c->alive = 0;
+		if (WIFSIGNALED(status))
+			(void)snprintf(how, sizeof(how),
+			    "terminated by signal %d", WTERMSIG(status));
+		else
+			(void)snprintf(how, sizeof(how),
+			    "exited with status %d", WEXITSTATUS(status));
+		if (!penv.terminating) {
+			log_warnx("lost child: %s (pid %ld) %s", c->label,
+			    (long)pid, how);
+			parent_shutdown(1);
+		}
+	}
+}
+
+/*
+ * Stop every child, give them a few seconds, then make sure.  Nothing
+ * of the daemon outlives the parent.
+ */
+static void
+parent_shutdown(int status)
+{
+	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
+	struct child	*c;
+	pid_t		 pid;
+	int		 i, left, tries, wstatus;
+
+	penv.terminating = 1;
+	for (i = 0; i < penv.nchildren; i++) {
+		c = &penv.children[i];
+		if (c->alive && kill(c->pid, SIGTERM) == -1 && errno != ESRCH)
+			log_warn("kill %s", c->label);
+	}
+	for (tries = 0; ; tries++) {
+		while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0)
+			for (i = 0; i < penv.nchildren; i++)
+				if (penv.children[i].pid == pid)
+					penv.children[i].alive = 0;
+		if (pid == -1 && errno != ECHILD && errno != EINTR)
+			log_warn("waitpid");
+		for (left = 0, i = 0; i < penv.nchildren; i++)
+			left += penv.children[i].alive;
+		if (left == 0 || (pid == -1 && errno == ECHILD))
+			break;
+		if (tries == 100) {
+			for (i = 0; i < penv.nchildren; i++) {
+				c = &penv.children[i];
+				if (!c->alive)
+					continue;
+				log_warnx("%s (pid %ld) did not stop, killing "
+				    "it", c->label, (long)c->pid);
+				(void)kill(c->pid, SIGKILL);
+			}
+		}
+		(void)nanosleep(&ts, NULL);
+	}
+	if (penv.conf != NULL)
+		(void)unlink(penv.conf->csock);
+	if (penv.pidfile != NULL)
+		(void)unlink(penv.pidfile);
+	log_info("terminating");
+	exit(status);
+}
+
+/*
+ * Parse the configuration again.  On any error the running one stays,
+ * untouched; settings that need a restart keep their running values.
+ */
+static int
+parent_reload(char *err, size_t errlen)
+{
+	struct dsrvd_conf	*conf, *old = penv.conf;
+	int			 i;
+
+	conf = parse_config(penv.conffile, CONF_SERVER | CONF_OPTIONAL);
+	if (conf == NULL) {
+		(void)snprintf(err, errlen, "%s has errors, keeping the "
+		    "running configuration", penv.conffile);
+		log_warnx("reload: %s", err);
+		penv.reloads_failed++;
+		return -1;
+	}
+
+#define KEEP(field, what) do {						\
+	if (memcmp(&conf->field, &old->field, sizeof(conf->field)) != 0) { \
+		log_warnx("reload: %s changed; restart dsrvd to apply",	\
+		    what);						\
+		memcpy(&conf->field, &old->field, sizeof(conf->field));	\
+	}								\
+} while (0)
+	if (strcmp(conf->datadir, old->datadir) != 0) {
+		log_warnx("reload: data directory changed; restart dsrvd to "
+		    "apply");
+		(void)strlcpy(conf->datadir, old->datadir,
+		    sizeof(conf->datadir));
+	}
+	if (strcmp(conf->chroot, old->chroot) != 0) {
+		log_warnx("reload: chroot changed; restart dsrvd to apply");
+		(void)strlcpy(conf->chroot, old->chroot, sizeof(conf->chroot));
+	}
+	if (strcmp(conf->user, old->user) != 0) {
+		log_warnx("reload: user changed; restart dsrvd to apply");
+		(void)strlcpy(conf->user, old->user, sizeof(conf->user));
+	}
+	if (strcmp(conf->storage_user, old->storage_user) != 0) {
+		log_warnx("reload: storage user changed; restart dsrvd to "
+		    "apply");
+		(void)strlcpy(conf->storage_user, old->storage_user,
+		    sizeof(conf->storage_user));
+	}
+	if (strcmp(conf->csock, old->csock) != 0) {
+		log_warnx("reload: socket changed; restart dsrvd to apply");
+		(void)strlcpy(conf->csock, old->csock, sizeof(conf->csock));
+	}
+	KEEP(nnetwork, "network workers");
+	KEEP(nstorage, "storage workers");
+	KEEP(require_mount, "require mount");
+#undef KEEP
+
+	if (parent_open_listens(conf, old, err, errlen) == -1) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    err);
+		config_free(conf);
+		penv.reloads_failed++;
+		return -1;
+	}
+	penv.conf = conf;
+	config_free(old);
+	penv.conf_missing = access(penv.conffile, F_OK) == -1;
+	for (i = 0; i < penv.nchildren; i++)
+		parent_send_config(&penv.children[i], conf, 0);
+	parent_wipe_keys(conf);
+	penv.reloads_ok++;
+	log_info("configuration reloaded");
+	return 0;
+}
+
+static void
+parent_ctl_result(uint32_t connid, int code, const char *fmt, ...)
+{
+	struct ctl_result	 res;
+	struct child		*n0;
+	va_list			 ap;
+
+	if ((n0 = network0()) == NULL)
+		return;
+	memset(&res, 0, sizeof(res));
+	res.code = code;
+	va_start(ap, fmt);
+	(void)vsnprintf(res.msg, sizeof(res.msg), fmt, ap);
+	va_end(ap);
+	if (imsgev_compose(&n0->iev, IMSG_CTL_RESULT, connid, 0, -1, &res,
+	    sizeof(res)) == -1)
+		fatal("%s: compose", __func__);
+}
+
+static void
+parent_dispatch_ctl_reload(struct imsgev *iev, struct imsg *imsg)
+{
+	char	 err[1024];
+
+	if (imsg->datalen != 0)
+		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+	log_info("reload requested by dctl");
+	if (parent_reload(err, sizeof(err)) == -1)
+		parent_ctl_result(imsg->hdr.peerid, EINVAL, "%s (see the log)",
+		    err);
+	else
+		parent_ctl_result(imsg->hdr.peerid, 0,
+		    "configuration reloaded");
+}
+
+static void
+parent_dispatch_ctl_verbose(struct imsgev *iev, struct imsg *imsg)
+{
+	int32_t	 v;
+	int	 i;
+
+	if (imsg_get_data(imsg, &v, sizeof(v)) == -1)
+		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+	if (v < 0 || v > 3)
+		v = v < 0 ? 0 : 3;
+	log_setverbose(v);
+	penv.verbose = v;
+	for (i = 0; i < penv.nchildren; i++)
+		if (penv.children[i].alive && imsgev_compose(
+		    &penv.children[i].iev, IMSG_VERBOSE, 0, 0, -1, &v,
+		    sizeof(v)) == -1)
+			fatal("%s: compose", __func__);
+	log_info("log level set to %s", v ? "verbose" : "brief");
+	parent_ctl_result(imsg->hdr.peerid, 0, "%s", v ? "verbose" : "brief");
+}
+
+/*
+ * dctl status: ask every child for its counters, answer when all have
+ * (or after STATUS_TIMEOUT, with what came).
+ */
+static void
+parent_dispatch_ctl_status(struct imsgev *iev, struct imsg *imsg)
+{
+	struct status_req	*sr;
+	struct timeval		 tv = { STATUS_TIMEOUT, 0 };
+	int			 i;
+
+	if (imsg->datalen != 0)
+		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+	if ((sr = calloc(1, sizeof(*sr))) == NULL)
+		fatal("%s", __func__);
+	sr->id = ++penv.next_reqid;
+	sr->connid = imsg->hdr.peerid;
+	if ((sr->timeout = evtimer_new(penv.base, status_timeout, sr)) == NULL)
+		fatalx("evtimer_new failed");
+	if (evtimer_add(sr->timeout, &tv) == -1)
+		fatalx("evtimer_add failed");
+	TAILQ_INSERT_TAIL(&penv.status_reqs, sr, entry);
+	for (i = 0; i < penv.nchildren; i++) {
+		if (!penv.children[i].alive)
+			continue;
+		if (imsgev_compose(&penv.children[i].iev, IMSG_STATS_REQ,
+		    sr->id, 0, -1, NULL, 0) == -1)
+			fatal("%s: compose", __func__);
+		sr->pending++;
+	}
+}
+
+static struct status_req *
+status_find(uint32_t id)
+{
+	struct status_req	*sr;
+
+	TAILQ_FOREACH(sr, &penv.status_reqs, entry)
+		if (sr->id == id)
+			return sr;
+	return NULL;
+}
+
+static void
+status_add(struct status_req *sr, const struct ctl_counter *cc)
+{
+	struct ctl_counter	*n;
+	size_t			 i;
+
+	for (i = 0; i < sr->ncounters; i++)
+		if (strcmp(sr->counters[i].name, cc->name) == 0) {
+			sr->counters[i].value += cc->value;
+			return;
+		}
+	n = reallocarray(sr->counters, sr->ncounters + 1, sizeof(*n));
+	if (n == NULL)
+		fatal("%s", __func__);
+	sr->counters = n;
+	sr->counters[sr->ncounters] = *cc;
+	sr->counters[sr->ncounters].name[sizeof(cc->name) - 1] = '\0';
+	sr->ncounters++;
+}
+
+static void
+parent_dispatch_stats(struct imsgev *iev, struct imsg *imsg)
+{
+	struct status_req	*sr;
+	struct ctl_counter	*cc;
+	size_t			 i, n;
+
+	if (imsg->datalen % sizeof(*cc) != 0)
+		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+	if ((sr = status_find(imsg->hdr.peerid)) == NULL)
+		return;		/* timed out already */
+	cc = imsg->data;
+	n = imsg->datalen / sizeof(*cc);
+	for (i = 0; i < n; i++)
+		status_add(sr, &cc[i]);
+}
+
+static void
+parent_dispatch_stats_end(struct imsgev *iev, struct imsg *imsg)
+{
+	struct status_req	*sr;
+
+	if ((sr = status_find(imsg->hdr.peerid)) == NULL)
+		return;
+	if (--sr->pending == 0)
+		status_finish(sr);
+}
+
+static void
+status_timeout(int fd, short event, void *arg)
+{
+	struct status_req	*sr = arg;
+
+	log_warnx("status: %d process(es) did not send counters in time",
+	    sr->pending);
+	status_finish(sr);
+}
+
+static void
+status_finish(struct status_req *sr)
+{
+	struct ctl_status_info	 info;
+	struct ctl_proc		 proc;
+	struct ctl_counter	 cc;
+	struct listen_addr	*la;
+	struct child		*n0, *c;
+	struct timespec		 now;
+	char			 addr[300];
+	int			 i;
+
+	TAILQ_REMOVE(&penv.status_reqs, sr, entry);
+	evtimer_del(sr->timeout);
+	event_free(sr->timeout);
+	if ((n0 = network0()) == NULL || !n0->alive)
+		goto done;
+
+	memset(&info, 0, sizeof(info));
+	(void)strlcpy(info.version, DSRVD_VERSION, sizeof(info.version));
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		fatal("clock_gettime");
+	info.uptime = now.tv_sec - penv.start.tv_sec;
+	info.conf_missing = penv.conf_missing;
+	info.verbose = penv.verbose;
+	(void)strlcpy(info.conffile, penv.conffile, sizeof(info.conffile));
+	(void)strlcpy(info.datadir, penv.conf->datadir, sizeof(info.datadir));
+	if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_INFO, sr->connid, 0, -1,
+	    &info, sizeof(info)) == -1)
+		fatal("%s: compose", __func__);
+	TAILQ_FOREACH(la, &penv.conf->listens, entry) {
+		(void)listen_addr_str(la, addr, sizeof(addr));
+		if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_LISTEN,
+		    sr->connid, 0, -1, addr, strlen(addr) + 1) == -1)
+			fatal("%s: compose", __func__);
+	}
+	memset(&proc, 0, sizeof(proc));
+	(void)strlcpy(proc.role, "parent", sizeof(proc.role));
+	proc.instance = -1;
+	proc.pid = getpid();
+	if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_PROC, sr->connid, 0, -1,
+	    &proc, sizeof(proc)) == -1)
+		fatal("%s: compose", __func__);
+	for (i = 0; i < penv.nchildren; i++) {
+		c = &penv.children[i];
+		memset(&proc, 0, sizeof(proc));
+		(void)strlcpy(proc.role, proc_names[c->role],
+		    sizeof(proc.role));
+		proc.instance = c->instance;
+		proc.pid = c->pid;
+		if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_PROC, sr->connid,
+		    0, -1, &proc, sizeof(proc)) == -1)
+			fatal("%s: compose", __func__);
+	}
+	memset(&cc, 0, sizeof(cc));
+	(void)strlcpy(cc.name, "reloads", sizeof(cc.name));
+	cc.value = penv.reloads_ok;
+	status_add(sr, &cc);
+	(void)strlcpy(cc.name, "reloads failed", sizeof(cc.name));
+	cc.value = penv.reloads_failed;
+	status_add(sr, &cc);
+	for (i = 0; i < (int)sr->ncounters; i++)
+		if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_COUNTER,
+		    sr->connid, 0, -1, &sr->counters[i],
+		    sizeof(sr->counters[i])) == -1)
+			fatal("%s: compose", __func__);
+	if (imsgev_compose(&n0->iev, IMSG_CTL_END, sr->connid, 0, -1, NULL,
+	    0) == -1)
+		fatal("%s: compose", __func__);
+ done:
+	free(sr->counters);
+	free(sr);
+}

@@ -1,0 +1,57 @@
+/*
+ * The control socket protocol between dctl and dsrvd: imsg frames on a
+ * UNIX socket.  dctl sends one request; the daemon answers with a series
+ * of messages ended by IMSG_CTL_END, or with one IMSG_CTL_RESULT.
+ */
+#ifndef DSRV_CTL_H
+#define DSRV_CTL_H
+
+#include <stdint.h>
+
+#define DSRVD_VERSION		"0.1.0"
+
+#define CTL_NAME_MAX		48
+#define CTL_MSG_MAX		256
+#define CTL_MAX_CLIENTS		16
+
+enum ctl_imsg_type {
+	/* requests, dctl -> daemon */
+	IMSG_CTL_STATUS = 1,
+	IMSG_CTL_RELOAD,
+	IMSG_CTL_LOG_VERBOSE,		/* int verbosity */
+
+	/* replies, daemon -> dctl */
+	IMSG_CTL_RESULT = 100,		/* struct ctl_result */
+	IMSG_CTL_STATUS_INFO,		/* struct ctl_status_info */
+	IMSG_CTL_STATUS_LISTEN,		/* NUL-terminated text */
+	IMSG_CTL_STATUS_PROC,		/* struct ctl_proc */
+	IMSG_CTL_STATUS_COUNTER,	/* struct ctl_counter */
+	IMSG_CTL_END,
+};
+
+struct ctl_result {
+	int32_t		 code;		/* 0 ok, else an errno-like value */
+	char		 msg[CTL_MSG_MAX];
+};
+
+struct ctl_status_info {
+	char		 version[16];
+	int64_t		 uptime;	/* seconds */
+	int32_t		 conf_missing;	/* running on built-in defaults */
+	int32_t		 verbose;
+	char		 conffile[4096];
+	char		 datadir[4096];
+};
+
+struct ctl_proc {
+	char		 role[16];
+	int32_t		 instance;	/* -1 for a single process */
+	int32_t		 pid;
+};
+
+struct ctl_counter {
+	char		 name[CTL_NAME_MAX];
+	uint64_t	 value;
+};
+
+#endif /* DSRV_CTL_H */
