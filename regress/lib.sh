@@ -17,20 +17,26 @@ export PATH
 : "${DCTL:=$REGRESS/../dctl/dctl}"
 
 TESTNUM=0
+PORT='' CONF='' DATA='' SOCK=''
+NFAIL=0
 T=
 DSRVD_PID=
 DSRVD_LOG=
 MNTS=
 BGPIDS=
 
+# A description is one line whatever lists went into it.
 ok() {
 	TESTNUM=$((TESTNUM + 1))
-	echo "ok $TESTNUM - $*"
+	echo "ok $TESTNUM - $*" | tr '\n' ' ' | sed 's/ *$//'
+	echo
 }
 
 notok() {
 	TESTNUM=$((TESTNUM + 1))
-	echo "not ok $TESTNUM - $*"
+	NFAIL=$((NFAIL + 1))
+	echo "not ok $TESTNUM - $*" | tr '\n' ' ' | sed 's/ *$//'
+	echo
 }
 
 skip() {
@@ -73,10 +79,24 @@ check() {
 	fi
 }
 
-# TAP plan, printed last.
+# TAP plan, printed last; after a failure the end of the daemon's log
+# goes with it, for whoever has to read the report.
 finish() {
+	if [ "$NFAIL" -gt 0 ] && [ -s "$DSRVD_LOG" ]; then
+		diag "last lines of $DSRVD_LOG:"
+		tail -n 40 "$DSRVD_LOG" | sed 's/^/#   /'
+	fi
 	echo "1..$TESTNUM"
 	exit 0
+}
+
+# not cmd...: succeeds when cmd fails, for check.
+not() {
+	! "$@"
+}
+
+alive() {
+	! gone "$1"
 }
 
 # Give up on a test file: what is left cannot run.
@@ -191,7 +211,7 @@ stop_pid() {
 
 # The command line of PID with NULs as spaces.
 cmdline() {
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null
+	{ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null
 }
 
 # child_pids ROLE [PARENT]: children titled "dsrvd: ROLE", pid order.
@@ -233,13 +253,16 @@ write_conf() {
 }
 
 # std_conf [FILE]: the usual test configuration, in $T/dsrvd.conf by
-# default; sets PORT, DATA, SOCK, CONF.
+# default.  Uses PORT, DATA and SOCK when set, else sets them (a free
+# port, $T/data, made here, and $T/dsrvd.sock); sets CONF.
 std_conf() {
 	CONF=${1:-$T/dsrvd.conf}
-	DATA=$T/data
-	SOCK=$T/dsrvd.sock
-	[ -n "$PORT" ] || PORT=$(free_port)
-	mkdir -p "$DATA"
+	if [ -z "$DATA" ]; then
+		DATA=$T/data
+		mkdir -p "$DATA"
+	fi
+	: "${SOCK:=$T/dsrvd.sock}"
+	[ -n "$PORT" ] || PORT=$(free_port) || return 1
 	write_conf "$CONF" <<EOF
 data "$DATA"
 socket "$SOCK"
