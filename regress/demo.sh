@@ -1,0 +1,109 @@
+#!/bin/sh
+# make demo: start a dsrvd in a scratch directory, show what runs and
+# what dctl says about it, stop it.  Leaves the scratch directory (the
+# config, the log) for a look; exits non-zero if any step fails.
+
+cd "$(dirname "$0")/.." || exit 1
+TOP=$(pwd -P)
+DSRVD=$TOP/dsrvd/dsrvd
+DCTL=$TOP/dctl/dctl
+REGRESS=$TOP/regress
+
+# The helpers only; this is not a test file, so no tmpdir (and no
+# removal of the scratch directory at exit).
+. "$REGRESS/lib.sh"
+
+fail() {
+	echo "demo: $*" >&2
+	if [ -n "$DSRVD_PID" ]; then
+		stop_pid "$DSRVD_PID" 5
+		if [ -s "$DSRVD_LOG" ]; then
+			echo "demo: the daemon's log, $DSRVD_LOG:" >&2
+			sed 's/^/    /' "$DSRVD_LOG" >&2
+		fi
+	fi
+	[ -n "$T" ] && echo "demo: scratch directory left in $T" >&2
+	exit 1
+}
+
+step() {
+	echo
+	echo "== $*"
+}
+
+[ "$(id -u)" -eq 0 ] || fail "run me as root: dsrvd starts as root and drops privileges itself"
+[ -x "$DSRVD" ] || fail "$DSRVD is not built (make all)"
+[ -x "$DCTL" ] || fail "$DCTL is not built (make all)"
+
+ensure_users
+ensure_chroot || fail "cannot prepare /var/empty"
+
+T=$(mktemp -d /tmp/dsrvd-demo.XXXXXXXX) || fail "mktemp failed"
+chmod 755 "$T"
+trap 'fail interrupted' HUP INT TERM
+DSRVD_LOG=$T/dsrvd.log
+DATA=$T/data
+SOCK=$T/dsrvd.sock
+CONF=$T/dsrvd.conf
+PORT=$(free_port) || fail "no free port found"
+mkdir "$DATA" || fail "cannot make $DATA"
+cat >"$CONF" <<EOF
+# A minimal dsrvd.conf: everything else has a built-in default.
+data "$DATA"
+socket "$SOCK"
+listen on 127.0.0.1 port $PORT
+EOF
+
+step "the configuration, $CONF"
+cat "$CONF"
+"$DSRVD" -n -f "$CONF" || fail "dsrvd -n rejects the configuration"
+
+step "starting dsrvd -d -f $CONF (log in $DSRVD_LOG)"
+"$DSRVD" -d -f "$CONF" >"$DSRVD_LOG" 2>&1 &
+DSRVD_PID=$!
+n=100
+while ! grep -q "startup:" "$DSRVD_LOG" 2>/dev/null; do
+	gone "$DSRVD_PID" && fail "dsrvd exited during start-up"
+	n=$((n - 1))
+	[ "$n" -gt 0 ] || fail "dsrvd did not finish start-up within 10 s"
+	sleep 0.1
+done
+grep "startup:" "$DSRVD_LOG"
+
+step "the processes"
+cat <<EOF
+The parent stays root and does no network I/O.  Its children were
+fork+exec'd, then chrooted and stripped of root for good: the network
+workers and the crypto process (the only one that will hold keys) run
+as _dsrvd in /var/empty; the storage workers run as _dsrvdata, chrooted
+to the data directory.
+EOF
+echo
+printf '%-7s %-10s %-10s %s\n' PID USER GROUP TITLE
+for p in "$DSRVD_PID" $(kids "$DSRVD_PID" | sort -n); do
+	printf '%-7s %-10s %-10s %s\n' "$p" \
+	    "$(ps -o user:10= -p "$p")" "$(ps -o group:10= -p "$p")" \
+	    "$(cmdline "$p" | sed "s/  .*//; s/ *\$//")"
+done
+
+step "dctl -s $SOCK status"
+"$DCTL" -s "$SOCK" status || fail "dctl status failed"
+
+# TODO(put/get milestone): once the wire protocol exists, write a key
+# file, add a key statement, and show dctl put/get of a small file with
+# its chunks appearing under $DATA.
+
+step "stopping dsrvd (SIGTERM)"
+kill -TERM "$DSRVD_PID" || fail "cannot signal dsrvd"
+wait_gone "$DSRVD_PID" 10 || fail "dsrvd did not stop within 10 s"
+wait "$DSRVD_PID"
+rc=$?
+pid=$DSRVD_PID
+DSRVD_PID=
+[ "$rc" -eq 0 ] || fail "dsrvd exited with status $rc"
+tail -n 1 "$DSRVD_LOG"
+echo "dsrvd (pid $pid) exited with status 0"
+
+step "done"
+echo "scratch directory: $T (configuration, data directory, log dsrvd.log)"
+echo "remove it with: rm -rf $T"
