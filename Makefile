@@ -37,7 +37,7 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
-LIB_SRCS = lib/imsg.c lib/imsgev.c lib/log.c lib/printconf.c lib/keyfile.c
+LIB_SRCS = $(wildcard lib/*.c)
 LIB_OBJS = $(LIB_SRCS:.c=.o) parse.o
 DSRVD_SRCS = $(wildcard dsrvd/*.c)
 DSRVD_OBJS = $(DSRVD_SRCS:.c=.o)
@@ -45,10 +45,12 @@ DCTL_SRCS = $(wildcard dctl/*.c)
 DCTL_OBJS = $(DCTL_SRCS:.c=.o)
 UNIT_SRCS = $(wildcard regress/unit/*.c)
 UNIT_BINS = $(UNIT_SRCS:.c=)
+TOOL_SRCS = $(wildcard regress/tools/*.c)
+TOOL_BINS = $(TOOL_SRCS:.c=)
 
 PROGS	= dsrvd/dsrvd dctl/dctl
 
-all: $(PROGS) $(UNIT_BINS)
+all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
 
 parse.c: parse.y
 	$(YACC) -o $@ parse.y
@@ -69,6 +71,10 @@ dctl/dctl: $(DCTL_OBJS) lib/libdsrv.a
 	$(CC) $(LDFLAGS) -o $@ $(DCTL_OBJS) lib/libdsrv.a $(LDLIBS)
 
 regress/unit/%: regress/unit/%.c lib/libdsrv.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libdsrv.a $(LDLIBS)
+
+# Test tools: not tests themselves, run by regress/t/*.sh.
+regress/tools/%: regress/tools/%.c lib/libdsrv.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libdsrv.a $(LDLIBS)
 
 $(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS): $(wildcard lib/*.h dsrvd/*.h dctl/*.h)
@@ -93,6 +99,6 @@ lint:
 
 clean:
 	rm -f $(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS) $(PROGS) $(UNIT_BINS) \
-	    parse.c lib/libdsrv.a
+	    $(TOOL_BINS) parse.c lib/libdsrv.a
 
 .PHONY: all deps check demo install lint clean
