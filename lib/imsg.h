@@ -79,8 +79,10 @@ void	imsgbuf_clear(struct imsgbuf *);
 
 /*
  * Read what the socket has.  Returns 1 if bytes (or nothing, on
- * EAGAIN) were read, 0 on EOF, -1 on error.  A passed fd on a channel
- * that does not accept fds is closed and is an error (EBADMSG).
+ * EAGAIN or with a buffer full of unread messages) were read, 0 on
+ * EOF, -1 on error.  A passed fd on a channel that does not accept fds,
+ * or one fd more than IMSG_MAXFDS waiting to be claimed, is closed and
+ * is an error (EBADMSG); so is any later call.
  */
 int	imsgbuf_read(struct imsgbuf *);
 
@@ -88,7 +90,9 @@ int	imsgbuf_read(struct imsgbuf *);
  * Take the next whole message.  Returns 1 and fills imsg, 0 if no whole
  * message is buffered, -1 on a framing error (EBADMSG: bad length or
  * flags, or a message announcing an fd that did not arrive).  After a
- * framing error the channel is unusable.
+ * framing error the channel is unusable.  The length is judged from
+ * the header alone, before any body is awaited or allocated.  ENOMEM
+ * leaves the message buffered for another try.
  */
 int	imsg_get(struct imsgbuf *, struct imsg *);
 

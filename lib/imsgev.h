@@ -4,6 +4,22 @@
  * peer, and composes replies; the glue reads, frames, dispatches and
  * writes.  A message of a type with no handler, a framing error, a read
  * or write error and EOF all end the channel through the close callback.
+ *
+ * Lifetime rules:
+ * - The glue calls imsg_free() after a handler returns; a handler that
+ *   keeps the fd takes it with imsg_get_fd().
+ * - A handler must never free its imsgev.  To end the channel it calls
+ *   imsgev_shutdown(): no further message is dispatched, the queue is
+ *   written, then closecb(NULL) runs.  (A handler may also call
+ *   imsgev_clear(): dispatching stops at once and closecb is not called;
+ *   the struct must stay allocated until the handler has returned.)
+ * - The close callback runs at most once, from the event loop, never
+ *   from inside a handler or an imsgev_*() call.  The glue does not
+ *   touch the imsgev after it, so closecb is the place to call
+ *   imsgev_clear() and free the struct.  Without imsgev_clear() the
+ *   event is already removed, but the socket stays open.
+ * - After closecb or imsgev_clear(), imsgev_compose() fails with EPIPE
+ *   (closing the fd it was given).
  */
 #ifndef DSRV_IMSGEV_H
 #define DSRV_IMSGEV_H
@@ -43,14 +59,22 @@ struct imsgev {
 	int			 indispatch;	/* inside handler loop */
 };
 
-/* Start serving fd (made non-blocking here) on base. */
+/*
+ * Start serving fd (made non-blocking here) on base.  closecb is
+ * required.  The struct is zeroed first: set id after this call.  On
+ * failure fd is left open and stays the caller's.
+ */
 int	imsgev_init(struct imsgev *, struct event_base *, int fd,
 	    const char *name, imsgev_closecb, void *arg);
 void	imsgev_allow_fdpass(struct imsgev *);
 int	imsgev_set_maxsize(struct imsgev *, size_t);
 /* Register fn for messages of type.  Re-registering replaces. */
 void	imsgev_on(struct imsgev *, uint32_t type, imsgev_handler fn);
-/* Queue a message and arrange for it to be written. */
+/*
+ * Queue a message and arrange for it to be written.  fd ownership as
+ * for imsg_compose().  Allowed after imsgev_shutdown(): the message is
+ * written before the close.
+ */
 int	imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
 	    pid_t pid, int fd, const void *data, size_t datalen);
 int	imsgev_composev(struct imsgev *, uint32_t type, uint32_t peerid,

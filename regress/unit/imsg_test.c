@@ -528,8 +528,11 @@ test_bad_headers(void)
 	}
 
 	/* The boundary: exactly maxsize is fine. */
-	if (mkpair(sv) == -1 || (big = malloc(IMSG_MAXSIZE_DEFAULT)) == NULL)
+	if ((big = calloc(1, IMSG_MAXSIZE_DEFAULT)) == NULL ||
+	    mkpair(sv) == -1) {
+		free(big);
 		return;
+	}
 	imsgbuf_init(&a, sv[0]);
 	imsgbuf_init(&b, sv[1]);
 	ok(imsg_compose(&a, 2, 0, 0, -1, big,
@@ -655,7 +658,7 @@ test_drain(void)
 	struct imsg	 imsg;
 	unsigned char	 body[1000];
 	int		 sv[2], i, sz = 4096, got = 0, fds = 0, good = 1;
-	int		 rounds, partial = 0;
+	int		 rounds, partial = 0, fd;
 
 	diag("queued output on a full socket");
 	if (!ok(mkpair(sv) == 0, "socketpair"))
@@ -667,8 +670,7 @@ test_drain(void)
 	imsgbuf_allow_fdpass(&b);
 
 	for (i = 0; i < nmsg; i++) {
-		int fd = -1;
-
+		fd = -1;
 		if (i % fdevery == 0 &&
 		    (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 			good = 0;
