@@ -117,6 +117,8 @@ struct dsrvd_conf {
 struct dsrvd_conf	*parse_config(const char *file, int flags);
 /* -D name=value; returns -1 on a malformed definition. */
 int			 cmdline_symset(const char *);
+/* Is the word a keyword of the grammar?  (Then it prints quoted.) */
+int			 conf_keyword(const char *);
 /* A configuration with every default and no listen, key or server. */
 struct dsrvd_conf	*config_new(void);
 /* Free everything, wiping key material; closes no fds. */

@@ -1,0 +1,139 @@
+#!/bin/sh
+# The configuration grammar, BGPD-style: every file of regress/config is
+# checked with the real "dsrvd -n".
+#
+#	NAME.conf	must be accepted; "dsrvd -nv" must print NAME.out,
+#			and that output must parse again to itself
+#	bad-NAME.conf	must be refused with exactly the lines of
+#			bad-NAME.err on stderr
+#
+# The files are given relative to regress/config so that error lines
+# are stable.  Key files cannot live in git (it does not keep mode
+# 0600), so they are made here and the files name them as $keydir;
+# their directory is written as @KEYDIR@ in the golden files.
+#
+# A line "# args: ..." in a .conf adds arguments (-D macros); a line
+# "# nv-filter: SED" is applied to the output before the comparison,
+# for what depends on the host (like whether localhost is also ::1).
+#
+# CONF_CHECK=path runs another program with dsrvd's -n conventions (the
+# regress/unit/conf_test driver does); CONF_REGEN=1 rewrites the golden
+# files from the current output, to be reviewed with git diff.
+
+: "${REGRESS:=$(cd "$(dirname "$0")/.." && pwd)}"
+. "$REGRESS/lib.sh"
+tmpdir
+
+CHECK=${CONF_CHECK:-$DSRVD}
+if [ ! -x "$CHECK" ] && [ -z "$CONF_CHECK" ] &&
+    [ -x "$REGRESS/unit/conf_test" ]; then
+	diag "no $CHECK, using regress/unit/conf_test"
+	CHECK=$REGRESS/unit/conf_test
+fi
+[ -x "$CHECK" ] || bail "config: no $CHECK to test"
+case $CHECK in
+/*)	;;
+*)	CHECK=$(pwd)/$CHECK ;;
+esac
+
+K=$T/keys
+mkdir "$K" || bail "config: cannot make $K"
+# base64 of the bytes 0..31, of the bytes 31..0, and of 16 bytes
+printf '%s\n' AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8= >"$K/good.key"
+printf '%s\n' HxwdHhscGBkaFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE= >"$K/other.key"
+printf '%s\n' AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8= >"$K/group.key"
+printf '%s\n' AAECAwQFBgcICQoLDA0ODw== >"$K/short.key"
+chmod 600 "$K/good.key" "$K/other.key" "$K/short.key" &&
+    chmod 640 "$K/group.key" || bail "config: chmod"
+
+cd "$REGRESS/config" || bail "config: no $REGRESS/config"
+
+# run OUT ERR FILE -n|-nv: the checker with the corpus conventions.
+run() {
+	_out=$1 _err=$2 _f=$3 _opt=$4
+	# shellcheck disable=SC2046
+	"$CHECK" "$_opt" -D keydir="$K" $(sed -n 's/^# args: //p' "$_f") \
+	    -f "$_f" >"$_out" 2>"$_err"
+}
+
+# golden ACTUAL FILE EXPECTED: placeholder for the key directory, the
+# file's own filter.
+golden() {
+	_filter=$(sed -n 's/^# nv-filter: //p' "$2")
+	if [ -n "$_filter" ]; then
+		sed -e "s|$K|@KEYDIR@|g" -e "$_filter" "$1" >"$1.g"
+	else
+		sed -e "s|$K|@KEYDIR@|g" "$1" >"$1.g"
+	fi
+	if [ -n "$CONF_REGEN" ]; then
+		cp "$1.g" "$3"
+		return 0
+	fi
+	[ -f "$3" ] || {
+		echo "missing golden file $3"
+		return 1
+	}
+	diff -u "$3" "$1.g"
+}
+
+for f in *.conf; do
+	name=${f%.conf}
+	case $name in
+	bad-*)
+		run "$T/out" "$T/err" "$f" -n
+		rc=$?
+		if [ "$rc" -eq 0 ]; then
+			notok "config $f is refused"
+			diag "exit status 0"
+			diagfile "$T/out"
+		elif golden "$T/err" "$f" "$name.err" >"$T/diff" 2>&1; then
+			ok "config $f is refused with the expected errors"
+		else
+			notok "config $f is refused with the expected errors"
+			diagfile "$T/diff"
+		fi
+		;;
+	*)
+		run "$T/out" "$T/err" "$f" -nv
+		rc=$?
+		if [ "$rc" -ne 0 ] || [ -s "$T/err" ]; then
+			notok "config $f is accepted"
+			diag "exit status $rc"
+			diagfile "$T/err"
+			continue
+		fi
+		if golden "$T/out" "$f" "$name.out" >"$T/diff" 2>&1; then
+			ok "config $f prints its normal form"
+		else
+			notok "config $f prints its normal form"
+			diagfile "$T/diff"
+		fi
+		# The normal form, with the real key paths, reads back the
+		# same.
+		sed '$d' "$T/out" >"$T/rt.conf"
+		"$CHECK" -nv -f "$T/rt.conf" >"$T/rt.out" 2>"$T/rt.err"
+		rc=$?
+		if [ "$rc" -eq 0 ] && [ ! -s "$T/rt.err" ] &&
+		    diff -u "$T/out" "$T/rt.out" >"$T/diff" 2>&1; then
+			ok "config $f: the normal form parses to itself"
+		else
+			notok "config $f: the normal form parses to itself"
+			diag "exit status $rc"
+			diagfile "$T/rt.err"
+			diagfile "$T/diff"
+		fi
+		;;
+	esac
+done
+
+# Without -v, only the verdict.
+"$CHECK" -n -f empty.conf >"$T/out" 2>&1
+printf 'configuration OK\n' >"$T/want"
+if diff -u "$T/want" "$T/out" >"$T/diff"; then
+	ok "dsrvd -n prints configuration OK"
+else
+	notok "dsrvd -n prints configuration OK"
+	diagfile "$T/diff"
+fi
+
+finish

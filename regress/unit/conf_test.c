@@ -1,0 +1,520 @@
+/*
+ * Configuration grammar tests.
+ *
+ * Without arguments: unit checks (TAP) of the formatting helpers,
+ * cmdline_symset(), key_load() and the parts of parse_config() that
+ * dsrvd -n cannot reach (dctl's client entries, CONF_OPTIONAL, the
+ * print/parse round trip).
+ *
+ * With arguments it behaves like "dsrvd -n", so that the config corpus
+ * can be run before, or without, the daemon:
+ *
+ *	conf_test -n [-v] [-c | -b] [-N] [-o] [-D name=value] -f file
+ *
+ * -c parses as dctl would (client entries only), -b with both sets of
+ * statements, -N skips key files, -o allows a missing file.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "tap.h"
+
+/* base64 of the bytes 0x00..0x1f */
+#define KEY_B64		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+static char	tmpdir[] = "/tmp/conf_test.XXXXXXXX";
+static int	saved_stderr = -1;
+
+static void	quiet(void);
+static void	loud(void);
+static void	writefile(const char *, const char *, mode_t);
+static char	*tpath(const char *);
+static char	*print_to_string(const struct dsrvd_conf *);
+static void	test_fmt(void);
+static void	test_symset(void);
+static void	test_key_load(void);
+static void	test_parse(void);
+static void	test_roundtrip(void);
+static int	run_check(int, char **);
+static void	cleanup(void);
+
+/* Expected parse errors go to stderr; keep the TAP output readable. */
+static void
+quiet(void)
+{
+	int	fd;
+
+	fflush(stderr);
+	if ((saved_stderr = dup(STDERR_FILENO)) == -1)
+		err(1, "dup");
+	if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1)
+		err(1, "/dev/null");
+	if (dup2(fd, STDERR_FILENO) == -1)
+		err(1, "dup2");
+	(void)close(fd);
+}
+
+static void
+loud(void)
+{
+	fflush(stderr);
+	if (dup2(saved_stderr, STDERR_FILENO) == -1)
+		err(1, "dup2");
+	(void)close(saved_stderr);
+	saved_stderr = -1;
+}
+
+static char *
+tpath(const char *name)
+{
+	char	*p;
+
+	if (asprintf(&p, "%s/%s", tmpdir, name) == -1)
+		err(1, "asprintf");
+	return (p);
+}
+
+static void
+writefile(const char *path, const char *text, mode_t mode)
+{
+	FILE	*fp;
+
+	(void)unlink(path);
+	if ((fp = fopen(path, "we")) == NULL)
+		err(1, "%s", path);
+	if (fputs(text, fp) == EOF || fclose(fp) == EOF)
+		err(1, "%s", path);
+	if (chmod(path, mode) == -1)
+		err(1, "chmod %s", path);
+}
+
+static char *
+print_to_string(const struct dsrvd_conf *c)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*fp;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL)
+		err(1, "open_memstream");
+	print_config(fp, c);
+	if (fclose(fp) == EOF)
+		err(1, "fclose");
+	return (buf);
+}
+
+static void
+test_fmt(void)
+{
+	static const struct {
+		unsigned int	 ms;
+		const char	*want;
+	} durs[] = {
+		{ 0, "0s" }, { 1, "1ms" }, { 500, "500ms" }, { 1000, "1s" },
+		{ 1500, "1500ms" }, { 60000, "1m" }, { 90000, "90s" },
+		{ 3600000, "1h" }, { 5400000, "90m" }, { 86400000, "24h" },
+	};
+	static const struct {
+		uint64_t	 n;
+		const char	*want;
+	} sizes[] = {
+		{ 0, "0" }, { 1, "1" }, { 1023, "1023" }, { 1024, "1K" },
+		{ 1536, "1536" }, { 512 * 1024, "512K" },
+		{ 1025 * 1024, "1025K" }, { 8 << 20, "8M" },
+		{ (uint64_t)1 << 30, "1G" }, { (uint64_t)2 << 40, "2T" },
+		{ (uint64_t)1 << 50, "1024T" },
+		{ ((uint64_t)1 << 40) + 1, "1099511627777" },
+	};
+	char	buf[64];
+	size_t	i;
+
+	for (i = 0; i < sizeof(durs) / sizeof(durs[0]); i++)
+		is_str(fmt_duration(durs[i].ms, buf, sizeof(buf)),
+		    durs[i].want, "fmt_duration(%u)", durs[i].ms);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		is_str(fmt_size(sizes[i].n, buf, sizeof(buf)), sizes[i].want,
+		    "fmt_size(%llu)", (unsigned long long)sizes[i].n);
+
+	is_str(key_perms_str(KEY_PERM_DEFAULT, buf, sizeof(buf)),
+	    "read, write, list, stat", "key_perms_str default");
+	is_str(key_perms_str(KEY_PERM_ALL, buf, sizeof(buf)),
+	    "read, write, list, stat, admin", "key_perms_str all");
+	is_str(key_perms_str(KEY_PERM_WRITE | KEY_PERM_STAT, buf,
+	    sizeof(buf)), "write, stat", "key_perms_str write, stat");
+	is_str(key_perms_str(0, buf, sizeof(buf)), "none",
+	    "key_perms_str none");
+	is_str(key_perms_str(KEY_PERM_ALL, buf, 8), "read, w",
+	    "key_perms_str truncates safely");
+}
+
+static void
+test_symset(void)
+{
+	is_int(cmdline_symset("a=b"), 0, "symset a=b");
+	is_int(cmdline_symset("long_name_09=x y z"), 0,
+	    "symset value with spaces");
+	is_int(cmdline_symset("empty="), 0, "symset empty value");
+	is_int(cmdline_symset("noequals"), -1, "symset without =");
+	is_int(cmdline_symset("=x"), -1, "symset without a name");
+	is_int(cmdline_symset("bad-name=x"), -1, "symset bad name");
+	is_int(cmdline_symset("data=x"), -1, "symset keyword name");
+}
+
+static void
+test_key_load(void)
+{
+	uint8_t	 key[KEY_LEN];
+	char	 errbuf[1024], want[1024];
+	char	*p, *q;
+	int	 i, good;
+
+	p = tpath("k1");
+	writefile(p, KEY_B64 "\n", 0600);
+	memset(key, 0xff, sizeof(key));
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == 0,
+	    "key_load good key");
+	for (i = 0, good = 1; i < KEY_LEN; i++)
+		if (key[i] != i)
+			good = 0;
+	ok(good, "key_load decodes the key");
+
+	writefile(p, KEY_B64, 0400);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == 0,
+	    "key_load without newline, mode 0400");
+
+	writefile(p, KEY_B64 "\n", 0640);
+	(void)snprintf(want, sizeof(want), "%s: bad permissions 0640, must "
+	    "not be accessible by group or others (like ssh)", p);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load refuses mode 0640");
+	is_str(errbuf, want, "key_load mode message");
+
+	writefile(p, KEY_B64 "\n", 0604);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load refuses mode 0604");
+
+	(void)snprintf(want, sizeof(want), "%s: not a dsrvd key (expected "
+	    "32 bytes in base64)", p);
+	writefile(p, "AAECAwQFBgcICQoLDA0ODw==\n", 0600);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load refuses 16 bytes");
+	is_str(errbuf, want, "key_load length message");
+	writefile(p, KEY_B64 "\n\n", 0600);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load refuses two newlines");
+	writefile(p, KEY_B64 "\r\n", 0600);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load refuses CRLF");
+	writefile(p, " " KEY_B64 "\n", 0600);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load refuses leading space");
+	writefile(p, KEY_B64 "AAAA\n", 0600);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load refuses 35 bytes");
+	writefile(p, "", 0600);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load refuses an empty file");
+	writefile(p, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n", 0600);
+	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load refuses base64 without padding");
+
+	q = tpath("klink");
+	writefile(p, KEY_B64 "\n", 0600);
+	(void)unlink(q);
+	if (symlink(p, q) == -1)
+		err(1, "symlink");
+	ok(key_load(q, key, errbuf, sizeof(errbuf)) == -1 &&
+	    strstr(errbuf, "symbolic link") != NULL,
+	    "key_load refuses a symlink");
+	free(q);
+
+	ok(key_load(tmpdir, key, errbuf, sizeof(errbuf)) == -1 &&
+	    strstr(errbuf, "not a regular file") != NULL,
+	    "key_load refuses a directory");
+
+	q = tpath("nosuch");
+	(void)snprintf(want, sizeof(want), "%s: No such file or directory",
+	    q);
+	ok(key_load(q, key, errbuf, sizeof(errbuf)) == -1,
+	    "key_load missing file");
+	is_str(errbuf, want, "key_load missing file message");
+	free(q);
+	free(p);
+}
+
+static void
+test_parse(void)
+{
+	struct dsrvd_conf	*c;
+	struct conf_server	*s;
+	struct listen_addr	*la;
+	struct conf_key		*k;
+	char			 buf[128], *p, *txt;
+
+	p = tpath("client.conf");
+	writefile(p,
+	    "keys = \"/etc/dsrvd\"\n"
+	    "server nas address 192.0.2.1 key backup file \"/k/b.key\"\n"
+	    "server \"offsite\" address nas.example.org port 7000 \\\n"
+	    "    key r1 file $keys/r1.key\n"
+	    "socket \"/run/dsrvd.sock\"\n", 0644);
+	c = parse_config(p, CONF_CLIENT);
+	if (ok(c != NULL, "client config parses")) {
+		s = TAILQ_FIRST(&c->servers);
+		ok(s != NULL && strcmp(s->name, "nas") == 0 &&
+		    strcmp(s->host, "192.0.2.1") == 0 &&
+		    s->port == DSRVD_PORT &&
+		    strcmp(s->keyname, "backup") == 0 &&
+		    strcmp(s->keypath, "/k/b.key") == 0,
+		    "first server entry");
+		s = s != NULL ? TAILQ_NEXT(s, entry) : NULL;
+		ok(s != NULL && strcmp(s->name, "offsite") == 0 &&
+		    strcmp(s->host, "nas.example.org") == 0 &&
+		    s->port == 7000 && strcmp(s->keyname, "r1") == 0 &&
+		    strcmp(s->keypath, "/etc/dsrvd/r1.key") == 0,
+		    "second server entry, macro and continuation");
+		ok(TAILQ_EMPTY(&c->listens), "client config: no listens");
+		is_str(c->csock, "/run/dsrvd.sock", "client config socket");
+		txt = print_to_string(c);
+		ok(strstr(txt, "server nas address 192.0.2.1 port 7481 key "
+		    "backup file \"/k/b.key\"\n") != NULL &&
+		    strstr(txt, "server offsite address nas.example.org port "
+		    "7000 key r1 file \"/etc/dsrvd/r1.key\"\n") != NULL,
+		    "server entries printed");
+		free(txt);
+		config_free(c);
+	}
+
+	quiet();
+	c = parse_config(p, CONF_SERVER);
+	loud();
+	ok(c == NULL, "server entries refused by dsrvd");
+	config_free(c);
+
+	writefile(p, "listen on 127.0.0.1\n", 0644);
+	quiet();
+	c = parse_config(p, CONF_CLIENT);
+	loud();
+	ok(c == NULL, "listen refused by dctl");
+	config_free(c);
+	free(p);
+
+	p = tpath("nosuch.conf");
+	c = parse_config(p, CONF_SERVER | CONF_OPTIONAL);
+	if (ok(c != NULL, "optional missing file gives defaults")) {
+		la = TAILQ_FIRST(&c->listens);
+		is_str(la != NULL ? listen_addr_str(la, buf, sizeof(buf)) :
+		    NULL, "127.0.0.1 port 7481", "default listen 1");
+		la = la != NULL ? TAILQ_NEXT(la, entry) : NULL;
+		is_str(la != NULL ? listen_addr_str(la, buf, sizeof(buf)) :
+		    NULL, "::1 port 7481", "default listen 2");
+		ok(la != NULL && TAILQ_NEXT(la, entry) == NULL,
+		    "two default listens");
+		is_str(c->datadir, DSRVD_DATADIR, "default data");
+		config_free(c);
+	}
+	quiet();
+	c = parse_config(p, CONF_SERVER);
+	loud();
+	ok(c == NULL, "missing file without CONF_OPTIONAL");
+	free(p);
+
+	/* -D beats the file; a file macro does not survive its parse. */
+	p = tpath("d.conf");
+	writefile(p, "lport = 8000\nlisten on 127.0.0.1 port $lport\n", 0644);
+	if (cmdline_symset("lport=7000") == -1)
+		errx(1, "cmdline_symset");
+	c = parse_config(p, CONF_SERVER);
+	la = c != NULL ? TAILQ_FIRST(&c->listens) : NULL;
+	ok(la != NULL && la->port == 7000, "-D overrides the file");
+	config_free(c);
+	writefile(p, "n = 3\nnetwork workers $n\n", 0644);
+	c = parse_config(p, CONF_SERVER);
+	ok(c != NULL && c->nnetwork == 3, "numeric macro");
+	config_free(c);
+	writefile(p, "network workers $n\n", 0644);
+	quiet();
+	c = parse_config(p, CONF_SERVER);
+	loud();
+	ok(c == NULL, "file macros do not outlive the parse");
+	config_free(c);
+
+	/* Keys are loaded unless CONF_NOKEYS. */
+	txt = tpath("k2");
+	writefile(txt, KEY_B64 "\n", 0600);
+	free(p);
+	p = tpath("key.conf");
+	{
+		char	*conftext;
+
+		if (asprintf(&conftext, "key k2 file \"%s\"\n"
+		    "key k3 file \"%s/nosuch\"\n", txt, tmpdir) == -1)
+			err(1, "asprintf");
+		writefile(p, conftext, 0644);
+		free(conftext);
+	}
+	c = parse_config(p, CONF_SERVER | CONF_NOKEYS);
+	k = c != NULL ? TAILQ_FIRST(&c->keys) : NULL;
+	ok(k != NULL && !k->loaded && k->perms == KEY_PERM_DEFAULT,
+	    "CONF_NOKEYS does not read key files");
+	config_free(c);
+	quiet();
+	c = parse_config(p, CONF_SERVER);
+	loud();
+	ok(c == NULL, "a missing key file is an error");
+	writefile(p, "", 0644);
+	{
+		FILE	*fp;
+
+		if ((fp = fopen(p, "we")) == NULL)
+			err(1, "%s", p);
+		fprintf(fp, "key k2 file \"%s\" permit admin", txt);
+		if (fclose(fp) == EOF)
+			err(1, "%s", p);
+	}
+	c = parse_config(p, CONF_SERVER);
+	k = c != NULL ? TAILQ_FIRST(&c->keys) : NULL;
+	ok(k != NULL && k->loaded && k->key[31] == 31 &&
+	    k->perms == KEY_PERM_ADMIN,
+	    "key loaded, last line without newline");
+	config_free(c);
+	free(txt);
+	free(p);
+}
+
+/* Names that need quotes must come back the same after printing. */
+static void
+test_roundtrip(void)
+{
+	struct dsrvd_conf	*c1, *c2;
+	char			*p, *t1, *t2;
+
+	p = tpath("rt.conf");
+	writefile(p,
+	    "listen on localhost port 1\n"
+	    "listen on \"::\"\n"
+	    "user \"data\"\n"
+	    "storage user \"0042\"\n"
+	    "data \"/a \\\"quoted\\\" \\\\ dir\"\n"
+	    "key \"key\" file \"/k\" permit all namespace \"007\"\n"
+	    "key a.b-c_d file \"/k\" permit stat namespace \"on\"\n"
+	    "server \"file\" address \"::1\" key \"port\" file \"/x\"\n"
+	    "reserve 1025K\nmax rtt 1500ms\ntimeout idle 24h\n"
+	    "max skew 3600\n", 0644);
+	c1 = parse_config(p, CONF_SERVER | CONF_CLIENT | CONF_NOKEYS);
+	if (!ok(c1 != NULL, "round trip config parses")) {
+		free(p);
+		return;
+	}
+	t1 = print_to_string(c1);
+	writefile(p, t1, 0644);
+	c2 = parse_config(p, CONF_SERVER | CONF_CLIENT | CONF_NOKEYS);
+	if (ok(c2 != NULL, "printed config parses again")) {
+		t2 = print_to_string(c2);
+		is_str(t2, t1, "print, parse, print is identical");
+		free(t2);
+	} else
+		diag("%s", t1);
+	ok(strstr(t1, "user \"data\"\nstorage user \"0042\"\n") != NULL,
+	    "keyword and number-like names are quoted");
+	ok(strstr(t1, "key key file") == NULL, "keyword key name quoted");
+	free(t1);
+	config_free(c1);
+	config_free(c2);
+	free(p);
+}
+
+static void
+cleanup(void)
+{
+	static const char *names[] = { "k1", "k2", "klink", "client.conf",
+	    "d.conf", "key.conf", "rt.conf" };
+	size_t	 i;
+	char	*p;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		p = tpath(names[i]);
+		(void)unlink(p);
+		free(p);
+	}
+	(void)rmdir(tmpdir);
+}
+
+static int
+run_check(int argc, char **argv)
+{
+	struct dsrvd_conf	*c;
+	const char		*file = DSRVD_CONF;
+	int			 ch, verbose = 0, flags = CONF_SERVER;
+
+	while ((ch = getopt(argc, argv, "bcD:f:nNov")) != -1) {
+		switch (ch) {
+		case 'b':
+			flags |= CONF_CLIENT;
+			break;
+		case 'c':
+			flags = (flags & ~CONF_SERVER) | CONF_CLIENT;
+			break;
+		case 'D':
+			if (cmdline_symset(optarg) == -1)
+				errx(1, "could not parse macro definition %s",
+				    optarg);
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'n':
+			break;
+		case 'N':
+			flags |= CONF_NOKEYS;
+			break;
+		case 'o':
+			flags |= CONF_OPTIONAL;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: conf_test -n [-bcNov] "
+			    "[-D name=value] [-f file]\n");
+			return (1);
+		}
+	}
+	if ((c = parse_config(file, flags)) == NULL)
+		return (1);
+	if (verbose)
+		print_config(stdout, c);
+	printf("configuration OK\n");
+	config_free(c);
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init(1, LOG_DAEMON);
+	if (argc > 1)
+		return (run_check(argc, argv));
+
+	if (mkdtemp(tmpdir) == NULL)
+		err(1, "mkdtemp");
+	test_fmt();
+	test_symset();
+	test_key_load();
+	test_parse();
+	test_roundtrip();
+	cleanup();
+	return (tap_done());
+}
