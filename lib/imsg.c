@@ -45,6 +45,17 @@ imsg_close_fd(int fd)
 	errno = saved_errno;
 }
 
+/*
+ * Messages are small and some carry secrets (keys on their way to the
+ * crypto process): every buffer is wiped before it is freed.
+ */
+static void
+imsg_out_free(struct imsg_out *m)
+{
+	explicit_bzero(m->buf, m->len);
+	free(m);
+}
+
 /* Move the unread bytes to the start of rbuf. */
 static void
 imsgbuf_compact(struct imsgbuf *ibuf)
@@ -54,6 +65,8 @@ imsgbuf_compact(struct imsgbuf *ibuf)
 	if (ibuf->rlen > ibuf->roff)
 		memmove(ibuf->rbuf, ibuf->rbuf + ibuf->roff,
 		    ibuf->rlen - ibuf->roff);
+	/* Consumed bytes may be key material (crypto's configuration). */
+	explicit_bzero(ibuf->rbuf + ibuf->rlen - ibuf->roff, ibuf->roff);
 	ibuf->rlen -= ibuf->roff;
 	ibuf->roff = 0;
 }
@@ -135,10 +148,12 @@ imsgbuf_clear(struct imsgbuf *ibuf)
 	while ((m = TAILQ_FIRST(&ibuf->wq)) != NULL) {
 		TAILQ_REMOVE(&ibuf->wq, m, entry);
 		imsg_close_fd(m->fd);
-		free(m);
+		imsg_out_free(m);
 	}
 	ibuf->wqlen = 0;
 	imsgbuf_drop_rfds(ibuf);
+	if (ibuf->rbuf != NULL)
+		explicit_bzero(ibuf->rbuf, ibuf->maxsize);
 	free(ibuf->rbuf);
 	ibuf->rbuf = NULL;
 	ibuf->roff = ibuf->rlen = 0;
@@ -274,8 +289,10 @@ imsg_get(struct imsgbuf *ibuf, struct imsg *imsg)
 	}
 
 	ibuf->roff += hdr.len;
-	if (ibuf->roff == ibuf->rlen)
+	if (ibuf->roff == ibuf->rlen) {
+		explicit_bzero(ibuf->rbuf, ibuf->rlen);
 		ibuf->roff = ibuf->rlen = 0;
+	}
 	return 1;
 }
 
@@ -426,7 +443,7 @@ imsgbuf_write(struct imsgbuf *ibuf)
 			left -= chunk;
 			TAILQ_REMOVE(&ibuf->wq, m, entry);
 			ibuf->wqlen--;
-			free(m);
+			imsg_out_free(m);
 		}
 	}
 	return 0;
@@ -482,6 +499,8 @@ imsg_get_data(const struct imsg *imsg, void *buf, size_t len)
 void
 imsg_free(struct imsg *imsg)
 {
+	if (imsg->data != NULL)
+		explicit_bzero(imsg->data, imsg->datalen);
 	free(imsg->data);
 	imsg->data = NULL;
 	imsg->datalen = 0;
