@@ -37,6 +37,11 @@ notok() {
 	NFAIL=$((NFAIL + 1))
 	echo "not ok $TESTNUM - $*" | tr '\n' ' ' | sed 's/ *$//'
 	echo
+	# The log of the daemon running now goes with the report.
+	if [ -n "$T" ] && [ -s "$DSRVD_LOG" ] &&
+	    ! grep -qxF "$DSRVD_LOG" "$T/faillogs" 2>/dev/null; then
+		echo "$DSRVD_LOG" >>"$T/faillogs"
+	fi
 }
 
 skip() {
@@ -79,12 +84,29 @@ check() {
 	fi
 }
 
-# TAP plan, printed last; after a failure the end of the daemon's log
-# goes with it, for whoever has to read the report.
+# A sanitizer report anywhere in the test's logs and outputs is a
+# failure, even when the test that caused it passed.
+sanitizer_check() {
+	[ -n "$T" ] || return 0
+	for _f in "$T"/*.log "$T"/*.log.* "$T"/*.out "$T"/*.err; do
+		[ -f "$_f" ] || continue
+		grep -Eq 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' \
+		    "$_f" || continue
+		notok "sanitizer report in ${_f##*/}"
+		grep -E -A 15 'Sanitizer|runtime error:' "$_f" | head -n 40 |
+		    sed 's/^/#   /'
+	done
+}
+
+# TAP plan, printed last; after a failure the end of the logs of the
+# daemons that were running go with it, for whoever reads the report.
 finish() {
-	if [ "$NFAIL" -gt 0 ] && [ -s "$DSRVD_LOG" ]; then
-		diag "last lines of $DSRVD_LOG:"
-		tail -n 40 "$DSRVD_LOG" | sed 's/^/#   /'
+	sanitizer_check
+	if [ -s "$T/faillogs" ]; then
+		while read -r _f; do
+			diag "last lines of $_f:"
+			tail -n 40 "$_f" | sed 's/^/#   /'
+		done <"$T/faillogs"
 	fi
 	echo "1..$TESTNUM"
 	exit 0
@@ -289,14 +311,15 @@ log_count() {
 	grep -Ec -- "$1" "${2:-$DSRVD_LOG}" 2>/dev/null
 }
 
-# start_dsrvd CONF [args]: foreground daemon, log in $DSRVD_LOG (an
-# earlier log is kept as dsrvd.log.PID), waits for "startup:".
+# start_dsrvd CONF [args]: foreground daemon, log in $DSRVD_LOG, which
+# is $T/dsrvd.log for the first and $T/dsrvd.N.log for later ones;
+# waits for "startup:".
+NSTART=0
 start_dsrvd() {
 	_conf=$1
 	shift
-	if [ -s "$DSRVD_LOG" ] && [ -n "$DSRVD_PID" ]; then
-		mv "$DSRVD_LOG" "$DSRVD_LOG.$DSRVD_PID"
-	fi
+	NSTART=$((NSTART + 1))
+	[ "$NSTART" -gt 1 ] && DSRVD_LOG=$T/dsrvd.$NSTART.log
 	"$DSRVD" -d -vv -f "$_conf" "$@" >"$DSRVD_LOG" 2>&1 &
 	DSRVD_PID=$!
 	echo "$DSRVD_PID" >>"$T/pids"
