@@ -1,7 +1,7 @@
 /*
  * dctl: control tool for dsrvd.  The local commands talk imsg over the
- * daemon's control socket; the network client commands arrive with the
- * wire protocol.
+ * daemon's control socket; the network commands (net.c) speak the wire
+ * protocol to a server named on the command line or in /etc/dctl.conf.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -17,9 +17,8 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "dctl.h"
 #include "imsg.h"
-
-#define EXIT_USAGE	2
 
 struct cmd {
 	const char	*name;
@@ -32,14 +31,18 @@ static int	 cmd_status(int, char **);
 static int	 cmd_reload(int, char **);
 static int	 cmd_log(int, char **);
 __attribute__((__noreturn__)) static void usage(void);
-__attribute__((__noreturn__, __format__ (printf, 1, 2)))
-static void	 die(const char *, ...);
+static void	 vdie(int, const char *, va_list)
+		    __attribute__((__noreturn__, __format__ (printf, 2, 0)));
 
 static const struct cmd cmds[] = {
+	{ "keygen",	1, 1, cmd_keygen,	"keygen file" },
 	{ "log",	1, 1, cmd_log,		"log verbose | brief" },
+	{ "ping",	0, 0, cmd_ping,		"ping" },
 	{ "reload",	0, 0, cmd_reload,	"reload" },
 	{ "status",	0, 0, cmd_status,	"status" },
 };
+
+struct client_args	 cargs;
 
 static const char	*sockpath = DSRVD_SOCKET;
 static struct imsgbuf	 ibuf;
@@ -49,7 +52,9 @@ usage(void)
 {
 	size_t	 i;
 
-	fprintf(stderr, "usage: dctl [-s socket] command [argument ...]\n");
+	fprintf(stderr, "usage: dctl [-c file] [-K keyname] [-k keyfile] "
+	    "[-r server] [-s socket]\n"
+	    "            command [argument ...]\n");
 	fprintf(stderr, "commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(stderr, "\t%s\n", cmds[i].usage);
@@ -57,16 +62,32 @@ usage(void)
 }
 
 static void
+vdie(int status, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "dctl: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+void
 die(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fprintf(stderr, "dctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vdie(1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
+}
+
+void
+die_usage(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vdie(EXIT_USAGE, fmt, ap);
+	va_end(ap);
 }
 
 static void
@@ -292,8 +313,20 @@ main(int argc, char *argv[])
 	size_t	 i;
 	int	 ch;
 
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:K:k:r:s:")) != -1) {
 		switch (ch) {
+		case 'c':
+			cargs.conffile = optarg;
+			break;
+		case 'K':
+			cargs.keyname = optarg;
+			break;
+		case 'k':
+			cargs.keyfile = optarg;
+			break;
+		case 'r':
+			cargs.server = optarg;
+			break;
 		case 's':
 			sockpath = optarg;
 			break;
