@@ -25,7 +25,7 @@ keycheck() {
 }
 
 mode() {
-	stat -c %a "$1"
+	stat -c %a "$1" 2>/dev/null
 }
 
 K=$T/a.key
