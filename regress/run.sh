@@ -21,7 +21,7 @@ passed=0
 failed=0
 out=$(mktemp /tmp/dsrvd-run.XXXXXXXX) || exit 1
 trap 'rm -f "$out"' EXIT
-trap 'exit 1' HUP INT TERM
+trap 'exit 1' HUP INT PIPE TERM
 
 if [ $# -gt 0 ]; then
 	files="$*"

@@ -137,6 +137,32 @@ fi
 
 exec 9<&-
 
+### SIGINT ends it cleanly too
+
+PORT='' SOCK=$T/dsrvd-int.sock
+std_conf "$T/dsrvd-int.conf"
+if start_dsrvd "$CONF"; then
+	ks=$(kids "$DSRVD_PID")
+	kill -INT "$DSRVD_PID"
+	if wait_gone "$DSRVD_PID" 10; then
+		wait "$DSRVD_PID"
+		rc=$?
+		check "SIGINT: exit status 0 ($rc)" [ "$rc" -eq 0 ]
+	else
+		notok "SIGINT: exit status 0 (still running after 10 s)"
+	fi
+	left=
+	for k in $ks; do
+		wait_gone "$k" 5 || left="$left $k"
+	done
+	check "SIGINT: all children gone${left:+, left:$left}" [ -z "$left" ]
+	check "SIGINT: log: received SIGINT, terminating" \
+	    wait_for_log "received SIGINT, terminating" 1
+	stop_dsrvd
+else
+	notok "SIGINT: dsrvd did not start"
+fi
+
 ### a lost child ends the daemon
 
 # target ROLE: the pid dctl status gives ROLE, or failing that the
