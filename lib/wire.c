@@ -895,13 +895,19 @@ wire_hdr_check(const struct wire_hdr *h, int is_response,
 	}
 	m = h->method;
 	if (is_response) {
-		if ((m & WIRE_M_RESPONSE) == 0) {
+		if (m < WIRE_M_RESPONSE || m > 0xff) {
 			*errstr = "response with a request method";
 			return -1;
 		}
 		m &= ~(uint64_t)WIRE_M_RESPONSE;
 	}
-	if (m < WIRE_M_PING || m > WIRE_M_STATFS) {
+	/*
+	 * A server refusing a request it could not read cannot name a
+	 * known method: it answers 0x80 | (method & 0x7f), with an error.
+	 */
+	if ((m < WIRE_M_PING || m > WIRE_M_STATFS) &&
+	    !(is_response && WIRE_HAS(h, WIRE_F_ERROR) &&
+	    h->error != WIRE_E_OK)) {
 		*errstr = "unknown method";
 		return -1;
 	}

@@ -1299,6 +1299,18 @@ test_hdr_check(void)
 	wire_hdr_set(h, WIRE_F_ERROR, 0);
 	pass = wire_hdr_check(h, 1, 0, &e) == -1;
 	ok(pass, "check: response method 0x87: %s", e);
+	h = req(WIRE_M_RESPONSE, NULL, 0);
+	wire_hdr_set(h, WIRE_F_ERROR, WIRE_E_BADREQUEST);
+	pass = wire_hdr_check(h, 1, 0, &e) == 0;
+	ok(pass, "check: BADREQUEST response with method 0x80");
+	h = req(0x89, NULL, 0);
+	wire_hdr_set(h, WIRE_F_ERROR, WIRE_E_BADREQUEST);
+	pass = wire_hdr_check(h, 1, 0, &e) == 0;
+	ok(pass, "check: BADREQUEST response with method 0x89");
+	h = req(0x180, NULL, 0);
+	wire_hdr_set(h, WIRE_F_ERROR, WIRE_E_BADREQUEST);
+	pass = wire_hdr_check(h, 1, 0, &e) == -1;
+	ok(pass, "check: response method 0x180: %s", e);
 	h = req(WIRE_M_WRITE | WIRE_M_RESPONSE, "a/b", 0);
 	wire_hdr_set(h, WIRE_F_ERROR, WIRE_E_EXISTS);
 	wire_hdr_set_errmsg(h, "a/b: exists");
