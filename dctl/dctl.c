@@ -202,6 +202,7 @@ cmd_status(int argc, char **argv)
 {
 	struct imsg		 imsg;
 	struct ctl_status_info	 info;
+	struct ctl_result	 res;
 	struct ctl_proc		 proc;
 	struct ctl_counter	 cc;
 	char			 up[32], label[32];
@@ -213,8 +214,13 @@ cmd_status(int argc, char **argv)
 		ctl_next(&imsg);
 		switch (imsg.hdr.type) {
 		case IMSG_CTL_RESULT:
+			/* the daemon refused the request */
+			need_size(&imsg, sizeof(res));
+			memcpy(&res, imsg.data, sizeof(res));
+			res.msg[sizeof(res.msg) - 1] = '\0';
 			imsg_free(&imsg);
-			return 1;	/* not reached for a refusal */
+			fprintf(stderr, "dctl: %s\n", res.msg);
+			return 1;
 		case IMSG_CTL_STATUS_INFO:
 			need_size(&imsg, sizeof(info));
 			memcpy(&info, imsg.data, sizeof(info));

@@ -160,6 +160,7 @@ child_read_init(struct child_env *env, int *fds, struct proc_peer *peers,
 	int		 n, done = 0, have_init = 0;
 
 	*npeers = 0;
+	env->shmfd = -1;
 	if (fcntl(PARENT_SOCK_FILENO, F_SETFD, FD_CLOEXEC) == -1)
 		fatal("parent socket");
 	if (imsgbuf_init(&ib, PARENT_SOCK_FILENO) == -1)
@@ -204,6 +205,11 @@ child_read_init(struct child_env *env, int *fds, struct proc_peer *peers,
 				if ((fds[*npeers] = imsg_get_fd(&imsg)) == -1)
 					fatalx("IMSG_INIT_PEER without fd");
 				(*npeers)++;
+				break;
+			case IMSG_INIT_SHM:
+				if (env->shmfd != -1 ||
+				    (env->shmfd = imsg_get_fd(&imsg)) == -1)
+					fatalx("bad IMSG_INIT_SHM");
 				break;
 			case IMSG_INIT_END:
 				done = 1;

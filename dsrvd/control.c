@@ -29,6 +29,7 @@ struct ctl_conn {
 	uint32_t		 id;
 	struct imsgev		 iev;
 	int			 busy;		/* a request is at the parent */
+	int			 denied;	/* not root: refuse requests */
 };
 
 static void	 control_listen(struct child_env *, int);
@@ -118,13 +119,6 @@ control_accept(int lfd, short event, void *arg)
 		(void)close(fd);
 		return;
 	}
-	if (cred.uid != 0) {
-		log_warnx("control: refused connection from uid %u pid %ld",
-		    (unsigned int)cred.uid, (long)cred.pid);
-		control_refuse(fd, "permission denied: dsrvd takes control "
-		    "requests from root only");
-		return;
-	}
 	if (nconns >= CTL_MAX_CLIENTS) {
 		log_warnx("control: too many connections");
 		control_refuse(fd, "too many control connections");
@@ -148,6 +142,16 @@ control_accept(int lfd, short event, void *arg)
 	imsgev_on(&c->iev, IMSG_CTL_LOG_VERBOSE, control_dispatch_request);
 	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
 	nconns++;
+	/*
+	 * Someone other than root: answer its request with a refusal (so
+	 * dctl can say why) and serve nothing.
+	 */
+	if (cred.uid != 0) {
+		log_warnx("control: refused connection from uid %u pid %ld",
+		    (unsigned int)cred.uid, (long)cred.pid);
+		c->denied = 1;
+		return;
+	}
 	log_debug("control: connection from pid %ld", (long)cred.pid);
 }
 
@@ -167,13 +171,25 @@ control_closed(struct imsgev *iev, const char *why)
 static void
 control_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 {
-	struct ctl_conn	*c = iev->arg;
-	size_t		 want;
+	struct ctl_conn		*c = iev->arg;
+	struct ctl_result	 res;
+	size_t			 want;
 
 	want = imsg->hdr.type == IMSG_CTL_LOG_VERBOSE ? sizeof(int32_t) : 0;
 	if (imsg->datalen != want || c->busy) {
 		log_warnx("control: malformed request type %u",
 		    imsg->hdr.type);
+		imsgev_shutdown(iev);
+		return;
+	}
+	if (c->denied) {
+		memset(&res, 0, sizeof(res));
+		res.code = EPERM;
+		(void)strlcpy(res.msg, "permission denied: dsrvd takes control "
+		    "requests from root only", sizeof(res.msg));
+		if (imsgev_compose(iev, IMSG_CTL_RESULT, 0, 0, -1, &res,
+		    sizeof(res)) == -1)
+			log_warn("control: compose");
 		imsgev_shutdown(iev);
 		return;
 	}

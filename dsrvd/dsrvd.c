@@ -120,8 +120,15 @@ main(int argc, char *argv[])
 	if (argc > 0)
 		usage();
 
-	if (role != NULL)
+	/*
+	 * Whatever the caller left open without close-on-exec must not
+	 * reach the children: only our own descriptors from here on.
+	 */
+	if (role != NULL) {
+		closefrom(PARENT_SOCK_FILENO + 1);
 		child_main(role_from_name(role), instance, debug, verbose);
+	}
+	closefrom(STDERR_FILENO + 1);
 
 	log_init(1, LOG_DAEMON);
 	log_setverbose(verbose);

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "imsgev.h"
+#include "wire.h"
 
 /* The parent's end of the socketpair a child is exec'd with. */
 #define PARENT_SOCK_FILENO	3
@@ -33,6 +34,7 @@ enum dsrvd_imsg_type {
 	/* parent -> child, before the privilege drop */
 	IMSG_INIT = 200,		/* struct proc_init */
 	IMSG_INIT_PEER,			/* struct proc_peer + socket fd */
+	IMSG_INIT_SHM,			/* shared counters memfd, network */
 	IMSG_INIT_END,
 
 	/* parent -> child, a configuration series, at start and reload */
@@ -53,6 +55,49 @@ enum dsrvd_imsg_type {
 
 	/* parent -> children */
 	IMSG_VERBOSE,			/* int */
+
+	/* network <-> crypto: handshakes, peer id = connection id */
+	IMSG_HS_HELLO,			/* struct hs_hello */
+	IMSG_HS_CHALLENGE,		/* struct hs_challenge */
+	IMSG_HS_FINISH,			/* struct hs_finish */
+	IMSG_HS_OK,			/* struct hs_ok */
+	IMSG_HS_FAIL,			/* struct hs_fail */
+	IMSG_HS_ABORT,			/* connection gone, forget it */
+};
+
+/*
+ * Counters every network worker shares, in a memfd the parent creates:
+ * the connection limit is for the whole daemon, not per worker.
+ */
+struct shared_counters {
+	uint32_t	 conns_open;
+};
+
+struct hs_hello {
+	uint8_t		 hello[WIRE_HELLO_LEN];
+	char		 peer[128];		/* for crypto's log lines */
+};
+
+struct hs_challenge {
+	uint8_t		 challenge[WIRE_CHALLENGE_LEN];
+};
+
+struct hs_finish {
+	uint8_t		 finish[WIRE_FINISH_LEN];
+};
+
+struct hs_ok {
+	uint8_t		 sproof[WIRE_PROOF_LEN];
+	struct wire_keys keys;
+	uint32_t	 perms;
+	char		 keyname[KEY_NAME_MAX + 1];
+	char		 ns[NAMESPACE_MAX + 1];
+};
+
+struct hs_fail {
+	int32_t		 code;			/* WIRE_HS_* */
+	int32_t		 unknown;		/* key name not configured */
+	char		 keyname[KEY_NAME_MAX + 1];
 };
 
 struct proc_init {
@@ -89,6 +134,7 @@ struct child_env {
 	struct dsrvd_conf	*conf;			/* current */
 	struct dsrvd_conf	*newconf;		/* being received */
 	int			 ready;			/* READY sent */
+	int			 shmfd;			/* network only */
 	void			*role;			/* the role's state */
 
 	/* a new configuration is in place; old is freed after the call */

@@ -3,11 +3,12 @@
  * parent opened and, in network worker 0, the control socket.
  *
  * Peers: parent (configuration, counters, control replies), crypto
- * (handshakes), every storage worker (chunk requests).  The wire
- * protocol that uses crypto and storage is not built yet: until it is,
- * a TCP client is accepted, counted and closed at once.
+ * (IMSG_HS_CHALLENGE, IMSG_HS_OK, IMSG_HS_FAIL), every storage worker
+ * (chunk requests, with the storage milestone).  Client connections
+ * themselves are in conn.c.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -29,14 +30,31 @@ static size_t	 network_stats(struct child_env *, struct ctl_counter *,
 static void	 network_accept(int, short, void *);
 static void	 network_accept_resume(int, short, void *);
 static void	 network_accept_pause(void);
+static void	 network_dispatch_crypto(struct imsgev *, struct imsg *);
 
 struct network	 nenv;
 
 void
 network_start(struct child_env *env)
 {
+	void	*p;
+
 	nenv.env = env;
 	TAILQ_INIT(&nenv.listeners);
+	if (env->shmfd == -1)
+		fatalx("no shared counters from the parent");
+	p = mmap(NULL, sizeof(*nenv.shared), PROT_READ | PROT_WRITE,
+	    MAP_SHARED, env->shmfd, 0);
+	if (p == MAP_FAILED)
+		fatal("mmap shared counters");
+	(void)close(env->shmfd);
+	env->shmfd = -1;
+	nenv.shared = p;
+	if (env->crypto == NULL)
+		fatalx("no channel to crypto");
+	imsgev_on(env->crypto, IMSG_HS_CHALLENGE, network_dispatch_crypto);
+	imsgev_on(env->crypto, IMSG_HS_OK, network_dispatch_crypto);
+	imsgev_on(env->crypto, IMSG_HS_FAIL, network_dispatch_crypto);
 	if ((nenv.ev_pause = evtimer_new(env->base, network_accept_resume,
 	    NULL)) == NULL)
 		fatalx("evtimer_new failed");
@@ -139,20 +157,43 @@ network_accept(int lfd, short event, void *arg)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
-	char			 host[NI_MAXHOST], serv[NI_MAXSERV];
 	int			 fd;
 
 	if ((fd = network_accept_fd(lfd, &ss, &len)) == -1)
 		return;
-	nenv.conns_total++;
-	if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
-	    serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		(void)strlcpy(host, "?", sizeof(host));
-		(void)strlcpy(serv, "?", sizeof(serv));
+	conn_accept(fd, &ss, len);
+}
+
+static void
+network_dispatch_crypto(struct imsgev *iev, struct imsg *imsg)
+{
+	struct hs_challenge	 hc;
+	struct hs_ok		 ok;
+	struct hs_fail		 f;
+
+	switch (imsg->hdr.type) {
+	case IMSG_HS_CHALLENGE:
+		if (imsg_get_data(imsg, &hc, sizeof(hc)) == -1)
+			fatalx("%s: bad challenge size", __func__);
+		conn_crypto_challenge(imsg->hdr.peerid, &hc);
+		break;
+	case IMSG_HS_OK:
+		if (imsg_get_data(imsg, &ok, sizeof(ok)) == -1)
+			fatalx("%s: bad ok size", __func__);
+		ok.keyname[sizeof(ok.keyname) - 1] = '\0';
+		ok.ns[sizeof(ok.ns) - 1] = '\0';
+		conn_crypto_ok(imsg->hdr.peerid, &ok);
+		explicit_bzero(&ok, sizeof(ok));
+		break;
+	case IMSG_HS_FAIL:
+		if (imsg_get_data(imsg, &f, sizeof(f)) == -1)
+			fatalx("%s: bad fail size", __func__);
+		f.keyname[sizeof(f.keyname) - 1] = '\0';
+		conn_crypto_fail(imsg->hdr.peerid, &f);
+		break;
+	default:
+		fatalx("%s: unexpected type %u", __func__, imsg->hdr.type);
 	}
-	log_debug("connection from %s port %s closed: the wire protocol is "
-	    "not available in this version", host, serv);
-	(void)close(fd);
 }
 
 static size_t
@@ -160,7 +201,22 @@ network_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 {
 	size_t	 n = 0;
 
+	child_counter(cc, &n, max, "connections open", nenv.conns_open);
 	child_counter(cc, &n, max, "connections total", nenv.conns_total);
+	child_counter(cc, &n, max, "connections refused", nenv.conns_refused);
+	child_counter(cc, &n, max, "connections dropped", nenv.conns_dropped);
+	child_counter(cc, &n, max, "handshakes ok", nenv.hs_ok);
+	child_counter(cc, &n, max, "handshake failures auth",
+	    nenv.hs_fail_auth);
+	child_counter(cc, &n, max, "handshake failures rtt", nenv.hs_fail_rtt);
+	child_counter(cc, &n, max, "handshake failures skew",
+	    nenv.hs_fail_skew);
+	child_counter(cc, &n, max, "handshake failures other",
+	    nenv.hs_fail_other);
+	child_counter(cc, &n, max, "messages in", nenv.msgs_in);
+	child_counter(cc, &n, max, "messages out", nenv.msgs_out);
+	child_counter(cc, &n, max, "bytes in", nenv.bytes_in);
+	child_counter(cc, &n, max, "bytes out", nenv.bytes_out);
 	child_counter(cc, &n, max, "control connections",
 	    nenv.ctl_conns_total);
 	return n;

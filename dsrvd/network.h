@@ -3,6 +3,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "dsrvd.h"
 
@@ -12,12 +13,76 @@ struct listener {
 	struct event		*ev;
 };
 
+enum conn_state {
+	CS_HELLO,		/* reading HELLO */
+	CS_CRYPTO,		/* crypto is working on it */
+	CS_CHALLENGE,		/* writing CHALLENGE */
+	CS_FINISH,		/* reading FINISH */
+	CS_ACCEPT,		/* writing RESULT ok */
+	CS_REQUEST,		/* idle, or reading a frame */
+	CS_STORAGE,		/* a request is being served */
+	CS_RESPONSE,		/* writing a frame */
+	CS_REFUSE,		/* writing a refusal RESULT */
+	CS_LINGER,		/* refused, waiting for the client's EOF */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	uint32_t		 id;
+	int			 fd;
+	enum conn_state		 state;
+	struct event		*rev, *wev, *tmo;
+	int			 reading, writing;
+	int			 counted;	/* in the shared count */
+	int			 in_crypto;	/* crypto holds state for us */
+	char			 peer[128];	/* "client ADDR port N" */
+	char			 keyname[KEY_NAME_MAX + 1];
+	char			 ns[NAMESPACE_MAX + 1];
+	uint32_t		 perms;
+
+	/* handshake */
+	uint8_t			 hs[WIRE_RESULT_MAX];
+	size_t			 hslen;
+	struct timespec		 chal_sent;
+	uint64_t		 rtt_us;
+
+	/* session */
+	struct wire_keys	 keys;
+	uint64_t		 counter;	/* of the next request */
+	uint64_t		 rcounter;	/* of the frame being read */
+
+	/* the frame being read: header, then ciphertext into buf */
+	uint8_t			 fhdr[WIRE_FRAME_HDR];
+	size_t			 fhlen;
+	size_t			 want;		/* bytes to read */
+	size_t			 rlen;		/* ciphertext bytes read */
+	uint8_t			*buf;
+	size_t			 bufsz;
+
+	/* what is being written */
+	const uint8_t		*out;
+	size_t			 outlen, outoff;
+};
+
 struct network {
 	struct child_env	*env;
 	TAILQ_HEAD(, listener)	 listeners;
 	struct event		*ev_pause;
 	int			 paused;
+	struct shared_counters	*shared;
+	uint64_t		 conns_open;
 	uint64_t		 conns_total;
+	uint64_t		 conns_refused;
+	uint64_t		 conns_dropped;
+	uint64_t		 hs_ok;
+	uint64_t		 hs_fail_auth;
+	uint64_t		 hs_fail_rtt;
+	uint64_t		 hs_fail_skew;
+	uint64_t		 hs_fail_other;
+	uint64_t		 msgs_in;
+	uint64_t		 msgs_out;
+	uint64_t		 bytes_in;
+	uint64_t		 bytes_out;
 	uint64_t		 ctl_conns_total;
 };
 
@@ -25,6 +90,12 @@ extern struct network	 nenv;
 
 /* network.c */
 int	network_accept_fd(int, struct sockaddr_storage *, socklen_t *);
+
+/* conn.c: client connections */
+void	conn_accept(int, struct sockaddr_storage *, socklen_t);
+void	conn_crypto_challenge(uint32_t, const struct hs_challenge *);
+void	conn_crypto_ok(uint32_t, const struct hs_ok *);
+void	conn_crypto_fail(uint32_t, const struct hs_fail *);
 
 /* control.c: the control socket, served by network worker 0 */
 void	control_init(struct child_env *);

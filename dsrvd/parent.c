@@ -8,6 +8,7 @@
  * forwards control requests (IMSG_CTL_*).
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -87,6 +88,13 @@ parent_run(void)
 		    penv.conffile);
 	penv.conf = conf;
 
+	/*
+	 * From here on, log lines go to syslog unless -d; start-up errors
+	 * still reach the terminal through errx_exit().
+	 */
+	log_init(penv.debug, LOG_DAEMON);
+	log_setverbose(penv.verbose);
+
 	if (lookup_user(conf->user, &penv.uid, &penv.gid, err,
 	    sizeof(err)) == -1 ||
 	    lookup_user(conf->storage_user, &penv.suid, &penv.sgid, err,
@@ -104,8 +112,6 @@ parent_run(void)
 		errx_exit("%s", err);
 
 	/* Past this point nothing goes to the terminal. */
-	log_init(penv.debug, LOG_DAEMON);
-	log_setverbose(penv.verbose);
 	if (!penv.debug && daemon(1, 0) == -1) {
 		(void)unlink(conf->csock);
 		errx_exit("daemon: %s", strerror(errno));
@@ -309,7 +315,7 @@ parent_send_init(void)
 	struct proc_init	 init;
 	struct proc_peer	 peer;
 	struct child		*a, *b;
-	int			 i, j, sp[2];
+	int			 i, j, sp[2], shm, fd;
 
 	for (i = 0; i < penv.nchildren; i++) {
 		a = &penv.children[i];
@@ -363,6 +369,23 @@ parent_send_init(void)
 				fatal("%s: compose", __func__);
 		}
 	}
+
+	/* One page of counters shared by the network workers. */
+	if ((shm = memfd_create("dsrvd-shared", MFD_CLOEXEC)) == -1)
+		fatal("memfd_create");
+	if (ftruncate(shm, sizeof(struct shared_counters)) == -1)
+		fatal("ftruncate");
+	for (i = 0; i < penv.nchildren; i++) {
+		a = &penv.children[i];
+		if (a->role != PROC_NETWORK)
+			continue;
+		if ((fd = fcntl(shm, F_DUPFD_CLOEXEC, 0)) == -1)
+			fatal("%s: dup", __func__);
+		if (imsgev_compose(&a->iev, IMSG_INIT_SHM, 0, 0, fd, NULL,
+		    0) == -1)
+			fatal("%s: compose", __func__);
+	}
+	(void)close(shm);
 
 	for (i = 0; i < penv.nchildren; i++)
 		if (imsgev_compose(&penv.children[i].iev, IMSG_INIT_END, 0, 0,
