@@ -529,11 +529,11 @@ test_keyname(void)
 static void
 test_hello(void)
 {
-	int		 pass;
 	uint8_t		 m[WIRE_HELLO_LEN + 1], r[32], r2[32];
 	char		 name[WIRE_KEYNAME_MAX + 1], n32[33];
 	const char	*e;
 	uint64_t	 t;
+	int		 pass;
 
 	randombytes_buf(r, sizeof(r));
 	wire_hello_build(m, "backup", r, 12345);
@@ -598,11 +598,11 @@ test_hello(void)
 static void
 test_challenge_finish(void)
 {
-	int		 pass;
 	uint8_t		 c[WIRE_CHALLENGE_LEN], f[WIRE_FINISH_LEN];
 	uint8_t		 r[32], r2[32];
 	const char	*e;
 	uint64_t	 t;
+	int		 pass;
 
 	randombytes_buf(r, sizeof(r));
 	wire_challenge_build(c, r, 987654321);
@@ -646,12 +646,12 @@ test_challenge_finish(void)
 static void
 test_result(void)
 {
-	int		 pass;
 	uint8_t		 m[WIRE_RESULT_MAX + 8], p[32], p2[32];
 	char		 msg[WIRE_RESULT_MSG_MAX + 1], big[300];
 	const char	*e;
 	size_t		 len, need;
 	int		 code;
+	int		 pass;
 
 	randombytes_buf(p, sizeof(p));
 	len = wire_result_build(m, WIRE_HS_OK, p, "");
@@ -1030,10 +1030,10 @@ static void
 expect_refused(const uint8_t *buf, size_t len, const char *what,
     const char *want)
 {
-	int		 pass;
 	struct wire_hdr	 d;
 	const char	*e = "(none)";
 	ssize_t		 rv;
+	int		 pass;
 
 	rv = wire_hdr_decode(&d, buf, len, &e);
 	pass = rv == -1;
@@ -1207,10 +1207,10 @@ req(uint64_t method, const char *name, uint64_t paylen)
 static void
 test_hdr_check(void)
 {
-	int		 pass;
 	struct wire_hdr	*h;
 	const char	*e = NULL;
 	uint64_t	 m;
+	int		 pass;
 
 	ok(wire_hdr_check(req(WIRE_M_PING, NULL, 0), 0, 0, &e) == 0,
 	    "check: PING");
