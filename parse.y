@@ -739,6 +739,11 @@ top:
 		return (token);
 	}
 
+	if (c == '\0') {
+		/* 0 would tell the parser that the input ended. */
+		conferr("NUL character");
+		return (findeol());
+	}
 	if (c == '\n') {
 		yylval.lineno = file->lineno;
 		file->lineno++;
