@@ -156,9 +156,12 @@ need_size(const struct imsg *imsg, size_t len)
 		    imsg->datalen);
 }
 
-/* A request answered by one IMSG_CTL_RESULT; returns its code. */
+/*
+ * A request answered by one IMSG_CTL_RESULT: print its text (on stderr
+ * with failtext in front when it failed) and return the exit status.
+ */
 static int
-ctl_result(const char *what)
+ctl_result(const char *what, const char *failtext)
 {
 	struct imsg		 imsg;
 	struct ctl_result	 res;
@@ -171,8 +174,7 @@ ctl_result(const char *what)
 	res.msg[sizeof(res.msg) - 1] = '\0';
 	imsg_free(&imsg);
 	if (res.code != 0) {
-		fprintf(stderr, "dctl: %s%s%s\n", what,
-		    what[0] != '\0' ? ": " : "", res.msg);
+		fprintf(stderr, "dctl: %s: %s\n", failtext, res.msg);
 		return 1;
 	}
 	printf("%s: %s\n", what, res.msg);
@@ -277,24 +279,9 @@ cmd_status(int argc, char **argv)
 static int
 cmd_reload(int argc, char **argv)
 {
-	struct imsg		 imsg;
-	struct ctl_result	 res;
-
 	ctl_connect();
 	ctl_send(IMSG_CTL_RELOAD, NULL, 0);
-	ctl_next(&imsg);
-	if (imsg.hdr.type != IMSG_CTL_RESULT)
-		die("unexpected message type %u from dsrvd", imsg.hdr.type);
-	need_size(&imsg, sizeof(res));
-	memcpy(&res, imsg.data, sizeof(res));
-	res.msg[sizeof(res.msg) - 1] = '\0';
-	imsg_free(&imsg);
-	if (res.code != 0) {
-		fprintf(stderr, "dctl: reload failed: %s\n", res.msg);
-		return 1;
-	}
-	printf("reload: %s\n", res.msg);
-	return 0;
+	return ctl_result("reload", "reload failed");
 }
 
 static int
@@ -310,7 +297,7 @@ cmd_log(int argc, char **argv)
 		usage();
 	ctl_connect();
 	ctl_send(IMSG_CTL_LOG_VERBOSE, &v, sizeof(v));
-	return ctl_result("log");
+	return ctl_result("log", "log");
 }
 
 int

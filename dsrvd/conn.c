@@ -41,6 +41,8 @@ static void	 conn_refuse(struct conn *, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 static void	 conn_timer(struct conn *, unsigned int);
 static void	 conn_want(struct conn *, short);
+static void	 conn_send(struct conn *, const uint8_t *, size_t,
+		    enum conn_state);
 static int	 conn_fill(struct conn *, uint8_t *, size_t, size_t *);
 static void	 conn_hello(struct conn *);
 static void	 conn_finish(struct conn *);
@@ -201,13 +203,9 @@ conn_refuse(struct conn *c, int code, const char *fmt, ...)
 		c->in_crypto = 0;
 	}
 	/* The client sees only the code's text for authentication. */
-	c->outlen = wire_result_build(c->hs, code, NULL,
-	    code == WIRE_HS_AUTH ? wire_hs_strerror(code) : why);
-	c->out = c->hs;
-	c->outoff = 0;
-	c->state = CS_REFUSE;
 	conn_timer(c, LINGER_SEC * 1000);
-	conn_want(c, EV_WRITE);
+	conn_send(c, c->hs, wire_result_build(c->hs, code, NULL,
+	    code == WIRE_HS_AUTH ? wire_hs_strerror(code) : why), CS_REFUSE);
 }
 
 static void
@@ -219,6 +217,18 @@ conn_timer(struct conn *c, unsigned int ms)
 	tv.tv_usec = (ms % 1000) * 1000;
 	if (evtimer_add(c->tmo, &tv) == -1)
 		fatalx("%s: evtimer_add failed", __func__);
+}
+
+/* Write len bytes of buf, then carry on in conn_write() for state. */
+static void
+conn_send(struct conn *c, const uint8_t *buf, size_t len,
+    enum conn_state state)
+{
+	c->out = buf;
+	c->outlen = len;
+	c->outoff = 0;
+	c->state = state;
+	conn_want(c, EV_WRITE);
 }
 
 /* Listen for exactly one direction (or none, while crypto works). */
@@ -506,11 +516,7 @@ conn_crypto_challenge(uint32_t id, const struct hs_challenge *hc)
 	if ((c = conn_find(id)) == NULL || c->state != CS_CRYPTO)
 		return;		/* gone meanwhile */
 	memcpy(c->hs, hc->challenge, WIRE_CHALLENGE_LEN);
-	c->out = c->hs;
-	c->outlen = WIRE_CHALLENGE_LEN;
-	c->outoff = 0;
-	c->state = CS_CHALLENGE;
-	conn_want(c, EV_WRITE);
+	conn_send(c, c->hs, WIRE_CHALLENGE_LEN, CS_CHALLENGE);
 }
 
 static void
@@ -582,11 +588,8 @@ conn_crypto_ok(uint32_t id, const struct hs_ok *ok)
 	log_info("%s key %s: accepted, round trip %llu.%03llu ms", c->peer,
 	    c->keyname, (unsigned long long)(c->rtt_us / 1000),
 	    (unsigned long long)(c->rtt_us % 1000));
-	c->outlen = wire_result_build(c->hs, WIRE_HS_OK, ok->sproof, "");
-	c->out = c->hs;
-	c->outoff = 0;
-	c->state = CS_ACCEPT;
-	conn_want(c, EV_WRITE);
+	conn_send(c, c->hs, wire_result_build(c->hs, WIRE_HS_OK, ok->sproof,
+	    ""), CS_ACCEPT);
 }
 
 /* Grow the frame buffer to at least len bytes. */
@@ -726,10 +729,7 @@ conn_respond(struct conn *c, uint64_t method, uint64_t error,
 		fatalx("%s: header does not fit", __func__);
 	if (paylen > 0)
 		memcpy(pt + hl, payload, paylen);
-	c->outlen = wire_seal(c->keys.s2c, c->counter, c->buf, hl + paylen);
-	c->out = c->buf;
-	c->outoff = 0;
-	c->state = CS_RESPONSE;
 	conn_timer(c, nenv.env->conf->message_timeout_ms);
-	conn_want(c, EV_WRITE);
+	conn_send(c, c->buf, wire_seal(c->keys.s2c, c->counter, c->buf,
+	    hl + paylen), CS_RESPONSE);
 }
