@@ -42,19 +42,19 @@ struct file {
 	FILE			*stream;
 	char			*name;
 	int			 lineno;
-	int			 lastc;		/* last char read from stream */
+	int			 lastc;	/* last char from stream */
 	int			 eof;
 	int			 pushback[PUSHBACK_MAX];
 	int			 npushback;
 	char			*expand;	/* macro value being read */
 	size_t			 expandpos;
-	int			 tail;		/* char after the macro name */
+	int			 tail;	/* char after macro name */
 };
 TAILQ_HEAD(files, file);
 
 struct sym {
 	TAILQ_ENTRY(sym)	 entry;
-	int			 persist;	/* from -D: wins over file */
+	int			 persist;	/* -D: beats the file */
 	char			*name;
 	char			*val;
 };
@@ -127,7 +127,8 @@ static int64_t	 parse_size(const char *);
 static void	 set_duration(const char *, unsigned int *, int64_t,
 		    unsigned int, unsigned int);
 static void	 set_path(const char *, char *, const char *);
-static void	 set_user(const char *, char *, struct where *, const char *);
+static void	 set_user(const char *, char *, struct where *,
+		    const char *);
 static void	 set_workers(const char *, int *, int64_t);
 static int	 add_listen(const char *, int, int);
 static int	 sa_cmp(const void *, const void *);
@@ -777,7 +778,8 @@ pushfile(const char *name, int top)
 	 * A relative include is found next to the file that includes
 	 * it, so a configuration directory can be moved as a whole.
 	 */
-	if (!top && name[0] != '/' && (slash = strrchr(file->name, '/')) != NULL) {
+	slash = top ? NULL : strrchr(file->name, '/');
+	if (name[0] != '/' && slash != NULL) {
 		if (asprintf(&path, "%.*s/%s", (int)(slash - file->name),
 		    file->name, name) == -1)
 			fatal("%s: asprintf", __func__);

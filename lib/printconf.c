@@ -135,7 +135,8 @@ print_word(FILE *fp, const char *s)
 		return;
 	}
 	for (p = s; *p != '\0'; p++) {
-		if (!isalnum((unsigned char)*p) && strchr(":._-/", *p) == NULL) {
+		if (!isalnum((unsigned char)*p) &&
+		    strchr(":._-/", *p) == NULL) {
 			print_quoted(fp, s);
 			return;
 		}
