@@ -45,13 +45,20 @@ DSRVD_LOG=$T/dsrvd.log
 DATA=$T/data
 SOCK=$T/dsrvd.sock
 CONF=$T/dsrvd.conf
+KEY=$T/demo.key
 PORT=$(free_port) || fail "no free port found"
 mkdir "$DATA" || fail "cannot make $DATA"
+
+step "dctl keygen $KEY (a new pre-shared key, mode 0600)"
+"$DCTL" keygen "$KEY" || fail "dctl keygen failed"
+ls -l "$KEY"
+
 cat >"$CONF" <<EOF
 # A minimal dsrvd.conf: everything else has a built-in default.
 data "$DATA"
 socket "$SOCK"
 listen on 127.0.0.1 port $PORT
+key demo file "$KEY"
 EOF
 
 step "the configuration, $CONF"
@@ -86,12 +93,19 @@ for p in "$DSRVD_PID" $(kids "$DSRVD_PID" | sort -n); do
 	    "$(cmdline "$p" | sed "s/  .*//; s/ *\$//")"
 done
 
+step "dctl -r 127.0.0.1:$PORT -k $KEY -K demo ping"
+cat <<EOF
+An encrypted round trip: the handshake proves the key both ways (only
+the crypto process holds it), then a PING travels as a
+ChaCha20-Poly1305 frame.
+EOF
+"$DCTL" -r "127.0.0.1:$PORT" -k "$KEY" -K demo ping || fail "dctl ping failed"
+
 step "dctl -s $SOCK status"
 "$DCTL" -s "$SOCK" status || fail "dctl status failed"
 
-# TODO(put/get milestone): once the wire protocol exists, write a key
-# file, add a key statement, and show dctl put/get of a small file with
-# its chunks appearing under $DATA.
+# TODO(storage and file client milestones): show dctl put/get of a small
+# file with its chunks appearing under $DATA.
 
 step "stopping dsrvd (SIGTERM)"
 kill -TERM "$DSRVD_PID" || fail "cannot signal dsrvd"
