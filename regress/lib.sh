@@ -247,13 +247,17 @@ child_pids() {
 
 # A TCP port nobody listens on, not handed out before in this test.
 free_port() {
+	# Stay below the kernel's ephemeral range (client sockets of earlier
+	# tests linger there in TIME_WAIT) and skip ports in any TCP state.
+	_lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ -n "$_lo" ] && [ "$_lo" -gt 12000 ] || _lo=32768
 	_i=0
 	while [ "$_i" -lt 200 ]; do
 		_i=$((_i + 1))
 		_r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-		_port=$((20000 + _r % 40000))
+		_port=$((10000 + _r % (_lo - 10000)))
 		grep -qx "$_port" "$T/ports" 2>/dev/null && continue
-		if ss -Htln 2>/dev/null | awk '{print $4}' |
+		if ss -Htan 2>/dev/null | awk '{print $4; print $5}' |
 		    grep -q ":$_port\$"; then
 			continue
 		fi
