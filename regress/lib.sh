@@ -417,3 +417,22 @@ status_pid() {
 status() {
 	dctl status >"$T/status.out" 2>&1
 }
+
+# has FILE REGEX: an extended regex matches a line of FILE.
+has() {
+	grep -Eq -- "$2" "$1" && return 0
+	echo "no line matching /$2/ in:"
+	cat "$1"
+	return 1
+}
+
+# wait_count REGEX N [secs]: the log has more than N matching lines.
+wait_count() {
+	_n=$(( ${3:-5} * 10 ))
+	while [ "$_n" -gt 0 ]; do
+		[ "$(log_count "$1")" -gt "$2" ] && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	[ "$(log_count "$1")" -gt "$2" ]
+}

@@ -12,14 +12,6 @@ user_bins || bail "cannot copy the binaries to $T"
 std_conf
 start_dsrvd "$CONF" || bail "dsrvd did not start"
 
-# has FILE REGEX: an extended regex matches a line of FILE.
-has() {
-	grep -Eq -- "$2" "$1" && return 0
-	echo "no line matching /$2/ in:"
-	cat "$1"
-	return 1
-}
-
 # wait_listen ADDR PORT [secs]
 wait_listen() {
 	_n=$(( ${3:-5} * 10 ))

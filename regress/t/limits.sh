@@ -33,17 +33,6 @@ wt() {
 	    >"$T/wt.out" 2>&1
 }
 
-# wait_count REGEX N [secs]: the log has more than N matching lines.
-wait_count() {
-	_n=$(( ${3:-5} * 10 ))
-	while [ "$_n" -gt 0 ]; do
-		[ "$(log_count "$1")" -gt "$2" ] && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	[ "$(log_count "$1")" -gt "$2" ]
-}
-
 # wt_check TEXT MODE [args]: wiretool exits 0, its line in the report.
 wt_check() {
 	_t=$1
