@@ -41,7 +41,8 @@ static void	 parent_sigchld(int, short, void *);
 static void	 parent_shutdown(int) __attribute__((__noreturn__));
 static void	 parent_fork_children(void);
 static void	 parent_send_init(void);
-static void	 parent_send_config(struct child *, struct dsrvd_conf *, int);
+static void	 parent_send_config(struct child *, struct dsrvd_conf *,
+		    int);
 static int	 parent_reload(char *, size_t);
 static int	 parent_open_listens(struct dsrvd_conf *, struct dsrvd_conf *,
 		    char *, size_t);
@@ -51,7 +52,27 @@ static void	 parent_ctl_result(uint32_t, int, const char *, ...)
 static void	 status_finish(struct status_req *);
 static void	 status_timeout(int, short, void *);
 static struct child *child_by_iev(struct imsgev *);
+static void	 child_compose(struct child *, uint32_t, uint32_t, int,
+		    const void *, size_t);
 static void	 write_pidfile(void);
+
+/*
+ * Queue a message to a child.  A child whose channel has closed is on
+ * its way out (the reaper takes the daemon down): it gets nothing more,
+ * and an fd meant for it is closed here.
+ */
+static void
+child_compose(struct child *c, uint32_t type, uint32_t peerid, int fd,
+    const void *data, size_t len)
+{
+	if (c->iev.dead) {
+		if (fd != -1)
+			(void)close(fd);
+		return;
+	}
+	if (imsgev_compose(&c->iev, type, peerid, 0, fd, data, len) == -1)
+		fatal("compose to %s", c->label);
+}
 
 static struct child *
 child_by_iev(struct imsgev *iev)
@@ -341,9 +362,7 @@ parent_send_init(void)
 			(void)strlcpy(init.user, penv.conf->user,
 			    sizeof(init.user));
 		}
-		if (imsgev_compose(&a->iev, IMSG_INIT, 0, 0, -1, &init,
-		    sizeof(init)) == -1)
-			fatal("%s: compose", __func__);
+		child_compose(a, IMSG_INIT, 0, -1, &init, sizeof(init));
 	}
 
 	for (i = 0; i < penv.nchildren; i++) {
@@ -359,14 +378,12 @@ parent_send_init(void)
 				fatal("socketpair");
 			peer.role = b->role;
 			peer.instance = b->instance;
-			if (imsgev_compose(&a->iev, IMSG_INIT_PEER, 0, 0,
-			    sp[0], &peer, sizeof(peer)) == -1)
-				fatal("%s: compose", __func__);
+			child_compose(a, IMSG_INIT_PEER, 0, sp[0], &peer,
+			    sizeof(peer));
 			peer.role = a->role;
 			peer.instance = a->instance;
-			if (imsgev_compose(&b->iev, IMSG_INIT_PEER, 0, 0,
-			    sp[1], &peer, sizeof(peer)) == -1)
-				fatal("%s: compose", __func__);
+			child_compose(b, IMSG_INIT_PEER, 0, sp[1], &peer,
+			    sizeof(peer));
 		}
 	}
 
@@ -381,16 +398,12 @@ parent_send_init(void)
 			continue;
 		if ((fd = fcntl(shm, F_DUPFD_CLOEXEC, 0)) == -1)
 			fatal("%s: dup", __func__);
-		if (imsgev_compose(&a->iev, IMSG_INIT_SHM, 0, 0, fd, NULL,
-		    0) == -1)
-			fatal("%s: compose", __func__);
+		child_compose(a, IMSG_INIT_SHM, 0, fd, NULL, 0);
 	}
 	(void)close(shm);
 
 	for (i = 0; i < penv.nchildren; i++)
-		if (imsgev_compose(&penv.children[i].iev, IMSG_INIT_END, 0, 0,
-		    -1, NULL, 0) == -1)
-			fatal("%s: compose", __func__);
+		child_compose(&penv.children[i], IMSG_INIT_END, 0, -1, NULL, 0);
 }
 
 /*
@@ -409,35 +422,27 @@ parent_send_config(struct child *c, struct dsrvd_conf *conf, int first)
 	TAILQ_INIT(&copy.listens);
 	TAILQ_INIT(&copy.keys);
 	TAILQ_INIT(&copy.servers);
-	if (imsgev_compose(&c->iev, IMSG_CONF_START, 0, 0, -1, &copy,
-	    sizeof(copy)) == -1)
-		fatal("%s: compose", __func__);
+	child_compose(c, IMSG_CONF_START, 0, -1, &copy, sizeof(copy));
 	if (c->role == PROC_NETWORK) {
 		TAILQ_FOREACH(la, &conf->listens, entry) {
 			if ((fd = dup(la->fd)) == -1)
 				fatal("%s: dup", __func__);
 			if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 				fatal("%s: fcntl", __func__);
-			if (imsgev_compose(&c->iev, IMSG_CONF_LISTEN, 0, 0,
-			    fd, la, sizeof(*la)) == -1)
-				fatal("%s: compose", __func__);
+			child_compose(c, IMSG_CONF_LISTEN, 0, fd, la,
+			    sizeof(*la));
 		}
 		if (first && c->instance == 0) {
 			if ((fd = fcntl(penv.csock, F_DUPFD_CLOEXEC, 0)) == -1)
 				fatal("%s: dup", __func__);
-			if (imsgev_compose(&c->iev, IMSG_CONF_CONTROL, 0, 0,
-			    fd, NULL, 0) == -1)
-				fatal("%s: compose", __func__);
+			child_compose(c, IMSG_CONF_CONTROL, 0, fd, NULL, 0);
 		}
 	}
 	if (c->role == PROC_CRYPTO) {
 		TAILQ_FOREACH(k, &conf->keys, entry)
-			if (imsgev_compose(&c->iev, IMSG_CONF_KEY, 0, 0, -1,
-			    k, sizeof(*k)) == -1)
-				fatal("%s: compose", __func__);
+			child_compose(c, IMSG_CONF_KEY, 0, -1, k, sizeof(*k));
 	}
-	if (imsgev_compose(&c->iev, IMSG_CONF_END, 0, 0, -1, NULL, 0) == -1)
-		fatal("%s: compose", __func__);
+	child_compose(c, IMSG_CONF_END, 0, -1, NULL, 0);
 }
 
 /* Once crypto has them, the parent keeps no key material. */
@@ -700,9 +705,7 @@ parent_ctl_result(uint32_t connid, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(res.msg, sizeof(res.msg), fmt, ap);
 	va_end(ap);
-	if (imsgev_compose(&n0->iev, IMSG_CTL_RESULT, connid, 0, -1, &res,
-	    sizeof(res)) == -1)
-		fatal("%s: compose", __func__);
+	child_compose(n0, IMSG_CTL_RESULT, connid, -1, &res, sizeof(res));
 }
 
 static void
@@ -734,10 +737,8 @@ parent_dispatch_ctl_verbose(struct imsgev *iev, struct imsg *imsg)
 	log_setverbose(v);
 	penv.verbose = v;
 	for (i = 0; i < penv.nchildren; i++)
-		if (penv.children[i].alive && imsgev_compose(
-		    &penv.children[i].iev, IMSG_VERBOSE, 0, 0, -1, &v,
-		    sizeof(v)) == -1)
-			fatal("%s: compose", __func__);
+		child_compose(&penv.children[i], IMSG_VERBOSE, 0, -1, &v,
+		    sizeof(v));
 	log_info("log level set to %s", v ? "verbose" : "brief");
 	parent_ctl_result(imsg->hdr.peerid, 0, "%s", v ? "verbose" : "brief");
 }
@@ -765,11 +766,10 @@ parent_dispatch_ctl_status(struct imsgev *iev, struct imsg *imsg)
 		fatalx("evtimer_add failed");
 	TAILQ_INSERT_TAIL(&penv.status_reqs, sr, entry);
 	for (i = 0; i < penv.nchildren; i++) {
-		if (!penv.children[i].alive)
+		if (!penv.children[i].alive || penv.children[i].iev.dead)
 			continue;
-		if (imsgev_compose(&penv.children[i].iev, IMSG_STATS_REQ,
-		    sr->id, 0, -1, NULL, 0) == -1)
-			fatal("%s: compose", __func__);
+		child_compose(&penv.children[i], IMSG_STATS_REQ, sr->id, -1,
+		    NULL, 0);
 		sr->pending++;
 	}
 }
@@ -870,22 +870,19 @@ status_finish(struct status_req *sr)
 	info.verbose = penv.verbose;
 	(void)strlcpy(info.conffile, penv.conffile, sizeof(info.conffile));
 	(void)strlcpy(info.datadir, penv.conf->datadir, sizeof(info.datadir));
-	if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_INFO, sr->connid, 0, -1,
-	    &info, sizeof(info)) == -1)
-		fatal("%s: compose", __func__);
+	child_compose(n0, IMSG_CTL_STATUS_INFO, sr->connid, -1, &info,
+	    sizeof(info));
 	TAILQ_FOREACH(la, &penv.conf->listens, entry) {
 		(void)listen_addr_str(la, addr, sizeof(addr));
-		if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_LISTEN,
-		    sr->connid, 0, -1, addr, strlen(addr) + 1) == -1)
-			fatal("%s: compose", __func__);
+		child_compose(n0, IMSG_CTL_STATUS_LISTEN, sr->connid, -1, addr,
+		    strlen(addr) + 1);
 	}
 	memset(&proc, 0, sizeof(proc));
 	(void)strlcpy(proc.role, "parent", sizeof(proc.role));
 	proc.instance = -1;
 	proc.pid = getpid();
-	if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_PROC, sr->connid, 0, -1,
-	    &proc, sizeof(proc)) == -1)
-		fatal("%s: compose", __func__);
+	child_compose(n0, IMSG_CTL_STATUS_PROC, sr->connid, -1, &proc,
+	    sizeof(proc));
 	for (i = 0; i < penv.nchildren; i++) {
 		c = &penv.children[i];
 		memset(&proc, 0, sizeof(proc));
@@ -893,9 +890,8 @@ status_finish(struct status_req *sr)
 		    sizeof(proc.role));
 		proc.instance = c->instance;
 		proc.pid = c->pid;
-		if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_PROC, sr->connid,
-		    0, -1, &proc, sizeof(proc)) == -1)
-			fatal("%s: compose", __func__);
+		child_compose(n0, IMSG_CTL_STATUS_PROC, sr->connid, -1, &proc,
+		    sizeof(proc));
 	}
 	memset(&cc, 0, sizeof(cc));
 	(void)strlcpy(cc.name, "reloads", sizeof(cc.name));
@@ -905,13 +901,9 @@ status_finish(struct status_req *sr)
 	cc.value = penv.reloads_failed;
 	status_add(sr, &cc);
 	for (i = 0; i < (int)sr->ncounters; i++)
-		if (imsgev_compose(&n0->iev, IMSG_CTL_STATUS_COUNTER,
-		    sr->connid, 0, -1, &sr->counters[i],
-		    sizeof(sr->counters[i])) == -1)
-			fatal("%s: compose", __func__);
-	if (imsgev_compose(&n0->iev, IMSG_CTL_END, sr->connid, 0, -1, NULL,
-	    0) == -1)
-		fatal("%s: compose", __func__);
+		child_compose(n0, IMSG_CTL_STATUS_COUNTER, sr->connid, -1,
+		    &sr->counters[i], sizeof(sr->counters[i]));
+	child_compose(n0, IMSG_CTL_END, sr->connid, -1, NULL, 0);
  done:
 	free(sr->counters);
 	free(sr);

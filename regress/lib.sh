@@ -436,3 +436,18 @@ wait_count() {
 	done
 	[ "$(log_count "$1")" -gt "$2" ]
 }
+
+# counter NAME: its value in $T/status.out.
+counter() {
+	awk -v n="$1" '{ v = $NF; $NF = ""; sub(/ +$/, "");
+	    if ($0 == n) { print v; exit } }' "$T/status.out"
+}
+
+# counter_gt NAME N: the counter is above N.
+counter_gt() {
+	_v=$(counter "$1")
+	[ -n "$_v" ] && [ "$_v" -gt "$2" ] 2>/dev/null && return 0
+	echo "counter \"$1\" is \"$_v\", expected > $2"
+	cat "$T/status.out"
+	return 1
+}

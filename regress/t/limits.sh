@@ -87,19 +87,6 @@ elapsed_above() {
 	return 1
 }
 
-counter() {
-	awk -v n="$1" '{ v = $NF; $NF = ""; sub(/ +$/, "");
-	    if ($0 == n) { print v; exit } }' "$T/status.out"
-}
-
-counter_gt() {
-	_v=$(counter "$1")
-	[ -n "$_v" ] && [ "$_v" -gt "$2" ] 2>/dev/null && return 0
-	echo "counter \"$1\" is \"$_v\", expected > $2"
-	cat "$T/status.out"
-	return 1
-}
-
 wt_check "a ping within the limits" ping
 
 ### max rtt 50ms

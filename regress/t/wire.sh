@@ -91,21 +91,6 @@ attack() {
 	check "$_mode: dsrvd and its children still run" all_alive
 }
 
-# counter NAME: its value in $T/status.out.
-counter() {
-	awk -v n="$1" '{ v = $NF; $NF = ""; sub(/ +$/, "");
-	    if ($0 == n) { print v; exit } }' "$T/status.out"
-}
-
-# counter_gt NAME N: the counter is above N.
-counter_gt() {
-	_v=$(counter "$1")
-	[ -n "$_v" ] && [ "$_v" -gt "$2" ] 2>/dev/null && return 0
-	echo "counter \"$1\" is \"$_v\", expected > $2"
-	cat "$T/status.out"
-	return 1
-}
-
 ### good clients
 
 wt_check "wiretool ping over 127.0.0.1" ping
