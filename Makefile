@@ -45,8 +45,8 @@ DCTL_SRCS = $(wildcard dctl/*.c)
 DCTL_OBJS = $(DCTL_SRCS:.c=.o)
 UNIT_SRCS = $(wildcard regress/unit/*.c)
 UNIT_BINS = $(UNIT_SRCS:.c=)
-TOOL_SRCS = $(wildcard regress/tools/*.c)
-TOOL_BINS = $(TOOL_SRCS:.c=)
+TOOL_SRCS = $(filter-out regress/tools/shim.c,$(wildcard regress/tools/*.c))
+TOOL_BINS = $(TOOL_SRCS:.c=) regress/tools/shim.so
 
 PROGS	= dsrvd/dsrvd dctl/dctl
 
@@ -76,6 +76,12 @@ regress/unit/%: regress/unit/%.c lib/libdsrv.a
 # Test tools: not tests themselves, run by regress/t/*.sh.
 regress/tools/%: regress/tools/%.c lib/libdsrv.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libdsrv.a $(LDLIBS)
+
+# The LD_PRELOAD fault injection shim: a shared object, not a program,
+# and without sanitizers (their runtime must come first when preloading).
+regress/tools/shim.so: regress/tools/shim.c
+	$(CC) $(CPPFLAGS) $(filter-out -fsanitize=% -fno-sanitize-recover=%, \
+	    $(CFLAGS)) -shared -fPIC -o $@ $< -ldl
 
 $(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS): $(wildcard lib/*.h dsrvd/*.h dctl/*.h)
 

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <zlib.h>
 
 #include "conf.h"
 #include "wire.h"
@@ -133,6 +134,7 @@ static int	 mode_idle(void);
 static int	 mode_silent(void);
 static int	 mode_hold(void);
 static int	 mode_memscan(const char *);
+static int	 mode_write_name(const char *);
 
 /* A frame big enough for a PING and its response. */
 #define FRAMEBUF	(WIRE_FRAME_HDR + 4 + WIRE_HDR_MAX + 256 + WIRE_TAG_LEN)
@@ -147,7 +149,8 @@ usage(void)
 	    "modes: ping pings wrongkey badname truncated replay-handshake\n"
 	    "       replay-message flip flip-tag flip-counter flip-length\n"
 	    "       reorder cut badrequest oversize oversize2 undersize\n"
-	    "       garbage slow skew trickle idle silent hold\n");
+	    "       garbage slow skew trickle idle silent hold\n"
+	    "       write-name hexname\n");
 	exit(EXIT_LOCAL);
 }
 
@@ -1445,6 +1448,79 @@ mode_memscan(const char *pidstr)
 	    "%zu bytes", (int)pid, nmaps, nread);
 }
 
+/*
+ * write-name HEX: a WRITE of one byte under a name given in hex, built
+ * field by field so that it may hold what wire_hdr_encode refuses (a
+ * NUL, a length the protocol forbids).  The server must answer with
+ * error BADNAME or BADREQUEST and keep the connection serving.
+ */
+static int
+mode_write_name(const char *hex)
+{
+	struct wire_hdr	 h;
+	struct hs	 hs;
+	uint8_t		 buf[FRAMEBUF], name[512], payload = 'x';
+	const uint8_t	*pay;
+	char		 ver[64];
+	size_t		 len, nlen, plen, off = 4, hexlen, i;
+	unsigned int	 b;
+	enum io		 io;
+	int		 fd;
+
+	hexlen = strlen(hex);
+	if (hexlen % 2 != 0 || hexlen / 2 > sizeof(name))
+		done(EXIT_LOCAL, "write-name: bad hex name");
+	nlen = hexlen / 2;
+	for (i = 0; i < nlen; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			done(EXIT_LOCAL, "write-name: bad hex name");
+		name[i] = (uint8_t)b;
+	}
+
+	fd = connect_session(&hs);
+	/* Fields in tag order, as wire_hdr_encode would write them. */
+	len = sizeof(buf) - WIRE_FRAME_HDR - WIRE_TAG_LEN - 1;
+	if (wire_field_uint(buf + WIRE_FRAME_HDR, len, &off, WIRE_F_METHOD,
+	    WIRE_M_WRITE) == -1 ||
+	    (nlen > 0 && wire_field_bytes(buf + WIRE_FRAME_HDR, len, &off,
+	    WIRE_F_NAME, name, nlen) == -1) ||
+	    wire_field_uint(buf + WIRE_FRAME_HDR, len, &off,
+	    WIRE_F_TIMESTAMP, wire_now_ms()) == -1 ||
+	    wire_field_uint(buf + WIRE_FRAME_HDR, len, &off, WIRE_F_PAYLEN,
+	    1) == -1 ||
+	    wire_field_uint(buf + WIRE_FRAME_HDR, len, &off, WIRE_F_PAYCRC,
+	    crc32(0L, &payload, 1)) == -1)
+		done(EXIT_LOCAL, "write-name: header does not fit");
+	buf[WIRE_FRAME_HDR] = (uint8_t)((off - 4) >> 24);
+	buf[WIRE_FRAME_HDR + 1] = (uint8_t)((off - 4) >> 16);
+	buf[WIRE_FRAME_HDR + 2] = (uint8_t)((off - 4) >> 8);
+	buf[WIRE_FRAME_HDR + 3] = (uint8_t)(off - 4);
+	buf[WIRE_FRAME_HDR + off] = payload;
+	if ((len = wire_seal(hs.keys.c2s, hs.keys.counter0, buf,
+	    off + 1)) == 0)
+		done(EXIT_LOCAL, "wire_seal failed");
+	if ((io = write_full(fd, buf, len)) != IO_OK)
+		done(EXIT_FAIL, "sending the WRITE: %s", io_str(io));
+	if (read_frame(fd, &hs.keys, hs.keys.counter0, &h, &pay, &plen) == -1)
+		done(EXIT_FAIL, "WRITE of a bad name: %s", errmsg);
+	if (h.error != WIRE_E_BADNAME && h.error != WIRE_E_BADREQUEST)
+		done(EXIT_FAIL, "WRITE of a bad name answered with error %"
+		    PRIu64 " (%s) %s", h.error, wire_strerror(h.error),
+		    h.errmsg);
+	len = build_ping(&hs.keys, hs.keys.counter0 + 1, buf, sizeof(buf));
+	if ((io = write_full(fd, buf, len)) != IO_OK)
+		done(EXIT_FAIL, "bad name answered, then sending a PING: %s",
+		    io_str(io));
+	if (read_response(fd, &hs.keys, hs.keys.counter0 + 1, ver,
+	    sizeof(ver)) == -1)
+		done(EXIT_FAIL, "bad name answered, then the PING: %s",
+		    errmsg);
+	close(fd);
+	done(EXIT_PASS, "WRITE of a bad name answered with error %" PRIu64
+	    " (%s) \"%s\", connection still serves", h.error,
+	    wire_strerror(h.error), h.errmsg);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1501,7 +1577,16 @@ main(int argc, char *argv[])
 			usage();
 		return (mode_memscan(argv[1]));
 	}
-	if (argc != 1 || addr == NULL || port == NULL || keyname == NULL)
+	if (addr == NULL || port == NULL || keyname == NULL)
+		usage();
+	if (strcmp(mode, "write-name") == 0) {
+		if (argc != 2)
+			usage();
+		if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+			done(EXIT_LOCAL, "signal: %s", strerror(errno));
+		return (mode_write_name(argv[1]));
+	}
+	if (argc != 1)
 		usage();
 	if (!wire_keyname_valid(keyname))
 		done(EXIT_LOCAL, "bad key name %s", keyname);
