@@ -451,3 +451,179 @@ counter_gt() {
 	cat "$T/status.out"
 	return 1
 }
+
+### storage tests (storage.sh, names.sh, durability.sh, crash.sh,
+### fullfs.sh, immutable.sh, namespace.sh)
+
+SHIM=${SHIM:-$REGRESS/tools/shim.so}
+
+# new_key FILE: a fresh key file, mode 0600.
+new_key() {
+	if ! "$DCTL" keygen "$1" >/dev/null 2>&1 || [ ! -s "$1" ]; then
+		rm -f "$1"
+		head -c 32 /dev/urandom | base64 >"$1" || return 1
+	fi
+	chmod 600 "$1"
+}
+
+# storage_conf: std_conf with one key "store" ($T/store.key) allowed
+# everything but admin, used by cdctl.  Sets CKEY and CKEYNAME.
+storage_conf() {
+	std_conf || return 1
+	CKEY=$T/store.key
+	CKEYNAME=store
+	[ -s "$CKEY" ] || new_key "$CKEY" || return 1
+	cat >>"$CONF" <<EOT
+max rtt 2s
+key $CKEYNAME file "$CKEY" permit read, write, list, stat
+EOT
+}
+
+# cdctl args...: dctl over the network to the test daemon with key
+# $CKEYNAME from $CKEY.
+cdctl() {
+	"$DCTL" -s "$SOCK" -r "127.0.0.1:$PORT" -k "$CKEY" -K "$CKEYNAME" "$@"
+}
+
+# kdctl KEYNAME KEYFILE args...: the same with another key.
+kdctl() {
+	_kn=$1
+	_kf=$2
+	shift 2
+	"$DCTL" -s "$SOCK" -r "127.0.0.1:$PORT" -k "$_kf" -K "$_kn" "$@"
+}
+
+# crc32_of FILE: its zlib crc32, 8 lowercase hex digits.
+crc32_of() {
+	python3 -c 'import sys, zlib
+with open(sys.argv[1], "rb") as f:
+    print("%08x" % (zlib.crc32(f.read()) & 0xffffffff))' "$1"
+}
+
+# rand_file FILE BYTES: random contents.
+rand_file() {
+	head -c "$2" /dev/urandom >"$1"
+}
+
+# empty_dir DIR: DIR exists and holds nothing.
+empty_dir() {
+	[ -d "$1" ] || {
+		echo "$1 is not a directory"
+		return 1
+	}
+	_l=$(ls -A "$1")
+	[ -z "$_l" ] && return 0
+	echo "$1 holds:"
+	ls -lA "$1"
+	return 1
+}
+
+# no_file PATH: nothing at PATH.
+no_file() {
+	[ ! -e "$1" ] && [ ! -L "$1" ] && return 0
+	echo "$1 exists:"
+	ls -ld "$1"
+	return 1
+}
+
+# immutable PATH: lsattr shows the i flag.
+immutable() {
+	_a=$(lsattr -d "$1" 2>&1 | awk '{print $1}')
+	case $_a in
+	*i*) return 0 ;;
+	esac
+	echo "$1: attributes \"$_a\", no i"
+	return 1
+}
+
+# start_dsrvd_shim MODE CONF [args]: start_dsrvd with the fault
+# injection shim preloaded (DSRVD_SHIM=MODE), active in storage only.
+start_dsrvd_shim() {
+	_sm=$1
+	shift
+	_oasan=${ASAN_OPTIONS-}
+	LD_PRELOAD=$SHIM DSRVD_SHIM=$_sm
+	# A sanitizer runtime wants to be first; the shim has none.
+	ASAN_OPTIONS=${_oasan:+$_oasan:}verify_asan_link_order=0
+	export LD_PRELOAD DSRVD_SHIM ASAN_OPTIONS
+	start_dsrvd "$@"
+	_src=$?
+	unset LD_PRELOAD DSRVD_SHIM
+	if [ -n "$_oasan" ]; then
+		ASAN_OPTIONS=$_oasan
+	else
+		unset ASAN_OPTIONS
+	fi
+	return "$_src"
+}
+
+# dsrvd_tree: the daemon's pid and its children's.
+dsrvd_tree() {
+	echo "$DSRVD_PID"
+	kids "$DSRVD_PID"
+}
+
+# mount_tmpfs DIR SIZE: a size-limited tmpfs on DIR, unmounted at exit.
+mount_tmpfs() {
+	mkdir -p "$1" && mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1" ||
+	    return 1
+	add_mount "$1"
+}
+
+# tree_list DIR: every path under DIR with type, mode, owner and size
+# (for comparing a directory tree before and after).
+tree_list() {
+	find "$1" -printf '%p %y %m %u %s\n' 2>/dev/null | LC_ALL=C sort
+}
+
+# counter_is NAME N [secs]: dctl status shows the counter at N (polled:
+# the counters of the children reach the parent a little later).
+counter_is() {
+	_n=$(( ${3:-5} * 5 ))
+	while :; do
+		status
+		[ "$(counter "$1")" = "$2" ] && return 0
+		_n=$((_n - 1))
+		[ "$_n" -gt 0 ] || break
+		sleep 0.2
+	done
+	echo "counter \"$1\" is \"$(counter "$1")\", expected $2"
+	cat "$T/status.out"
+	return 1
+}
+
+# counter_ge NAME N [secs]: the same for a counter at N or more.
+counter_ge() {
+	_n=$(( ${3:-5} * 5 ))
+	while :; do
+		status
+		_v=$(counter "$1")
+		[ -n "$_v" ] && [ "$_v" -ge "$2" ] 2>/dev/null && return 0
+		_n=$((_n - 1))
+		[ "$_n" -gt 0 ] || break
+		sleep 0.2
+	done
+	echo "counter \"$1\" is \"$_v\", expected >= $2"
+	cat "$T/status.out"
+	return 1
+}
+
+# exits N cmd...: cmd exits with status N (its output in $T/exits.out).
+exits() {
+	_want=$1
+	shift
+	"$@" >"$T/exits.out" 2>&1
+	_got=$?
+	[ "$_got" -eq "$_want" ] && return 0
+	echo "exit status $_got, expected $_want: $*"
+	cat "$T/exits.out"
+	return 1
+}
+
+# fails cmd...: cmd exits non-zero (its output in $T/exits.out).
+fails() {
+	"$@" >"$T/exits.out" 2>&1 || return 0
+	echo "succeeded, expected a failure: $*"
+	cat "$T/exits.out"
+	return 1
+}
