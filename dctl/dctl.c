@@ -20,6 +20,8 @@
 #include "dctl.h"
 #include "imsg.h"
 
+#define SCRUB_POLL_MS	200
+
 struct cmd {
 	const char	*name;
 	int		 minargs, maxargs;
@@ -27,18 +29,36 @@ struct cmd {
 	const char	*usage;
 };
 
+/* The status counters a scrub with -w watches. */
+struct scrub_counters {
+	uint64_t	 runs;
+	uint64_t	 running;
+	uint64_t	 chunks;
+	uint64_t	 corrupt;
+};
+
 static int	 cmd_status(int, char **);
 static int	 cmd_reload(int, char **);
 static int	 cmd_log(int, char **);
+static int	 cmd_scrub(int, char **);
+static int	 scrub_counters(struct scrub_counters *);
+static int64_t	 parse_rate(const char *);
+static void	 sanitize(char *);
 __attribute__((__noreturn__)) static void usage(void);
 static void	 vdie(int, const char *, va_list)
 		    __attribute__((__noreturn__, __format__ (printf, 2, 0)));
 
 static const struct cmd cmds[] = {
+	{ "chunk",	2, 3, cmd_chunk,	"chunk get DIR/NAME [file]\n"
+	    "\tchunk ls DIR\n\tchunk put DIR/NAME file\n"
+	    "\tchunk stat DIR/NAME" },
+	{ "df",		0, 0, cmd_df,		"df" },
 	{ "keygen",	1, 1, cmd_keygen,	"keygen file" },
 	{ "log",	1, 1, cmd_log,		"log verbose | brief" },
 	{ "ping",	0, 0, cmd_ping,		"ping" },
 	{ "reload",	0, 0, cmd_reload,	"reload" },
+	{ "scrub",	1, 4, cmd_scrub,	"scrub --local [-w] "
+	    "[--rate size]" },
 	{ "status",	0, 0, cmd_status,	"status" },
 };
 
@@ -235,6 +255,16 @@ cmd_status(int argc, char **argv)
 			    info.conf_missing ?
 			    " (not found, built-in defaults)" : "");
 			printf("%-16s%s\n", "data directory", info.datadir);
+			info.storage_msg[sizeof(info.storage_msg) - 1] = '\0';
+			sanitize(info.storage_msg);
+			if (info.readonly)
+				printf("%-16sREAD-ONLY: %s\n", "storage",
+				    info.storage_msg[0] != '\0' ?
+				    info.storage_msg : "reason unknown");
+			else
+				printf("%-16s%s\n", "storage", "read-write");
+			printf("%-16s%s\n", "immutable", info.immutable ? "yes" :
+			    "no (file system does not support it)");
 			break;
 		case IMSG_CTL_STATUS_LISTEN:
 			if (imsg.datalen == 0 ||
@@ -300,13 +330,192 @@ cmd_log(int argc, char **argv)
 	return ctl_result("log", "log");
 }
 
+/* Text from the daemon ends up on a terminal: no control characters. */
+static void
+sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/*
+ * One status request on the open control connection, keeping only the
+ * scrub counters.  -1 if the daemon has none (it cannot scrub).
+ */
+static int
+scrub_counters(struct scrub_counters *sc)
+{
+	struct imsg		 imsg;
+	struct ctl_result	 res;
+	struct ctl_counter	 cc;
+	int			 seen = 0;
+
+	memset(sc, 0, sizeof(*sc));
+	ctl_send(IMSG_CTL_STATUS, NULL, 0);
+	for (;;) {
+		ctl_next(&imsg);
+		switch (imsg.hdr.type) {
+		case IMSG_CTL_RESULT:
+			need_size(&imsg, sizeof(res));
+			memcpy(&res, imsg.data, sizeof(res));
+			res.msg[sizeof(res.msg) - 1] = '\0';
+			die("scrub: %s", res.msg);
+		case IMSG_CTL_STATUS_COUNTER:
+			need_size(&imsg, sizeof(cc));
+			memcpy(&cc, imsg.data, sizeof(cc));
+			cc.name[sizeof(cc.name) - 1] = '\0';
+			if (strcmp(cc.name, "scrub runs") == 0) {
+				sc->runs = cc.value;
+				seen |= 1;
+			} else if (strcmp(cc.name, "scrub running") == 0) {
+				sc->running = cc.value;
+				seen |= 2;
+			} else if (strcmp(cc.name, "scrub chunks") == 0) {
+				sc->chunks = cc.value;
+				seen |= 4;
+			} else if (strcmp(cc.name, "scrub corrupt") == 0) {
+				sc->corrupt = cc.value;
+				seen |= 8;
+			}
+			break;
+		case IMSG_CTL_STATUS_INFO:
+		case IMSG_CTL_STATUS_LISTEN:
+		case IMSG_CTL_STATUS_PROC:
+			break;
+		case IMSG_CTL_END:
+			imsg_free(&imsg);
+			return (seen == 15 ? 0 : -1);
+		default:
+			die("unexpected message type %u from dsrvd",
+			    imsg.hdr.type);
+		}
+		imsg_free(&imsg);
+	}
+}
+
+/* "64M", "512K", "1G", "2T" (powers of 1024) or bytes; -1 if bad. */
+static int64_t
+parse_rate(const char *s)
+{
+	const char	*p;
+	int64_t		 n = 0, mult = 1;
+
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return (-1);
+		n = n * 10 + (*p - '0');
+	}
+	if (p == s)
+		return (-1);
+	if (*p != '\0') {
+		if (p[1] != '\0')
+			return (-1);
+		switch (*p) {
+		case 'K':
+		case 'k':
+			mult = 1LL << 10;
+			break;
+		case 'M':
+		case 'm':
+			mult = 1LL << 20;
+			break;
+		case 'G':
+		case 'g':
+			mult = 1LL << 30;
+			break;
+		case 'T':
+		case 't':
+			mult = 1LL << 40;
+			break;
+		default:
+			return (-1);
+		}
+	}
+	if (n == 0 || n > INT64_MAX / mult)
+		return (-1);
+	return (n * mult);
+}
+
+/*
+ * scrub --local [-w] [--rate size]: the storage process re-reads every
+ * chunk and compares it with its stored crc32.  With -w, wait for the
+ * run to end by polling the status counters, and report what this run
+ * found (the counters' growth since just before it started).
+ */
+static int
+cmd_scrub(int argc, char **argv)
+{
+	struct scrub_counters	 before, now;
+	struct ctl_scrub	 req;
+	struct imsg		 imsg;
+	struct ctl_result	 res;
+	int64_t			 rate;
+	int			 i, local = 0, wait = 0;
+
+	memset(&req, 0, sizeof(req));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--local") == 0)
+			local = 1;
+		else if (strcmp(argv[i], "-w") == 0)
+			wait = 1;
+		else if (strcmp(argv[i], "--rate") == 0) {
+			if (++i == argc)
+				die_usage("scrub: --rate needs a size");
+			if ((rate = parse_rate(argv[i])) == -1)
+				die_usage("scrub: invalid rate '%s' (bytes per "
+				    "second, with K, M, G or T)", argv[i]);
+			req.rate = (uint64_t)rate;
+		} else
+			die_usage("usage: scrub --local [-w] [--rate size]");
+	}
+	if (!local)
+		die_usage("scrub: only --local, a scrub by the server itself, "
+		    "is available");
+
+	ctl_connect();
+	if (wait && scrub_counters(&before) == -1)
+		die("scrub: dsrvd reports no scrub counters");
+	ctl_send(IMSG_CTL_SCRUB, &req, sizeof(req));
+	if (!wait)
+		return ctl_result("scrub", "scrub");
+	ctl_next(&imsg);
+	if (imsg.hdr.type != IMSG_CTL_RESULT)
+		die("unexpected message type %u from dsrvd", imsg.hdr.type);
+	need_size(&imsg, sizeof(res));
+	memcpy(&res, imsg.data, sizeof(res));
+	res.msg[sizeof(res.msg) - 1] = '\0';
+	imsg_free(&imsg);
+	sanitize(res.msg);
+	if (res.code != 0) {
+		fprintf(stderr, "dctl: scrub: %s\n", res.msg);
+		return 1;
+	}
+	/* "scrub runs" may go up when the run starts or when it ends. */
+	for (;;) {
+		if (scrub_counters(&now) == -1)
+			die("scrub: dsrvd reports no scrub counters");
+		if (now.running == 0 && now.runs > before.runs)
+			break;
+		if (poll(NULL, 0, SCRUB_POLL_MS) == -1 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+	}
+	printf("scrub: %llu chunks, %llu corrupt\n",
+	    (unsigned long long)(now.chunks - before.chunks),
+	    (unsigned long long)(now.corrupt - before.corrupt));
+	if (fflush(stdout) == EOF)
+		die("stdout: %s", strerror(errno));
+	return (now.corrupt > before.corrupt ? EXIT_CORRUPT : 0);
+}
+
 int
 main(int argc, char *argv[])
 {
 	size_t	 i;
 	int	 ch;
 
-	while ((ch = getopt(argc, argv, "c:K:k:r:s:")) != -1) {
+	/* "+": options after the command are the command's own. */
+	while ((ch = getopt(argc, argv, "+c:K:k:r:s:")) != -1) {
 		switch (ch) {
 		case 'c':
 			cargs.conffile = optarg;

@@ -22,19 +22,9 @@
 #include "log.h"
 #include "wire.h"
 
-/* Where to connect and with which key, once the options are resolved. */
-struct target {
-	char		 host[256];
-	char		 port[6];
-	char		 keyname[KEY_NAME_MAX + 1];
-	char		 keypath[PATH_MAX];
-};
-
 static struct dsrvd_conf *load_conf(const char **);
 static int	 parse_hostport(const char *, char *, size_t, char *, size_t);
 static void	 keyname_from_path(const char *, char *, size_t);
-static void	 resolve_target(struct target *);
-static struct dsrv_client *net_connect(const struct target *);
 static void	 fmt_time_ms(uint64_t, char *, size_t);
 
 /*
@@ -128,7 +118,7 @@ keyname_from_path(const char *path, char *name, size_t len)
  * entry is used.  The key file and key name come from -k and -K, else
  * from the entry, else the name from the key file's name.
  */
-static void
+void
 resolve_target(struct target *t)
 {
 	struct dsrvd_conf	*conf;
@@ -183,7 +173,7 @@ resolve_target(struct target *t)
 	config_free(conf);
 }
 
-static struct dsrv_client *
+struct dsrv_client *
 net_connect(const struct target *t)
 {
 	struct dsrv_client_opts	 opts;

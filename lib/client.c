@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <sodium.h>
 #include <zlib.h>
 
+#include "chunkname.h"
 #include "client.h"
 #include "wire.h"
 
@@ -78,6 +80,16 @@ static int	 handshake(struct dsrv_client *, const struct dsrv_client_opts *,
 static int	 buf_reserve(struct dsrv_client *, size_t);
 static int	 broken(struct dsrv_client *, char *, size_t, const char *, ...)
 		    __attribute__((__format__ (printf, 4, 5)));
+static int	 request(struct dsrv_client *, uint32_t, const char *,
+		    const void *, size_t, struct dsrv_reply *, int *, char *,
+		    size_t);
+static void	 safename(const char *, char *, size_t);
+static uint64_t	 get_be64(const uint8_t *);
+static int	 reply_code(struct dsrv_client *, const struct dsrv_reply *,
+		    const char *, char *, size_t);
+static int	 list_page_check(struct dsrv_client *, const char *,
+		    const char *, const uint8_t *, size_t, size_t *, int *,
+		    char *, size_t);
 
 static uint64_t
 mono_us(void)
@@ -567,6 +579,22 @@ dsrv_client_request(struct dsrv_client *c, uint32_t method, const char *name,
     const void *payload, size_t len, struct dsrv_reply *reply, char *err,
     size_t errlen)
 {
+	return (request(c, method, name, payload, len, reply, NULL, err,
+	    errlen));
+}
+
+/*
+ * dsrv_client_request(), and with crcok not NULL a response payload
+ * that fails its paycrc is handed back with *crcok 0 instead of ending
+ * the connection: the frame was authentic and complete, so the server
+ * is still in step, and for a READ the mismatch is news about the
+ * chunk, not about the transport.
+ */
+static int
+request(struct dsrv_client *c, uint32_t method, const char *name,
+    const void *payload, size_t len, struct dsrv_reply *reply, int *crcok,
+    char *err, size_t errlen)
+{
 	struct wire_hdr	 h;
 	struct iotime	 t;
 	const char	*errstr, *mname;
@@ -666,7 +694,9 @@ dsrv_client_request(struct dsrv_client *c, uint32_t method, const char *name,
 		    mname, (unsigned long long)reply->hdr.method));
 	crc = paylen > 0 ? crc32(crc32(0L, Z_NULL, 0), pt + off,
 	    (uInt)paylen) : 0;
-	if (crc != reply->hdr.paycrc)
+	if (crcok != NULL)
+		*crcok = crc == reply->hdr.paycrc;
+	if (crc != reply->hdr.paycrc && crcok == NULL)
 		return (broken(c, err, errlen, "%s: response payload crc32 "
 		    "%08llx, header says %08llx", mname,
 		    (unsigned long long)crc,
@@ -712,6 +742,279 @@ dsrv_client_ping(struct dsrv_client *c, char *version, size_t vlen,
 	if (rtt_us != NULL)
 		*rtt_us = rtt;
 	return (0);
+}
+
+/*
+ * A name the user typed, fit for a message: at most WIRE_NAME_MAX
+ * bytes, control characters and non-ASCII bytes shown as '?'.
+ */
+static void
+safename(const char *name, char *buf, size_t len)
+{
+	size_t	 i;
+
+	(void)strlcpy(buf, name != NULL ? name : "", len);
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20 ||
+		    (unsigned char)buf[i] >= 0x7f)
+			buf[i] = '?';
+}
+
+/*
+ * The response's error code, with "PEER: WHAT: <text>: <server's
+ * message>" in err when it is not 0.  A server message that already
+ * starts with the code's text ("bad chunk name: ...") stands alone.
+ */
+static int
+reply_code(struct dsrv_client *c, const struct dsrv_reply *r,
+    const char *what, char *err, size_t errlen)
+{
+	const char	*text;
+	size_t		 tlen;
+
+	if (r->hdr.error == WIRE_E_OK)
+		return (WIRE_E_OK);
+	text = wire_strerror(r->hdr.error);
+	tlen = strlen(text);
+	if (r->hdr.errmsg[0] == '\0' || strcmp(r->hdr.errmsg, text) == 0)
+		seterr(err, errlen, c->peer, "%s: %s", what, text);
+	else if (strncmp(r->hdr.errmsg, text, tlen) == 0 &&
+	    r->hdr.errmsg[tlen] == ':')
+		seterr(err, errlen, c->peer, "%s: %s", what, r->hdr.errmsg);
+	else
+		seterr(err, errlen, c->peer, "%s: %s: %s", what, text,
+		    r->hdr.errmsg);
+	/* Codes this client does not know are still not 0, nor -1. */
+	return (r->hdr.error > INT_MAX ? INT_MAX : (int)r->hdr.error);
+}
+
+int
+dsrv_client_write(struct dsrv_client *c, const char *name, const void *data,
+    size_t len, char *err, size_t errlen)
+{
+	struct dsrv_reply	 r;
+	const char		*errstr;
+	char			 sn[WIRE_NAME_MAX + 1];
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	safename(name, sn, sizeof(sn));
+	if (name == NULL ||
+	    chunk_name_check(name, strlen(name), NULL, &errstr) == -1) {
+		seterr(err, errlen, c->peer, "%s: %s: %s", sn,
+		    wire_strerror(WIRE_E_BADNAME), name == NULL ? "no name" :
+		    errstr);
+		return (WIRE_E_BADNAME);
+	}
+	if (len > WIRE_PAYLOAD_MAX) {
+		seterr(err, errlen, c->peer, "%s: %s: %zu bytes, a chunk holds "
+		    "at most %d", sn, wire_strerror(WIRE_E_TOOBIG), len,
+		    WIRE_PAYLOAD_MAX);
+		return (WIRE_E_TOOBIG);
+	}
+	if (request(c, WIRE_M_WRITE, name, data, len, &r, NULL, err,
+	    errlen) == -1)
+		return (-1);
+	return (reply_code(c, &r, sn, err, errlen));
+}
+
+int
+dsrv_client_read(struct dsrv_client *c, const char *name,
+    const uint8_t **data, size_t *len, uint32_t *crc, char *err,
+    size_t errlen)
+{
+	struct dsrv_reply	 r;
+	uLong			 got;
+	char			 sn[WIRE_NAME_MAX + 1];
+	int			 crcok, code;
+
+	*data = NULL;
+	*len = 0;
+	safename(name, sn, sizeof(sn));
+	if (request(c, WIRE_M_READ, name, NULL, 0, &r, &crcok, err,
+	    errlen) == -1)
+		return (-1);
+	if ((code = reply_code(c, &r, sn, err, errlen)) != WIRE_E_OK)
+		return (code);
+	if (!crcok) {
+		got = r.len > 0 ? crc32(crc32(0L, Z_NULL, 0), r.payload,
+		    (uInt)r.len) : 0;
+		seterr(err, errlen, c->peer, "%s: %s: received bytes have "
+		    "crc32 %08lx, the server's stored crc32 is %08llx", sn,
+		    wire_strerror(WIRE_E_CORRUPT), (unsigned long)got,
+		    (unsigned long long)r.hdr.paycrc);
+		return (WIRE_E_CORRUPT);
+	}
+	*data = r.payload;
+	*len = r.len;
+	if (crc != NULL)
+		*crc = (uint32_t)r.hdr.paycrc;
+	return (WIRE_E_OK);
+}
+
+/*
+ * A LIST payload: names that are valid NAMEs, strictly ascending and
+ * after the start name.  *namelen excludes a trailing NUL, which sets
+ * *more.  -1 (connection broken: the server cannot be trusted to
+ * continue) on anything else.
+ */
+static int
+list_page_check(struct dsrv_client *c, const char *dir, const char *after,
+    const uint8_t *p, size_t len, size_t *namelen, int *more, char *err,
+    size_t errlen)
+{
+	const char	*s = (const char *)p, *prev, *errstr, *nul;
+	size_t		 off, n, prevlen;
+	int		 cmp;
+
+	*more = len > 0 && p[len - 1] == '\0';
+	*namelen = *more ? len - 1 : len;
+	if (*more && *namelen == 0)
+		return (broken(c, err, errlen, "%s: LIST response with no "
+		    "name but a continuation", dir));
+	prev = after;
+	prevlen = after != NULL ? strlen(after) : 0;
+	for (off = 0; off < *namelen; off += n + 1) {
+		nul = memchr(s + off, '\0', *namelen - off);
+		n = nul != NULL ? (size_t)(nul - (s + off)) : *namelen - off;
+		if (chunk_base_check(s + off, n, &errstr) == -1)
+			return (broken(c, err, errlen, "%s: LIST response "
+			    "with a bad name: %s", dir, errstr));
+		if (prev != NULL) {
+			cmp = memcmp(prev, s + off, prevlen < n ? prevlen : n);
+			if (cmp > 0 || (cmp == 0 && prevlen >= n))
+				return (broken(c, err, errlen, "%s: LIST "
+				    "response out of order", dir));
+		}
+		prev = s + off;
+		prevlen = n;
+	}
+	return (0);
+}
+
+int
+dsrv_client_list(struct dsrv_client *c, const char *dir, const char *after,
+    const char **names, size_t *len, int *more, char *err, size_t errlen)
+{
+	struct dsrv_reply	 r;
+	const char		*errstr;
+	char			 sn[WIRE_NAME_MAX + 1];
+	size_t			 alen;
+	int			 code;
+
+	*names = NULL;
+	*len = 0;
+	*more = 0;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	safename(dir, sn, sizeof(sn));
+	alen = after != NULL ? strlen(after) : 0;
+	if (alen > 0 && chunk_base_check(after, alen, &errstr) == -1) {
+		seterr(err, errlen, c->peer, "%s: %s: start after: %s", sn,
+		    wire_strerror(WIRE_E_BADNAME), errstr);
+		return (WIRE_E_BADNAME);
+	}
+	if (request(c, WIRE_M_LIST, dir, alen > 0 ? after : NULL, alen, &r,
+	    NULL, err, errlen) == -1)
+		return (-1);
+	if ((code = reply_code(c, &r, sn, err, errlen)) != WIRE_E_OK)
+		return (code);
+	if (list_page_check(c, sn, alen > 0 ? after : NULL, r.payload, r.len,
+	    len, more, err, errlen) == -1)
+		return (-1);
+	*names = (const char *)r.payload;
+	return (WIRE_E_OK);
+}
+
+int
+dsrv_client_list_all(struct dsrv_client *c, const char *dir,
+    int (*cb)(const char *, void *), void *arg, char *err, size_t errlen)
+{
+	const char	*names, *p, *end;
+	char		 name[CHUNK_BASE_MAX + 1];
+	char		 last[CHUNK_BASE_MAX + 1];
+	size_t		 len, n;
+	int		 more, code;
+
+	last[0] = '\0';
+	do {
+		code = dsrv_client_list(c, dir, last, &names, &len, &more,
+		    err, errlen);
+		if (code != WIRE_E_OK)
+			return (code);
+		/* Checked by dsrv_client_list: each fits name. */
+		for (p = names, end = names + len; p < end; p += n + 1) {
+			for (n = 0; p + n < end && p[n] != '\0'; n++)
+				;
+			memcpy(name, p, n);
+			name[n] = '\0';
+			if (cb(name, arg) == -1)
+				return (-1);
+		}
+		/*
+		 * The next request reuses the buffer names points into;
+		 * a page with more has at least one name.
+		 */
+		if (more)
+			(void)strlcpy(last, name, sizeof(last));
+	} while (more);
+	return (WIRE_E_OK);
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+	uint64_t	 v = 0;
+	int		 i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (v);
+}
+
+int
+dsrv_client_stat(struct dsrv_client *c, const char *name, uint64_t *length,
+    uint32_t *crc, char *err, size_t errlen)
+{
+	struct dsrv_reply	 r;
+	char			 sn[WIRE_NAME_MAX + 1];
+	int			 code;
+
+	safename(name, sn, sizeof(sn));
+	if (request(c, WIRE_M_STAT, name, NULL, 0, &r, NULL, err,
+	    errlen) == -1)
+		return (-1);
+	if ((code = reply_code(c, &r, sn, err, errlen)) != WIRE_E_OK)
+		return (code);
+	if (r.len != 12)
+		return (broken(c, err, errlen, "%s: STAT response of %zu "
+		    "bytes, expected 12", sn, r.len));
+	*length = get_be64(r.payload);
+	*crc = (uint32_t)r.payload[8] << 24 | (uint32_t)r.payload[9] << 16 |
+	    (uint32_t)r.payload[10] << 8 | r.payload[11];
+	return (WIRE_E_OK);
+}
+
+int
+dsrv_client_statfs(struct dsrv_client *c, struct dsrv_statfs *sf, char *err,
+    size_t errlen)
+{
+	struct dsrv_reply	 r;
+	int			 code;
+
+	if (request(c, WIRE_M_STATFS, NULL, NULL, 0, &r, NULL, err,
+	    errlen) == -1)
+		return (-1);
+	if ((code = reply_code(c, &r, "statfs", err, errlen)) != WIRE_E_OK)
+		return (code);
+	if (r.len != 32)
+		return (broken(c, err, errlen, "statfs: STATFS response of "
+		    "%zu bytes, expected 32", r.len));
+	sf->total = get_be64(r.payload);
+	sf->free = get_be64(r.payload + 8);
+	sf->avail = get_be64(r.payload + 16);
+	sf->chunks = get_be64(r.payload + 24);
+	return (WIRE_E_OK);
 }
 
 uint64_t

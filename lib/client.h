@@ -79,6 +79,75 @@ int			 dsrv_client_request(struct dsrv_client *,
 int			 dsrv_client_ping(struct dsrv_client *,
 			    char *version, size_t vlen, uint64_t *server_ms,
 			    uint64_t *rtt_us, char *err, size_t errlen);
+
+/*
+ * Typed requests.  Each returns -1 when the transport or protocol
+ * failed (err says why, and the connection is unusable as after
+ * dsrv_client_request), else the response's error code: WIRE_E_OK (0)
+ * or a WIRE_E_* code (> 0, perhaps one this library does not know),
+ * with "HOST port P: NAME: <wire_strerror text>: <server message>" in
+ * err.  A refusal before sending also comes as a WIRE_E_* code and
+ * leaves the connection usable.
+ */
+
+/*
+ * WRITE name (DIR/NAME) with len bytes of data.  A name that
+ * chunk_name_check() refuses gives WIRE_E_BADNAME, and len above
+ * WIRE_PAYLOAD_MAX WIRE_E_TOOBIG, both without sending anything.
+ */
+int			 dsrv_client_write(struct dsrv_client *,
+			    const char *name, const void *data, size_t len,
+			    char *err, size_t errlen);
+/*
+ * READ name.  On WIRE_E_OK *data points to the chunk's *len bytes in
+ * the connection's buffer, valid until the next request or
+ * dsrv_client_close(), and *crc (if not NULL) has its crc32.  The bytes
+ * have been checked against the crc32 the server stored with the
+ * chunk: a mismatch gives WIRE_E_CORRUPT and no data, the connection
+ * stays usable.  The name is not checked here, the server does.
+ */
+int			 dsrv_client_read(struct dsrv_client *,
+			    const char *name, const uint8_t **data,
+			    size_t *len, uint32_t *crc, char *err,
+			    size_t errlen);
+/*
+ * LIST one page of dir, starting after the NAME after (NULL or "" for
+ * the start).  On WIRE_E_OK *names points to *len bytes in the
+ * connection's buffer (valid until the next request): NAMEs in
+ * ascending byte order separated by single NUL bytes, no NUL after the
+ * last one.  *more is 1 when the server cut the listing: ask again
+ * with the last name as after.  Names the server sends are checked
+ * (valid NAMEs, ascending, after after); a response that fails that
+ * gives -1.
+ */
+int			 dsrv_client_list(struct dsrv_client *,
+			    const char *dir, const char *after,
+			    const char **names, size_t *len, int *more,
+			    char *err, size_t errlen);
+/*
+ * Every name in dir, page after page, each passed to cb as a
+ * NUL-terminated string (valid during the call only).  A cb returning
+ * -1 stops the listing: dsrv_client_list_all then returns -1 and sets
+ * no err of its own.
+ */
+int			 dsrv_client_list_all(struct dsrv_client *,
+			    const char *dir, int (*cb)(const char *, void *),
+			    void *arg, char *err, size_t errlen);
+/* STAT name: length and crc32 as the server computed them from disk. */
+int			 dsrv_client_stat(struct dsrv_client *,
+			    const char *name, uint64_t *length, uint32_t *crc,
+			    char *err, size_t errlen);
+
+/* STATFS: the data directory's file system, in bytes, and chunk count. */
+struct dsrv_statfs {
+	uint64_t	 total;
+	uint64_t	 free;
+	uint64_t	 avail;		/* to the server, statvfs f_bavail */
+	uint64_t	 chunks;
+};
+int			 dsrv_client_statfs(struct dsrv_client *,
+			    struct dsrv_statfs *, char *err, size_t errlen);
+
 /* Microseconds from sending HELLO to a verified RESULT. */
 uint64_t		 dsrv_client_handshake_us(const struct dsrv_client *);
 /* "HOST port P", as used in the messages. */

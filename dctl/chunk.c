@@ -1,0 +1,395 @@
+/*
+ * dctl's raw chunk commands: chunk put, get, ls and stat, and df.  They
+ * move single chunks by their DIR/NAME, for operators and tests; files
+ * made of many chunks are a later layer.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chunkname.h"
+#include "client.h"
+#include "dctl.h"
+#include "wire.h"
+
+static int	 exit_code(int);
+__attribute__((__noreturn__))
+static void	 fail(struct dsrv_client *, int, const char *);
+static void	 check_name(const char *);
+static void	 read_input(const char *, const char *, uint8_t **, size_t *);
+static int	 write_all(int, const uint8_t *, size_t);
+static void	 write_file(const char *, const uint8_t *, size_t);
+static void	 write_out(const char *, const uint8_t *, size_t);
+static int	 print_name(const char *, void *);
+static const char *human(uint64_t, char *, size_t);
+static int	 chunk_put(int, char **);
+static int	 chunk_get(int, char **);
+static int	 chunk_ls(int, char **);
+static int	 chunk_stat(int, char **);
+
+/* What a request's outcome means for dctl's exit status. */
+static int
+exit_code(int code)
+{
+	switch (code) {
+	case WIRE_E_OK:
+		return (0);
+	case WIRE_E_NOTFOUND:
+		return (EXIT_NOTFOUND);
+	case WIRE_E_CRC:
+	case WIRE_E_CORRUPT:
+		return (EXIT_CORRUPT);
+	default:
+		return (EXIT_ERROR);
+	}
+}
+
+static void
+fail(struct dsrv_client *c, int code, const char *err)
+{
+	dsrv_client_close(c);
+	fprintf(stderr, "dctl: %s\n", err);
+	exit(exit_code(code));
+}
+
+/*
+ * The server checks names too; refusing here saves a connection and
+ * gives the same words.  Only for put: get, ls and stat let the server
+ * judge.
+ */
+static void
+check_name(const char *name)
+{
+	const char	*errstr;
+	char		 sn[WIRE_NAME_MAX + 1];
+	size_t		 i;
+
+	if (chunk_name_check(name, strlen(name), NULL, &errstr) == 0)
+		return;
+	(void)strlcpy(sn, name, sizeof(sn));
+	for (i = 0; sn[i] != '\0'; i++)
+		if ((unsigned char)sn[i] < 0x20 || (unsigned char)sn[i] >= 0x7f)
+			sn[i] = '?';
+	fprintf(stderr, "dctl: %s: %s: %s\n", sn,
+	    wire_strerror(WIRE_E_BADNAME), errstr);
+	exit(EXIT_ERROR);
+}
+
+/*
+ * All of path ("-": standard input) into *buf, refusing more than a
+ * chunk holds before anything is sent.
+ */
+static void
+read_input(const char *name, const char *path, uint8_t **buf, size_t *len)
+{
+	struct stat	 st;
+	uint8_t		*b = NULL, *nb;
+	size_t		 size, off = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if (strcmp(path, "-") == 0) {
+		fd = STDIN_FILENO;
+		path = "standard input";
+	}
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		die("%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1)
+		die("%s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		die("%s: %s", path, strerror(EISDIR));
+	if (S_ISREG(st.st_mode) && st.st_size > WIRE_PAYLOAD_MAX)
+		die("%s: %s: %s is %lld bytes, a chunk holds at most %d", name,
+		    wire_strerror(WIRE_E_TOOBIG), path,
+		    (long long)st.st_size, WIRE_PAYLOAD_MAX);
+	/* One byte more than a chunk holds tells a file that is too big. */
+	size = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 64 * 1024;
+	for (;;) {
+		if (off == size || b == NULL) {
+			if (b != NULL)
+				size = size * 2;
+			if (size > (size_t)WIRE_PAYLOAD_MAX + 1)
+				size = (size_t)WIRE_PAYLOAD_MAX + 1;
+			if ((nb = realloc(b, size)) == NULL)
+				die("%s", strerror(errno));
+			b = nb;
+		}
+		n = read(fd, b + off, size - off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			die("%s: %s", path, strerror(errno));
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+		if (off > WIRE_PAYLOAD_MAX)
+			die("%s: %s: %s holds more than %d bytes, the most a "
+			    "chunk holds", name, wire_strerror(WIRE_E_TOOBIG),
+			    path, WIRE_PAYLOAD_MAX);
+	}
+	if (fd != STDIN_FILENO)
+		(void)close(fd);
+	*buf = b;
+	*len = off;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+/*
+ * A regular file (or none yet) is replaced whole by rename(2), so a
+ * failure half way leaves no partial file under its name.  Anything
+ * else (a device, a FIFO, a symbolic link) is written through.
+ */
+static void
+write_file(const char *path, const uint8_t *data, size_t len)
+{
+	struct stat	 st;
+	char		 tmp[PATH_MAX];
+	const char	*what;
+	mode_t		 mask, mode;
+	int		 fd, saved;
+
+	mask = umask(0);
+	(void)umask(mask);
+	mode = 0666 & ~mask;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC |
+			    O_NOCTTY)) == -1)
+				die("%s: %s", path, strerror(errno));
+			if (write_all(fd, data, len) == -1 || close(fd) == -1)
+				die("%s: %s", path, strerror(errno));
+			return;
+		}
+		mode = st.st_mode & 07777;
+	} else if (errno != ENOENT)
+		die("%s: %s", path, strerror(errno));
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp))
+		die("%s: path too long", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		die("%s: %s", tmp, strerror(errno));
+	what = "write";
+	if (write_all(fd, data, len) == -1)
+		goto fail;
+	what = "fchmod";
+	if (fchmod(fd, mode) == -1)
+		goto fail;
+	what = "close";
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	what = "rename";
+	if (rename(tmp, path) == -1)
+		goto fail;
+	return;
+ fail:
+	saved = errno;
+	if (fd != -1)
+		(void)close(fd);
+	(void)unlink(tmp);
+	die("%s: %s: %s", path, what, strerror(saved));
+}
+
+static void
+write_out(const char *path, const uint8_t *data, size_t len)
+{
+	if (path != NULL && strcmp(path, "-") != 0) {
+		write_file(path, data, len);
+		return;
+	}
+	if (write_all(STDOUT_FILENO, data, len) == -1)
+		die("stdout: %s", strerror(errno));
+}
+
+static int
+print_name(const char *name, void *arg)
+{
+	if (printf("%s\n", name) < 0)
+		return (-1);
+	return (0);
+}
+
+/* "1.5G": powers of 1024, one decimal, like df -h. */
+static const char *
+human(uint64_t n, char *buf, size_t len)
+{
+	static const char	 units[] = "KMGTPE";
+	double			 v = (double)n;
+	int			 i = -1;
+
+	if (n < 1024) {
+		(void)snprintf(buf, len, "%" PRIu64 "B", n);
+		return (buf);
+	}
+	while (v >= 1024 && i < (int)sizeof(units) - 2) {
+		v /= 1024;
+		i++;
+	}
+	(void)snprintf(buf, len, "%.1f%c", v, units[i]);
+	return (buf);
+}
+
+static int
+chunk_put(int argc, char **argv)
+{
+	struct target		 t;
+	struct dsrv_client	*c;
+	char			 err[DSRV_CLIENT_ERRLEN];
+	uint8_t			*buf;
+	size_t			 len;
+	int			 code;
+
+	if (argc != 3)
+		die_usage("usage: chunk put DIR/NAME FILE");
+	check_name(argv[1]);
+	read_input(argv[1], argv[2], &buf, &len);
+	resolve_target(&t);
+	c = net_connect(&t);
+	if ((code = dsrv_client_write(c, argv[1], buf, len, err,
+	    sizeof(err))) != WIRE_E_OK)
+		fail(c, code, err);
+	dsrv_client_close(c);
+	free(buf);
+	return (0);
+}
+
+static int
+chunk_get(int argc, char **argv)
+{
+	struct target		 t;
+	struct dsrv_client	*c;
+	char			 err[DSRV_CLIENT_ERRLEN];
+	const uint8_t		*data;
+	size_t			 len;
+	int			 code;
+
+	if (argc != 2 && argc != 3)
+		die_usage("usage: chunk get DIR/NAME [FILE]");
+	resolve_target(&t);
+	c = net_connect(&t);
+	/* The client library checked the crc32 before handing data over. */
+	if ((code = dsrv_client_read(c, argv[1], &data, &len, NULL, err,
+	    sizeof(err))) != WIRE_E_OK)
+		fail(c, code, err);
+	write_out(argc == 3 ? argv[2] : NULL, data, len);
+	dsrv_client_close(c);
+	return (0);
+}
+
+static int
+chunk_ls(int argc, char **argv)
+{
+	struct target		 t;
+	struct dsrv_client	*c;
+	char			 err[DSRV_CLIENT_ERRLEN];
+	int			 code;
+
+	if (argc != 2)
+		die_usage("usage: chunk ls DIR");
+	resolve_target(&t);
+	c = net_connect(&t);
+	code = dsrv_client_list_all(c, argv[1], print_name, NULL, err,
+	    sizeof(err));
+	if (code == -1 && err[0] == '\0')
+		die("stdout: %s", strerror(errno));
+	if (code != WIRE_E_OK)
+		fail(c, code, err);
+	dsrv_client_close(c);
+	if (fflush(stdout) == EOF)
+		die("stdout: %s", strerror(errno));
+	return (0);
+}
+
+static int
+chunk_stat(int argc, char **argv)
+{
+	struct target		 t;
+	struct dsrv_client	*c;
+	char			 err[DSRV_CLIENT_ERRLEN];
+	uint64_t		 length;
+	uint32_t		 crc;
+	int			 code;
+
+	if (argc != 2)
+		die_usage("usage: chunk stat DIR/NAME");
+	resolve_target(&t);
+	c = net_connect(&t);
+	if ((code = dsrv_client_stat(c, argv[1], &length, &crc, err,
+	    sizeof(err))) != WIRE_E_OK)
+		fail(c, code, err);
+	dsrv_client_close(c);
+	/* The server knew the name, so it is printable. */
+	printf("%s length %" PRIu64 " crc32 %08" PRIx32 "\n", argv[1], length,
+	    crc);
+	if (fflush(stdout) == EOF)
+		die("stdout: %s", strerror(errno));
+	return (0);
+}
+
+int
+cmd_chunk(int argc, char **argv)
+{
+	if (strcmp(argv[0], "put") == 0)
+		return (chunk_put(argc, argv));
+	if (strcmp(argv[0], "get") == 0)
+		return (chunk_get(argc, argv));
+	if (strcmp(argv[0], "ls") == 0)
+		return (chunk_ls(argc, argv));
+	if (strcmp(argv[0], "stat") == 0)
+		return (chunk_stat(argc, argv));
+	die_usage("unknown chunk command '%s': put, get, ls or stat",
+	    argv[0]);
+}
+
+int
+cmd_df(int argc, char **argv)
+{
+	struct target		 t;
+	struct dsrv_client	*c;
+	struct dsrv_statfs	 sf;
+	char			 err[DSRV_CLIENT_ERRLEN], h[32];
+	int			 code;
+
+	resolve_target(&t);
+	c = net_connect(&t);
+	if ((code = dsrv_client_statfs(c, &sf, err, sizeof(err))) !=
+	    WIRE_E_OK)
+		fail(c, code, err);
+	dsrv_client_close(c);
+	printf("%-16s%-8s(%" PRIu64 " bytes)\n", "total",
+	    human(sf.total, h, sizeof(h)), sf.total);
+	printf("%-16s%-8s(%" PRIu64 " bytes)\n", "free",
+	    human(sf.free, h, sizeof(h)), sf.free);
+	printf("%-16s%-8s(%" PRIu64 " bytes)\n", "available",
+	    human(sf.avail, h, sizeof(h)), sf.avail);
+	printf("%-16s%" PRIu64 "\n", "chunks", sf.chunks);
+	if (fflush(stdout) == EOF)
+		die("stdout: %s", strerror(errno));
+	return (0);
+}
