@@ -627,3 +627,16 @@ fails() {
 	cat "$T/exits.out"
 	return 1
 }
+
+# ls_has DIR NAME: dctl chunk ls DIR lists NAME.
+ls_has() {
+	cdctl chunk ls "$1" >"$T/ls.out" 2>&1 || {
+		echo "dctl chunk ls $1 failed:"
+		cat "$T/ls.out"
+		return 1
+	}
+	sed "s|^$1/||" "$T/ls.out" | grep -qxF "$2" && return 0
+	echo "$2 not in the listing of $1:"
+	cat "$T/ls.out"
+	return 1
+}
