@@ -1,0 +1,162 @@
+#!/bin/sh
+# Crashes: several writers put chunks concurrently while every dsrvd
+# process is killed with SIGKILL at a random moment, several rounds.
+# After each restart: no temporaries are left, every chunk on disk is
+# listed and immutable, every chunk that was acknowledged is there, and
+# every visible chunk reads back byte for byte equal to what was sent.
+
+. "$REGRESS/lib.sh"
+tmpdir
+need_bins
+ensure_users
+ensure_chroot || bail "cannot prepare /var/empty"
+storage_conf || bail "cannot write the configuration"
+sed -i 's/^storage workers .*/storage workers 4/' "$CONF"
+
+ROUNDS=${CRASH_ROUNDS:-5}
+WRITERS=${CRASH_WRITERS:-8}
+mkdir -p "$T/src" || bail "cannot make $T/src"
+
+# rnd N: a random number below N.
+rnd() {
+	echo $(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % $1 ))
+}
+
+# writer ROUND W: puts chunks cr/rROUNDwWnI of random sizes (0 to
+# 600 kB) until $T/stop appears; the names whose put succeeded go to
+# $T/acked.
+writer() {
+	_i=0
+	while [ ! -f "$T/stop" ]; do
+		_i=$((_i + 1))
+		_n=r${1}w${2}n$_i
+		head -c "$(rnd 600000)" /dev/urandom >"$T/src/$_n"
+		if cdctl chunk put "cr/$_n" "$T/src/$_n" >/dev/null 2>&1; then
+			echo "$_n" >>"$T/acked.$1.$2"
+		else
+			sleep 0.05
+		fi
+	done
+}
+
+# all_immutable: every chunk file in DATA/cr has the i flag.
+all_immutable() {
+	lsattr "$DATA/cr" 2>&1 | awk '$1 !~ /i/' >"$T/notimm"
+	[ ! -s "$T/notimm" ] && return 0
+	echo "without the immutable flag:"
+	cat "$T/notimm"
+	return 1
+}
+
+# acked_present: every acknowledged chunk exists on disk.
+acked_present() {
+	cat "$T"/acked.* 2>/dev/null | sort >"$T/acked"
+	_miss=0
+	while read -r _n; do
+		[ -f "$DATA/cr/$_n" ] && continue
+		echo "acknowledged but missing: cr/$_n"
+		_miss=1
+	done <"$T/acked"
+	return "$_miss"
+}
+
+# listed_is_disk: dctl chunk ls cr shows exactly the files on disk.
+listed_is_disk() {
+	cdctl chunk ls cr 2>&1 | sed 's|^cr/||' | LC_ALL=C sort >"$T/listed"
+	(cd "$DATA/cr" && ls -A) | LC_ALL=C sort >"$T/ondisk"
+	diff "$T/ondisk" "$T/listed"
+}
+
+# all_read_back: every listed chunk reads back equal to its source.
+all_read_back() {
+	_bad=0
+	while read -r _n; do
+		if [ ! -f "$T/src/$_n" ]; then
+			echo "cr/$_n: visible but never sent"
+			_bad=1
+			continue
+		fi
+		if ! cdctl chunk get "cr/$_n" "$T/got" >"$T/get.out" 2>&1; then
+			echo "cr/$_n: get failed: $(cat "$T/get.out")"
+			_bad=1
+		elif ! cmp -s "$T/src/$_n" "$T/got"; then
+			echo "cr/$_n: differs from what was sent"
+			_bad=1
+		fi
+	done <"$T/listed"
+	return "$_bad"
+}
+
+# wait_immutable [secs]: the start-up seal may lag a little.
+wait_immutable() {
+	_w=$(( ${1:-5} * 5 ))
+	while [ "$_w" -gt 0 ]; do
+		all_immutable >/dev/null && return 0
+		sleep 0.2
+		_w=$((_w - 1))
+	done
+	all_immutable
+}
+
+start_dsrvd "$CONF" || bail "dsrvd did not start"
+r=0
+while [ "$r" -lt "$ROUNDS" ]; do
+	r=$((r + 1))
+	rm -f "$T/stop"
+	wpids=
+	w=0
+	while [ "$w" -lt "$WRITERS" ]; do
+		w=$((w + 1))
+		writer "$r" "$w" &
+		wpids="$wpids $!"
+		add_bgpid "$!"
+	done
+	# Let some writes finish first, then strike at a random moment.
+	ms=$((300 + $(rnd 2200)))
+	sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+	pids=$(dsrvd_tree | tr '\n' ' ')
+	kill -KILL $pids 2>/dev/null
+	touch "$T/stop"
+	gonepids=0
+	for p in $pids; do
+		wait_gone "$p" 5 && gonepids=$((gonepids + 1))
+	done
+	check "round $r: all $(echo $pids | wc -w) dsrvd processes killed after $ms ms" \
+	    [ "$gonepids" -eq "$(echo $pids | wc -w)" ]
+	wait "$DSRVD_PID" 2>/dev/null
+	for p in $wpids; do
+		wait "$p" 2>/dev/null
+	done
+	nacked=$(cat "$T"/acked.* 2>/dev/null | wc -l)
+	ntmp=$(find "$DATA/.tmp" -mindepth 1 2>/dev/null | wc -l)
+	diag "round $r: $nacked chunks acknowledged so far," \
+	    "$ntmp files in .tmp at the crash"
+
+	start_dsrvd "$CONF" || bail "round $r: dsrvd did not restart"
+	check "round $r: DATA/.tmp empty after the restart" empty_dir "$DATA/.tmp"
+	if [ "$ntmp" -gt 0 ]; then
+		check "round $r: log: removed $ntmp temporary files" \
+		    wait_for_log "removed $ntmp temporary files? left by a crash" 5
+	fi
+	check "round $r: every chunk on disk immutable" wait_immutable 5
+	check "round $r: every acknowledged chunk is there" acked_present
+	check "round $r: dctl chunk ls lists exactly the files on disk" \
+	    listed_is_disk
+	check "round $r: every visible chunk reads back as sent" all_read_back
+	check "round $r: DATA/cr holds only regular files with one link" \
+	    [ -z "$(find "$DATA/cr" -mindepth 1 \( ! -type f -o -links +1 \) \
+	    -print 2>/dev/null)" ]
+done
+
+nacked=$(cat "$T"/acked.* 2>/dev/null | wc -l)
+nvis=$(wc -l <"$T/listed")
+check "some chunks were written ($nacked acknowledged, $nvis visible)" \
+    [ "$nacked" -gt "$((ROUNDS * 2))" ]
+status
+check "counter: seal failures 0" counter_is "seal failures" 0
+check "a new put after all that works" cdctl chunk put cr/last "$T/src/r1w1n1"
+stop_dsrvd
+rc=$?
+check "dsrvd stops cleanly ($rc)" [ "$rc" -eq 0 ]
+
+finish
