@@ -51,11 +51,24 @@ exit_code(int code)
 	}
 }
 
+/*
+ * The server's answer as "dctl: DIR/NAME: <code text>: <message>": the
+ * command line named the server already.  A failed connection or
+ * protocol keeps "HOST port P: " in front.
+ */
 static void
 fail(struct dsrv_client *c, int code, const char *err)
 {
-	dsrv_client_close(c);
+	const char	*peer;
+	size_t		 plen;
+
+	peer = dsrv_client_peer(c);
+	plen = strlen(peer);
+	if (code > 0 && strncmp(err, peer, plen) == 0 &&
+	    strncmp(err + plen, ": ", 2) == 0)
+		err += plen + 2;
 	fprintf(stderr, "dctl: %s\n", err);
+	dsrv_client_close(c);
 	exit(exit_code(code));
 }
 

@@ -84,6 +84,8 @@ static int	 request(struct dsrv_client *, uint32_t, const char *,
 		    const void *, size_t, struct dsrv_reply *, int *, char *,
 		    size_t);
 static void	 safename(const char *, char *, size_t);
+static int	 unsendable(struct dsrv_client *, const char *, int,
+		    const char *, char *, size_t);
 static uint64_t	 get_be64(const uint8_t *);
 static int	 reply_code(struct dsrv_client *, const struct dsrv_reply *,
 		    const char *, char *, size_t);
@@ -761,6 +763,32 @@ safename(const char *name, char *buf, size_t len)
 }
 
 /*
+ * Names the wire cannot carry (empty, longer than WIRE_NAME_MAX) are
+ * bad chunk names too, and are answered here with the reason; every
+ * other name goes to the server, which is the judge.  Returns
+ * WIRE_E_BADNAME or 0.
+ */
+static int
+unsendable(struct dsrv_client *c, const char *name, int isdir,
+    const char *sn, char *err, size_t errlen)
+{
+	const char	*errstr;
+	size_t		 len;
+
+	len = name != NULL ? strlen(name) : 0;
+	if (len > 0 && len <= WIRE_NAME_MAX)
+		return (0);
+	if (isdir)
+		(void)chunk_dir_check(name != NULL ? name : "", len, &errstr);
+	else
+		(void)chunk_name_check(name != NULL ? name : "", len, NULL,
+		    &errstr);
+	seterr(err, errlen, c->peer, "%s: %s: %s", sn,
+	    wire_strerror(WIRE_E_BADNAME), errstr);
+	return (WIRE_E_BADNAME);
+}
+
+/*
  * The response's error code, with "PEER: WHAT: <text>: <server's
  * message>" in err when it is not 0.  A server message that already
  * starts with the code's text ("bad chunk name: ...") stands alone.
@@ -830,7 +858,11 @@ dsrv_client_read(struct dsrv_client *c, const char *name,
 
 	*data = NULL;
 	*len = 0;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
 	safename(name, sn, sizeof(sn));
+	if ((code = unsendable(c, name, 0, sn, err, errlen)) != 0)
+		return (code);
 	if (request(c, WIRE_M_READ, name, NULL, 0, &r, &crcok, err,
 	    errlen) == -1)
 		return (-1);
@@ -908,6 +940,8 @@ dsrv_client_list(struct dsrv_client *c, const char *dir, const char *after,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	safename(dir, sn, sizeof(sn));
+	if ((code = unsendable(c, dir, 1, sn, err, errlen)) != 0)
+		return (code);
 	alen = after != NULL ? strlen(after) : 0;
 	if (alen > 0 && chunk_base_check(after, alen, &errstr) == -1) {
 		seterr(err, errlen, c->peer, "%s: %s: start after: %s", sn,
@@ -980,7 +1014,11 @@ dsrv_client_stat(struct dsrv_client *c, const char *name, uint64_t *length,
 	char			 sn[WIRE_NAME_MAX + 1];
 	int			 code;
 
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
 	safename(name, sn, sizeof(sn));
+	if ((code = unsendable(c, name, 0, sn, err, errlen)) != 0)
+		return (code);
 	if (request(c, WIRE_M_STAT, name, NULL, 0, &r, NULL, err,
 	    errlen) == -1)
 		return (-1);
