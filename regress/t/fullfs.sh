@@ -88,7 +88,7 @@ done
 check "full: reads, ls, stat and df work" serving
 cdctl df >"$T/df.out" 2>&1
 check "full: df counts $((acked + 1)) chunks" \
-    grep -Eqw "$((acked + 1))" "$T/df.out"
+    has "$T/df.out" "^chunks +$((acked + 1))\$"
 diagfile "$T/df.out"
 status
 check "counter: write errors >= 3" counter_ge "write errors" 3

@@ -108,7 +108,7 @@ check "namespace directories: mode 700, owner _dsrvdata" \
 
 cdctl df >"$T/df.out" 2>&1
 check "df counts the chunks of every namespace: 5" \
-    grep -Eqw 5 "$T/df.out"
+    has "$T/df.out" "^chunks +5\$"
 diagfile "$T/df.out"
 dctl scrub --local -w >"$T/scrub.out" 2>&1
 rc=$?
