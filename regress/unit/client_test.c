@@ -1,0 +1,523 @@
+/*
+ * Unit tests for the typed requests of lib/client.c, against a fake
+ * server in a child process that speaks the real handshake and frames
+ * (lib/wire.c) and answers from a script: error codes and messages,
+ * READ payloads that fail their crc32, LIST pages with continuation and
+ * LIST answers a client must not trust, STAT and STATFS payloads.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zlib.h>
+
+#include "chunkname.h"
+#include "client.h"
+#include "wire.h"
+#include "tap.h"
+
+#define KEYNAME		"test"
+#define NLIST		10	/* names in the paged directory */
+#define PAGE		4	/* names per page */
+
+struct answer {
+	uint64_t	 error;
+	const char	*errmsg;
+	const uint8_t	*payload;
+	size_t		 len;
+	int		 badcrc;	/* paycrc off by one */
+};
+
+struct names {
+	char	 all[256];
+	int	 n;
+};
+
+static uint8_t	 key[WIRE_KEY_LEN];
+static uint8_t	 frame[WIRE_FRAME_HDR + WIRE_FRAME_MAX];
+static uint8_t	 listbuf[1024];
+
+static int	 readn(int, void *, size_t);
+static int	 writen(int, const void *, size_t);
+static int	 serve_handshake(int, struct wire_keys *);
+static void	 answer(const struct wire_hdr *, const uint8_t *, size_t,
+		    struct answer *);
+static void	 serve(int);
+static pid_t	 server_start(char *, size_t);
+static uint32_t	 crc_of(const void *, size_t);
+static int	 collect(const char *, void *);
+static struct dsrv_client *conn(pid_t *);
+static void	 done(struct dsrv_client *, pid_t);
+
+static int
+readn(int fd, void *buf, size_t len)
+{
+	uint8_t	*p = buf;
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = read(fd, p, len)) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+static int
+writen(int fd, const void *buf, size_t len)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+static uint32_t
+crc_of(const void *p, size_t len)
+{
+	return (len > 0 ? (uint32_t)crc32(crc32(0L, Z_NULL, 0), p,
+	    (uInt)len) : 0);
+}
+
+static int
+serve_handshake(int fd, struct wire_keys *keys)
+{
+	uint8_t		 hello[WIRE_HELLO_LEN], chal[WIRE_CHALLENGE_LEN];
+	uint8_t		 fin[WIRE_FINISH_LEN], res[WIRE_RESULT_MAX];
+	uint8_t		 crand[WIRE_RANDOM_LEN], srand[WIRE_RANDOM_LEN];
+	uint8_t		 h[WIRE_HASH_LEN], cproof[WIRE_PROOF_LEN];
+	uint8_t		 want[WIRE_PROOF_LEN], sproof[WIRE_PROOF_LEN];
+	char		 name[WIRE_KEYNAME_MAX + 1];
+	const char	*errstr;
+	uint64_t	 t;
+	size_t		 rlen;
+
+	if (readn(fd, hello, sizeof(hello)) == -1 ||
+	    wire_hello_parse(hello, sizeof(hello), name, crand, &t,
+	    &errstr) == -1 || strcmp(name, KEYNAME) != 0)
+		return (-1);
+	randombytes_buf(srand, sizeof(srand));
+	wire_challenge_build(chal, srand, wire_now_ms());
+	if (writen(fd, chal, sizeof(chal)) == -1 ||
+	    readn(fd, fin, sizeof(fin)) == -1 ||
+	    wire_finish_parse(fin, sizeof(fin), cproof, &errstr) == -1)
+		return (-1);
+	wire_transcript(hello, chal, h);
+	wire_client_proof(key, h, want);
+	if (wire_proof_cmp(want, cproof) != 0)
+		return (-1);
+	wire_server_proof(key, h, cproof, sproof);
+	rlen = wire_result_build(res, WIRE_HS_OK, sproof, "");
+	if (writen(fd, res, rlen) == -1)
+		return (-1);
+	wire_session_keys(key, h, cproof, keys);
+	return (0);
+}
+
+/* The script: what the fake server answers to each request. */
+static void
+answer(const struct wire_hdr *h, const uint8_t *p, size_t len,
+    struct answer *a)
+{
+	static const uint8_t	 hello[] = "hello";
+	static uint8_t		 st[32];
+	char			 after[WIRE_NAME_MAX + 1];
+	size_t			 off;
+	int			 i, n;
+
+	memset(a, 0, sizeof(*a));
+	switch (h->method) {
+	case WIRE_M_WRITE:
+		if (strcmp(h->name, "ab/exists") == 0) {
+			a->error = WIRE_E_EXISTS;
+			a->errmsg = "stored chunk kept";
+		} else if (strcmp(h->name, "ab/ro") == 0) {
+			a->error = WIRE_E_READONLY;
+		} else if (strcmp(h->name, "ab/len") == 0 && len != 3)
+			a->error = WIRE_E_BADREQUEST;
+		break;
+	case WIRE_M_READ:
+		if (strcmp(h->name, "ab/good") == 0 ||
+		    strcmp(h->name, "ab/bad") == 0) {
+			a->payload = hello;
+			a->len = 5;
+			a->badcrc = strcmp(h->name, "ab/bad") == 0;
+		} else if (strcmp(h->name, "ab/empty") == 0) {
+			a->len = 0;
+		} else if (strncmp(h->name, "..", 2) == 0) {
+			a->error = WIRE_E_BADNAME;
+			a->errmsg = "bad chunk name: directory starts with "
+			    "a dot";
+		} else {
+			a->error = WIRE_E_NOTFOUND;
+			a->errmsg = "no such chunk";
+		}
+		break;
+	case WIRE_M_LIST:
+		if (strcmp(h->name, "paged") == 0) {
+			/* n00 .. n09, PAGE at a time after the payload. */
+			memcpy(after, p, len);
+			after[len] = '\0';
+			off = 0;
+			for (i = 0, n = 0; i < NLIST && n < PAGE; i++) {
+				char	 nm[8];
+
+				(void)snprintf(nm, sizeof(nm), "n%02d", i);
+				if (len > 0 && strcmp(nm, after) <= 0)
+					continue;
+				if (n++ > 0)
+					listbuf[off++] = '\0';
+				memcpy(listbuf + off, nm, 3);
+				off += 3;
+			}
+			if (i < NLIST)
+				listbuf[off++] = '\0';
+			a->payload = listbuf;
+			a->len = off;
+		} else if (strcmp(h->name, "unsorted") == 0) {
+			a->payload = (const uint8_t *)"b\0a";
+			a->len = 3;
+		} else if (strcmp(h->name, "badname") == 0) {
+			a->payload = (const uint8_t *)"a\0../x";
+			a->len = 6;
+		} else if (strcmp(h->name, "loop") == 0) {
+			/* Always "a", with more: must not loop. */
+			a->payload = (const uint8_t *)"a\0";
+			a->len = 2;
+		} else if (strcmp(h->name, "onlynul") == 0) {
+			a->payload = (const uint8_t *)"";
+			a->len = 1;
+		}
+		break;
+	case WIRE_M_STAT:
+		if (strcmp(h->name, "ab/good") == 0) {
+			memset(st, 0, sizeof(st));
+			st[7] = 5;
+			st[8] = 0x36;
+			st[9] = 0x10;
+			st[10] = 0xa6;
+			st[11] = 0x86;	/* crc32("hello") */
+			a->payload = st;
+			a->len = 12;
+		} else if (strcmp(h->name, "ab/short") == 0) {
+			a->payload = st;
+			a->len = 11;
+		} else
+			a->error = WIRE_E_NOTFOUND;
+		break;
+	case WIRE_M_PING:
+		a->payload = (const uint8_t *)"fake";
+		a->len = 4;
+		break;
+	case WIRE_M_STATFS:
+		memset(st, 0, sizeof(st));
+		st[7] = 1;
+		st[15] = 2;
+		st[23] = 3;
+		st[0] = 0x80;
+		st[31] = 4;
+		a->payload = st;
+		a->len = 32;
+		break;
+	default:
+		a->error = WIRE_E_BADREQUEST;
+	}
+}
+
+static void
+serve(int fd)
+{
+	struct wire_keys	 keys;
+	struct wire_hdr		 h, r;
+	struct answer		 a;
+	const char		*errstr;
+	uint64_t		 counter;
+	size_t			 ctlen, flen;
+	ssize_t			 off, hl;
+
+	if (serve_handshake(fd, &keys) == -1)
+		_exit(2);
+	for (;;) {
+		if (readn(fd, frame, WIRE_FRAME_HDR) == -1)
+			_exit(0);
+		if (wire_frame_hdr(frame, &ctlen, &counter) == -1 ||
+		    readn(fd, frame + WIRE_FRAME_HDR, ctlen) == -1 ||
+		    wire_open(keys.c2s, frame, ctlen) == -1)
+			_exit(3);
+		memset(&h, 0, sizeof(h));
+		off = wire_hdr_decode(&h, frame + WIRE_FRAME_HDR,
+		    ctlen - WIRE_TAG_LEN, &errstr);
+		if (off == -1)
+			_exit(4);
+		answer(&h, frame + WIRE_FRAME_HDR + off,
+		    ctlen - WIRE_TAG_LEN - (size_t)off, &a);
+		memset(&r, 0, sizeof(r));
+		wire_hdr_set(&r, WIRE_F_METHOD, h.method | WIRE_M_RESPONSE);
+		wire_hdr_set(&r, WIRE_F_TIMESTAMP, wire_now_ms());
+		wire_hdr_set(&r, WIRE_F_PAYLEN, a.len);
+		wire_hdr_set(&r, WIRE_F_PAYCRC, a.len > 0 ?
+		    (crc_of(a.payload, a.len) ^ (a.badcrc ? 1 : 0)) : 0);
+		wire_hdr_set(&r, WIRE_F_ERROR, a.error);
+		if (a.errmsg != NULL)
+			wire_hdr_set_errmsg(&r, a.errmsg);
+		hl = wire_hdr_encode(&r, frame + WIRE_FRAME_HDR,
+		    4 + WIRE_HDR_MAX);
+		if (hl == -1)
+			_exit(5);
+		if (a.len > 0)
+			memcpy(frame + WIRE_FRAME_HDR + hl, a.payload, a.len);
+		flen = wire_seal(keys.s2c, counter, frame, (size_t)hl + a.len);
+		if (writen(fd, frame, flen) == -1)
+			_exit(6);
+	}
+}
+
+/* Listen on a loopback port, fork the server for one connection. */
+static pid_t
+server_start(char *port, size_t plen)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	pid_t			 pid;
+	int			 s, fd;
+
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(s, 1) == -1 ||
+	    getsockname(s, (struct sockaddr *)&sin, &sl) == -1)
+		return (-1);
+	(void)snprintf(port, plen, "%u", ntohs(sin.sin_port));
+	if ((pid = fork()) == -1)
+		return (-1);
+	if (pid == 0) {
+		if ((fd = accept(s, NULL, NULL)) == -1)
+			_exit(1);
+		(void)close(s);
+		serve(fd);
+		_exit(0);
+	}
+	(void)close(s);
+	return (pid);
+}
+
+
+static int
+collect(const char *name, void *arg)
+{
+	struct names	*ns = arg;
+
+	if (ns->n++ > 0)
+		(void)strlcat(ns->all, " ", sizeof(ns->all));
+	(void)strlcat(ns->all, name, sizeof(ns->all));
+	return (0);
+}
+
+/* A fresh connection to a fresh fake server. */
+static struct dsrv_client *
+conn(pid_t *pid)
+{
+	struct dsrv_client_opts	 o;
+	struct dsrv_client	*c;
+	char			 port[16], err[DSRV_CLIENT_ERRLEN];
+
+	if ((*pid = server_start(port, sizeof(port))) == -1)
+		return (NULL);
+	memset(&o, 0, sizeof(o));
+	o.host = "127.0.0.1";
+	o.port = port;
+	o.keyname = KEYNAME;
+	memcpy(o.key, key, sizeof(key));
+	c = dsrv_client_connect(&o, err, sizeof(err));
+	if (c == NULL)
+		diag("connect: %s", err);
+	return (c);
+}
+
+static void
+done(struct dsrv_client *c, pid_t pid)
+{
+	int	 st;
+
+	dsrv_client_close(c);
+	if (waitpid(pid, &st, 0) == -1)
+		st = -1;
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fake server exits 0 "
+	    "(status %d)", st);
+}
+
+int
+main(void)
+{
+	struct dsrv_client	*c;
+	struct dsrv_statfs	 sf;
+	struct names		 ns;
+	const uint8_t		*data;
+	const char		*names;
+	char			 err[DSRV_CLIENT_ERRLEN], want[DSRV_CLIENT_ERRLEN];
+	static uint8_t		 toobig[WIRE_PAYLOAD_MAX + 1];
+	const char		*peer;
+	uint64_t		 length;
+	uint32_t		 crc;
+	size_t			 len;
+	pid_t			 pid;
+	int			 more;
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() == -1)
+		return (1);
+	memset(key, 0x42, sizeof(key));
+
+	if (!ok((c = conn(&pid)) != NULL, "connect to the fake server"))
+		return (tap_done());
+	peer = dsrv_client_peer(c);
+
+	/* WRITE */
+	is_int(dsrv_client_write(c, "ab/x", "abc", 3, err, sizeof(err)), 0,
+	    "write ab/x");
+	is_str(err, "", "no error text");
+	is_int(dsrv_client_write(c, "ab/len", "abc", 3, err, sizeof(err)), 0,
+	    "write sends the payload");
+	is_int(dsrv_client_write(c, "ab/exists", "abc", 3, err, sizeof(err)),
+	    WIRE_E_EXISTS, "write ab/exists: EXISTS");
+	(void)snprintf(want, sizeof(want), "%s: ab/exists: chunk exists with "
+	    "different content: stored chunk kept", peer);
+	is_str(err, want, "EXISTS text: peer, name, code text, server text");
+	is_int(dsrv_client_write(c, "ab/ro", "", 0, err, sizeof(err)),
+	    WIRE_E_READONLY, "write ab/ro: READONLY, no server message");
+	(void)snprintf(want, sizeof(want), "%s: ab/ro: store is read-only",
+	    peer);
+	is_str(err, want, "READONLY text");
+	is_int(dsrv_client_write(c, "../x", "abc", 3, err, sizeof(err)),
+	    WIRE_E_BADNAME, "write ../x refused before sending");
+	(void)snprintf(want, sizeof(want), "%s: ../x: bad chunk name: "
+	    "directory starts with a dot", peer);
+	is_str(err, want, "bad name text");
+	is_int(dsrv_client_write(c, "a/b\033c", "abc", 3, err, sizeof(err)),
+	    WIRE_E_BADNAME, "write of a name with ESC refused");
+	ok(strchr(err, '\033') == NULL, "no ESC in the message: %s", err);
+	is_int(dsrv_client_write(c, "ab/big", toobig, sizeof(toobig), err,
+	    sizeof(err)), WIRE_E_TOOBIG, "write of 8 MiB + 1 refused");
+	ok(strstr(err, "too big") != NULL, "says too big: %s", err);
+
+	/* READ */
+	is_int(dsrv_client_read(c, "ab/good", &data, &len, &crc, err,
+	    sizeof(err)), 0, "read ab/good");
+	ok(len == 5 && memcmp(data, "hello", 5) == 0, "its bytes");
+	is_int(crc, 0x3610a686, "its crc32");
+	is_int(dsrv_client_read(c, "ab/bad", &data, &len, &crc, err,
+	    sizeof(err)), WIRE_E_CORRUPT, "read ab/bad: paycrc mismatch is "
+	    "CORRUPT");
+	ok(data == NULL && len == 0, "and no data");
+	ok(strstr(err, "ab/bad: chunk is corrupt: ") != NULL, "text: %s",
+	    err);
+	is_int(dsrv_client_read(c, "ab/empty", &data, &len, NULL, err,
+	    sizeof(err)), 0, "read of an empty chunk, connection still "
+	    "usable after CORRUPT");
+	is_int(len, 0, "0 bytes");
+	is_int(dsrv_client_read(c, "ab/none", &data, &len, NULL, err,
+	    sizeof(err)), WIRE_E_NOTFOUND, "read ab/none: NOTFOUND");
+	(void)snprintf(want, sizeof(want), "%s: ab/none: no such chunk", peer);
+	is_str(err, want, "a server message equal to the code text is not "
+	    "repeated");
+	is_int(dsrv_client_read(c, "../x", &data, &len, NULL, err,
+	    sizeof(err)), WIRE_E_BADNAME, "read ../x goes to the server");
+	(void)snprintf(want, sizeof(want), "%s: ../x: bad chunk name: "
+	    "directory starts with a dot", peer);
+	is_str(err, want, "a server message starting with the code text "
+	    "stands alone");
+	is_int(dsrv_client_read(c, "", &data, &len, NULL, err, sizeof(err)),
+	    WIRE_E_BADNAME, "read of an empty name: BADNAME, not sent");
+
+	/* STAT, STATFS */
+	is_int(dsrv_client_stat(c, "ab/good", &length, &crc, err, sizeof(err)),
+	    0, "stat ab/good");
+	is_int(length, 5, "length");
+	is_int(crc, 0x3610a686, "crc32");
+	is_int(dsrv_client_stat(c, "ab/none", &length, &crc, err, sizeof(err)),
+	    WIRE_E_NOTFOUND, "stat ab/none: NOTFOUND");
+	is_int(dsrv_client_statfs(c, &sf, err, sizeof(err)), 0, "statfs");
+	ok(sf.total == (0x80ULL << 56 | 1) && sf.free == 2 && sf.avail == 3 &&
+	    sf.chunks == 4, "statfs: four big-endian uint64");
+
+	/* LIST */
+	is_int(dsrv_client_list(c, "paged", NULL, &names, &len, &more, err,
+	    sizeof(err)), 0, "list paged, first page");
+	ok(len == 15 && memcmp(names, "n00\0n01\0n02\0n03", 15) == 0,
+	    "first page: 4 names, no trailing NUL in len");
+	is_int(more, 1, "more");
+	memset(&ns, 0, sizeof(ns));
+	is_int(dsrv_client_list_all(c, "paged", collect, &ns, err,
+	    sizeof(err)), 0, "list_all paged");
+	is_str(ns.all, "n00 n01 n02 n03 n04 n05 n06 n07 n08 n09",
+	    "every name once, in order, across 3 pages");
+	is_int(dsrv_client_list(c, "paged", "n07", &names, &len, &more, err,
+	    sizeof(err)), 0, "list paged after n07");
+	ok(len == 7 && memcmp(names, "n08\0n09", 7) == 0 && more == 0,
+	    "last page, no more");
+	is_int(dsrv_client_list(c, "x", "../y", &names, &len, &more, err,
+	    sizeof(err)), WIRE_E_BADNAME, "a bad start name is not sent");
+	is_int(dsrv_client_ping(c, NULL, 0, NULL, NULL, err, sizeof(err)), 0,
+	    "connection still fine");
+	done(c, pid);
+
+	/* Each answer a client must not trust ends the connection. */
+	if (ok((c = conn(&pid)) != NULL, "connect again")) {
+		is_int(dsrv_client_list(c, "unsorted", NULL, &names, &len,
+		    &more, err, sizeof(err)), -1, "unsorted LIST refused");
+		ok(strstr(err, "out of order") != NULL, "%s", err);
+		done(c, pid);
+	}
+	if (ok((c = conn(&pid)) != NULL, "connect again")) {
+		is_int(dsrv_client_list(c, "badname", NULL, &names, &len,
+		    &more, err, sizeof(err)), -1, "LIST with ../x refused");
+		ok(strstr(err, "bad name") != NULL, "%s", err);
+		done(c, pid);
+	}
+	if (ok((c = conn(&pid)) != NULL, "connect again")) {
+		memset(&ns, 0, sizeof(ns));
+		is_int(dsrv_client_list_all(c, "loop", collect, &ns, err,
+		    sizeof(err)), -1, "LIST that repeats itself: no endless "
+		    "loop");
+		is_int(ns.n, 1, "one name seen");
+		done(c, pid);
+	}
+	if (ok((c = conn(&pid)) != NULL, "connect again")) {
+		is_int(dsrv_client_list(c, "onlynul", NULL, &names, &len,
+		    &more, err, sizeof(err)), -1, "LIST of just a NUL refused");
+		done(c, pid);
+	}
+	if (ok((c = conn(&pid)) != NULL, "connect again")) {
+		is_int(dsrv_client_stat(c, "ab/short", &length, &crc, err,
+		    sizeof(err)), -1, "STAT answer of 11 bytes refused");
+		done(c, pid);
+	}
+	return (tap_done());
+}
