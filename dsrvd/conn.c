@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -24,11 +25,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "chunkname.h"
 #include "dsrvd.h"
 #include "log.h"
 #include "network.h"
 
-#define CONN_KEEP_BUF	(64 * 1024)	/* larger buffers are freed */
+#define CONN_KEEP_BUF	(64 * 1024)	/* larger frames use a bigbuf */
+#define BB_POOL_KEEP	8		/* free bigbufs kept per worker */
 #define LINGER_SEC	2		/* after a refusal, until EOF */
 
 static void	 conn_read(int, short, void *);
@@ -51,11 +54,19 @@ static void	 conn_request(struct conn *, const struct wire_hdr *,
 		    const uint8_t *, size_t);
 static void	 conn_respond(struct conn *, uint64_t, uint64_t, const char *,
 		    const void *, size_t);
+static void	 conn_respond_inplace(struct conn *, size_t, uint32_t);
 static int	 conn_buf(struct conn *, size_t);
+static int	 conn_bigbuf(struct conn *);
+static void	 conn_release(struct conn *, int);
+static void	 conn_to_storage(struct conn *, uint32_t, struct st_req *,
+		    int);
 static struct conn *conn_find(uint32_t);
 
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static TAILQ_HEAD(, bigbuf)	 bbfree = TAILQ_HEAD_INITIALIZER(bbfree);
+static size_t			 nbbfree;
 static uint32_t			 next_connid;
+static uint32_t			 next_reqid;
 
 static uint64_t
 elapsed_us(const struct timespec *since)
@@ -155,6 +166,8 @@ conn_free(struct conn *c)
 		sodium_memzero(c->buf, c->bufsz);
 		free(c->buf);
 	}
+	/* Storage may still be reading the buffer: do not reuse it. */
+	conn_release(c, c->state != CS_STORAGE);
 	sodium_memzero(c, sizeof(*c));
 	free(c);
 }
@@ -366,14 +379,18 @@ conn_read(int fd, short event, void *arg)
 				    (unsigned long long)c->counter);
 				return;
 			}
-			if (conn_buf(c, WIRE_FRAME_HDR + c->want) == -1) {
+			if ((WIRE_FRAME_HDR + c->want <= CONN_KEEP_BUF ?
+			    conn_buf(c, WIRE_FRAME_HDR + c->want) :
+			    conn_bigbuf(c)) == -1) {
 				conn_drop(c, "out of memory for a %zu byte "
 				    "message", c->want);
 				return;
 			}
-			memcpy(c->buf, c->fhdr, WIRE_FRAME_HDR);
+			c->frame = WIRE_FRAME_HDR + c->want <= CONN_KEEP_BUF ?
+			    c->buf : c->bb->p;
+			memcpy(c->frame, c->fhdr, WIRE_FRAME_HDR);
 		}
-		r = conn_fill(c, c->buf + WIRE_FRAME_HDR, c->want, &c->rlen);
+		r = conn_fill(c, c->frame + WIRE_FRAME_HDR, c->want, &c->rlen);
 		if (r != 1)
 			return;
 		conn_frame(c);
@@ -439,12 +456,7 @@ conn_write(int fd, short event, void *arg)
 		c->counter++;
 		c->state = CS_REQUEST;
 		c->fhlen = c->rlen = 0;
-		if (c->bufsz > CONN_KEEP_BUF) {
-			sodium_memzero(c->buf, c->bufsz);
-			free(c->buf);
-			c->buf = NULL;
-			c->bufsz = 0;
-		}
+		conn_release(c, 1);
 		conn_timer(c, nenv.env->conf->idle_timeout_ms);
 		conn_want(c, EV_READ);
 		break;
@@ -592,7 +604,70 @@ conn_crypto_ok(uint32_t id, const struct hs_ok *ok)
 	    ""), CS_ACCEPT);
 }
 
-/* Grow the frame buffer to at least len bytes. */
+/*
+ * A big buffer for this connection, from the pool or new.  Its size
+ * holds the largest frame (and a response's frame header in front of
+ * the largest payload).
+ */
+static int
+conn_bigbuf(struct conn *c)
+{
+	struct bigbuf	*bb;
+	size_t		 sz;
+	long		 pg;
+
+	if (c->bb != NULL)
+		return 0;
+	if ((bb = TAILQ_FIRST(&bbfree)) != NULL) {
+		TAILQ_REMOVE(&bbfree, bb, entry);
+		nbbfree--;
+		c->bb = bb;
+		return 0;
+	}
+	if ((pg = sysconf(_SC_PAGESIZE)) <= 0)
+		pg = 4096;
+	sz = WIRE_FRAME_HDR + WIRE_FRAME_MAX;
+	sz = (sz + pg - 1) / pg * pg;
+	if ((bb = calloc(1, sizeof(*bb))) == NULL)
+		return -1;
+	bb->sz = sz;
+	if ((bb->fd = memfd_create("dsrvd-frame", MFD_CLOEXEC)) == -1) {
+		log_warn("memfd_create");
+		free(bb);
+		return -1;
+	}
+	if (ftruncate(bb->fd, sz) == -1 || (bb->p = mmap(NULL, sz,
+	    PROT_READ | PROT_WRITE, MAP_SHARED, bb->fd, 0)) == MAP_FAILED) {
+		log_warn("frame buffer");
+		(void)close(bb->fd);
+		free(bb);
+		return -1;
+	}
+	c->bb = bb;
+	return 0;
+}
+
+/* Give the big buffer back to the pool, or with reuse 0 destroy it. */
+static void
+conn_release(struct conn *c, int reuse)
+{
+	struct bigbuf	*bb = c->bb;
+
+	if (bb == NULL)
+		return;
+	c->bb = NULL;
+	if (reuse && nbbfree < BB_POOL_KEEP) {
+		TAILQ_INSERT_HEAD(&bbfree, bb, entry);
+		nbbfree++;
+		return;
+	}
+	if (munmap(bb->p, bb->sz) == -1)
+		fatal("munmap");
+	(void)close(bb->fd);
+	free(bb);
+}
+
+/* Grow the small frame buffer to at least len bytes. */
 static int
 conn_buf(struct conn *c, size_t len)
 {
@@ -623,12 +698,12 @@ conn_frame(struct conn *c)
 
 	if (evtimer_del(c->tmo) == -1)
 		fatalx("%s: evtimer_del failed", __func__);
-	if (wire_open(c->keys.c2s, c->buf, c->want) == -1) {
+	if (wire_open(c->keys.c2s, c->frame, c->want) == -1) {
 		conn_drop(c, "message failed authentication");
 		return;
 	}
 	nenv.msgs_in++;
-	pt = c->buf + WIRE_FRAME_HDR;
+	pt = c->frame + WIRE_FRAME_HDR;
 	ptlen = c->want - WIRE_TAG_LEN;
 	conn_want(c, 0);
 	c->state = CS_STORAGE;
@@ -656,8 +731,11 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
     size_t paylen)
 {
 	static const char	 version[] = "dsrvd " DSRVD_VERSION;
-	uint32_t		 need;
-	const char		*what;
+	struct st_req		 req;
+	const char		*what, *errstr;
+	uint32_t		 need, type;
+	size_t			 dirlen;
+	int			 fd = -1;
 
 	switch (hdr->method) {
 	case WIRE_M_PING:
@@ -667,19 +745,27 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 	case WIRE_M_WRITE:
 		need = KEY_PERM_WRITE;
 		what = "write";
+		type = IMSG_ST_WRITE;
 		break;
 	case WIRE_M_READ:
 		need = KEY_PERM_READ;
 		what = "read";
+		type = IMSG_ST_READ;
 		break;
 	case WIRE_M_LIST:
 		need = KEY_PERM_LIST;
 		what = "list";
+		type = IMSG_ST_LIST;
 		break;
 	case WIRE_M_STAT:
+		need = KEY_PERM_STAT;
+		what = "stat";
+		type = IMSG_ST_STAT;
+		break;
 	case WIRE_M_STATFS:
 		need = KEY_PERM_STAT;
 		what = "stat";
+		type = IMSG_ST_STATFS;
 		break;
 	default:
 		conn_respond(c, hdr->method, WIRE_E_BADREQUEST,
@@ -693,8 +779,271 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		    "permission for this request", NULL, 0);
 		return;
 	}
-	conn_respond(c, hdr->method, WIRE_E_UNAVAILABLE, "storage is not "
-	    "available in this version of dsrvd", NULL, 0);
+
+	/* Names are checked here first, and again by storage. */
+	if (hdr->method == WIRE_M_LIST) {
+		if (chunk_dir_check(hdr->name, hdr->namelen, &errstr) == -1) {
+			conn_respond(c, hdr->method, WIRE_E_BADNAME,
+			    errstr, NULL, 0);
+			return;
+		}
+	} else if (hdr->method != WIRE_M_STATFS &&
+	    chunk_name_check(hdr->name, hdr->namelen, &dirlen, &errstr) ==
+	    -1) {
+		log_info("%s key %s: %s refused: bad chunk name: %s", c->peer,
+		    c->keyname, wire_method_name(hdr->method), errstr);
+		conn_respond(c, hdr->method, WIRE_E_BADNAME, errstr, NULL, 0);
+		return;
+	}
+	if (hdr->method != WIRE_M_WRITE && hdr->method != WIRE_M_LIST &&
+	    paylen != 0) {
+		conn_respond(c, hdr->method, WIRE_E_BADREQUEST, "unexpected "
+		    "payload", NULL, 0);
+		return;
+	}
+
+	memset(&req, 0, sizeof(req));
+	req.method = hdr->method;
+	(void)strlcpy(req.ns, c->ns, sizeof(req.ns));
+	if (hdr->method != WIRE_M_STATFS)
+		memcpy(req.name, hdr->name, hdr->namelen);
+	switch (hdr->method) {
+	case WIRE_M_WRITE:
+		/* The payload must be in a memfd: small frames are not. */
+		if (c->bb == NULL) {
+			if (conn_bigbuf(c) == -1) {
+				conn_respond(c, hdr->method, WIRE_E_BUSY,
+				    "out of memory", NULL, 0);
+				return;
+			}
+			memcpy(c->bb->p, pay, paylen);
+			req.off = 0;
+		} else
+			req.off = pay - c->bb->p;
+		req.len = paylen;
+		req.crc = hdr->paycrc;
+		break;
+	case WIRE_M_LIST:
+		if (paylen > WIRE_NAME_MAX || memchr(pay, '\0', paylen) !=
+		    NULL) {
+			conn_respond(c, hdr->method, WIRE_E_BADREQUEST,
+			    "bad name to list after", NULL, 0);
+			return;
+		}
+		memcpy(req.after, pay, paylen);
+		if (conn_bigbuf(c) == -1) {
+			conn_respond(c, hdr->method, WIRE_E_BUSY,
+			    "out of memory", NULL, 0);
+			return;
+		}
+		req.off = conn_payload_off();
+		req.maxlen = WIRE_PAYLOAD_MAX;
+		break;
+	}
+	if (type == IMSG_ST_WRITE || type == IMSG_ST_LIST) {
+		if ((fd = fcntl(c->bb->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+			log_warn("%s: dup", __func__);
+			conn_respond(c, hdr->method, WIRE_E_BUSY,
+			    "out of file descriptors", NULL, 0);
+			return;
+		}
+	}
+	(void)strlcpy(c->reqname, req.name, sizeof(c->reqname));
+	conn_to_storage(c, type, &req, fd);
+}
+
+/* Send a request to the storage worker with the least work queued. */
+static void
+conn_to_storage(struct conn *c, uint32_t type, struct st_req *req, int fd)
+{
+	struct child_env	*env = nenv.env;
+	int			 i, best = -1;
+
+	for (i = 0; i < MAX_WORKERS; i++) {
+		if (env->storage[i] == NULL)
+			continue;
+		if (best == -1 || nenv.st_inflight[i] < nenv.st_inflight[best])
+			best = i;
+	}
+	if (best == -1) {
+		if (fd != -1)
+			(void)close(fd);
+		conn_respond(c, req->method, WIRE_E_UNAVAILABLE, "storage "
+		    "cannot be reached", NULL, 0);
+		return;
+	}
+	c->reqid = req->reqid = ++next_reqid;
+	c->method = req->method;
+	nenv.st_inflight[best]++;
+	if (imsgev_compose(env->storage[best], type, c->id, 0, fd, req,
+	    sizeof(*req)) == -1)
+		fatal("%s: compose", __func__);
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	int	 i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = v & 0xff;
+}
+
+/*
+ * READ: the chunk's fd from storage.  Read it into the frame, checking
+ * its crc32 as it comes: a chunk whose bytes no longer match is never
+ * sent as good data.
+ */
+static void
+conn_read_chunk(struct conn *c, int fd, const struct st_res *res)
+{
+	uint8_t		*p;
+	uint64_t	 off = 0;
+	uint32_t	 crc = 0;
+	ssize_t		 n;
+	char		 path[NAMESPACE_MAX + 6 + WIRE_NAME_MAX];
+
+	if (c->ns[0] != '\0')
+		(void)snprintf(path, sizeof(path), ".ns/%s/%s", c->ns,
+		    c->reqname);
+	else
+		(void)strlcpy(path, c->reqname, sizeof(path));
+	if (res->len > WIRE_PAYLOAD_MAX || conn_bigbuf(c) == -1) {
+		(void)close(fd);
+		conn_respond(c, c->method, WIRE_E_BUSY, "out of memory",
+		    NULL, 0);
+		return;
+	}
+	p = c->bb->p + conn_payload_off();
+	while (off < res->len) {
+		n = pread(fd, p + off, res->len - off, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_warn("%s key %s: read %s", c->peer, c->keyname,
+			    path);
+			(void)close(fd);
+			conn_respond(c, c->method, WIRE_E_IO, strerror(errno),
+			    NULL, 0);
+			return;
+		}
+		if (n == 0)
+			break;
+		crc = crc32(crc, p + off, n);
+		off += n;
+	}
+	(void)close(fd);
+	if (off != res->len || crc != res->crc) {
+		nenv.corrupt_reads++;
+		log_warnx("corrupt chunk %s: crc32 %08x, stored %08x%s", path,
+		    crc, res->crc, off != res->len ? " (short read)" : "");
+		conn_respond(c, c->method, WIRE_E_CORRUPT, "chunk is corrupt: "
+		    "its bytes do not match the stored crc32", NULL, 0);
+		return;
+	}
+	nenv.chunk_reads++;
+	nenv.bytes_read += off;
+	conn_respond_inplace(c, off, crc);
+}
+
+void
+conn_storage_result(struct imsgev *iev, struct imsg *imsg)
+{
+	struct st_res	 res;
+	struct conn	*c;
+	uint8_t		 pl[32];
+	int		 fd;
+
+	fd = imsg_get_fd(imsg);
+	if (imsg_get_data(imsg, &res, sizeof(res)) == -1)
+		fatalx("%s: bad size %zu from %s", __func__, imsg->datalen,
+		    iev->name);
+	res.msg[sizeof(res.msg) - 1] = '\0';
+	if (iev->id < MAX_WORKERS && nenv.st_inflight[iev->id] > 0)
+		nenv.st_inflight[iev->id]--;
+	if ((c = conn_find(imsg->hdr.peerid)) == NULL ||
+	    c->state != CS_STORAGE || c->reqid != res.reqid) {
+		/* The client left meanwhile. */
+		if (fd != -1)
+			(void)close(fd);
+		return;
+	}
+	if (res.error != WIRE_E_OK) {
+		if (fd != -1)
+			(void)close(fd);
+		conn_respond(c, c->method, res.error, res.msg, NULL, 0);
+		return;
+	}
+	switch (c->method) {
+	case WIRE_M_READ:
+		if (fd == -1)
+			fatalx("%s: read result without a file", __func__);
+		conn_read_chunk(c, fd, &res);
+		return;
+	case WIRE_M_LIST:
+		if (res.len > WIRE_PAYLOAD_MAX || c->bb == NULL)
+			fatalx("%s: bad list result", __func__);
+		conn_respond_inplace(c, res.len, res.crc);
+		break;
+	case WIRE_M_STAT:
+		put64(pl, res.len);
+		pl[8] = res.crc >> 24;
+		pl[9] = res.crc >> 16;
+		pl[10] = res.crc >> 8;
+		pl[11] = res.crc;
+		conn_respond(c, c->method, WIRE_E_OK, NULL, pl, 12);
+		break;
+	case WIRE_M_STATFS:
+		put64(pl, res.fs[0]);
+		put64(pl + 8, res.fs[1]);
+		put64(pl + 16, res.fs[2]);
+		put64(pl + 24, res.fs[3]);
+		conn_respond(c, c->method, WIRE_E_OK, NULL, pl, 32);
+		break;
+	default:
+		conn_respond(c, c->method, WIRE_E_OK, NULL, NULL, 0);
+		break;
+	}
+	if (fd != -1)
+		(void)close(fd);
+}
+
+/* The header of a response, with no errmsg and no name. */
+static ssize_t
+conn_hdr(uint8_t *pt, uint64_t method, uint64_t error, const char *errmsg,
+    size_t paylen, uint32_t crc)
+{
+	struct wire_hdr	 hdr;
+
+	memset(&hdr, 0, sizeof(hdr));
+	wire_hdr_set(&hdr, WIRE_F_METHOD, (method & 0x7f) | WIRE_M_RESPONSE);
+	wire_hdr_set(&hdr, WIRE_F_TIMESTAMP, wire_now_ms());
+	wire_hdr_set(&hdr, WIRE_F_PAYLEN, paylen);
+	wire_hdr_set(&hdr, WIRE_F_PAYCRC, crc);
+	wire_hdr_set(&hdr, WIRE_F_ERROR, error);
+	if (errmsg != NULL)
+		wire_hdr_set_errmsg(&hdr, errmsg);
+	return wire_hdr_encode(&hdr, pt, 4 + WIRE_HDR_MAX);
+}
+
+/*
+ * Where a successful response's payload starts in the frame: its
+ * header's fields are all fixed-size integers.
+ */
+size_t
+conn_payload_off(void)
+{
+	static size_t	 off;
+	uint8_t		 tmp[4 + WIRE_HDR_MAX];
+	ssize_t		 hl;
+
+	if (off == 0) {
+		if ((hl = conn_hdr(tmp, WIRE_M_READ, WIRE_E_OK, NULL, 0, 0)) ==
+		    -1)
+			fatalx("%s: header does not fit", __func__);
+		off = WIRE_FRAME_HDR + hl;
+	}
+	return off;
 }
 
 /*
@@ -705,31 +1054,49 @@ static void
 conn_respond(struct conn *c, uint64_t method, uint64_t error,
     const char *errmsg, const void *payload, size_t paylen)
 {
-	struct wire_hdr	 hdr;
 	uint8_t		*pt;
 	ssize_t		 hl;
 	size_t		 need;
 
-	memset(&hdr, 0, sizeof(hdr));
-	wire_hdr_set(&hdr, WIRE_F_METHOD, (method & 0x7f) | WIRE_M_RESPONSE);
-	wire_hdr_set(&hdr, WIRE_F_TIMESTAMP, wire_now_ms());
-	wire_hdr_set(&hdr, WIRE_F_PAYLEN, paylen);
-	wire_hdr_set(&hdr, WIRE_F_PAYCRC, crc32(0, payload, paylen));
-	wire_hdr_set(&hdr, WIRE_F_ERROR, error);
-	if (errmsg != NULL)
-		wire_hdr_set_errmsg(&hdr, errmsg);
-
 	need = WIRE_FRAME_HDR + 4 + WIRE_HDR_MAX + paylen + WIRE_TAG_LEN;
-	if (conn_buf(c, need) == -1) {
-		conn_drop(c, "out of memory for a response");
-		return;
+	if (c->bb != NULL)
+		c->frame = c->bb->p;
+	else if (need <= CONN_KEEP_BUF) {
+		if (conn_buf(c, need) == -1) {
+			conn_drop(c, "out of memory for a response");
+			return;
+		}
+		c->frame = c->buf;
+	} else {
+		if (conn_bigbuf(c) == -1) {
+			conn_drop(c, "out of memory for a response");
+			return;
+		}
+		c->frame = c->bb->p;
 	}
-	pt = c->buf + WIRE_FRAME_HDR;
-	if ((hl = wire_hdr_encode(&hdr, pt, 4 + WIRE_HDR_MAX)) == -1)
+	pt = c->frame + WIRE_FRAME_HDR;
+	if ((hl = conn_hdr(pt, method, error, errmsg, paylen,
+	    crc32(0, payload, paylen))) == -1)
 		fatalx("%s: header does not fit", __func__);
 	if (paylen > 0)
-		memcpy(pt + hl, payload, paylen);
+		memmove(pt + hl, payload, paylen);
 	conn_timer(c, nenv.env->conf->message_timeout_ms);
-	conn_send(c, c->buf, wire_seal(c->keys.s2c, c->counter, c->buf,
+	conn_send(c, c->frame, wire_seal(c->keys.s2c, c->counter, c->frame,
+	    hl + paylen), CS_RESPONSE);
+}
+
+/* A successful response whose payload is in place in the big buffer. */
+static void
+conn_respond_inplace(struct conn *c, size_t paylen, uint32_t crc)
+{
+	ssize_t	 hl;
+
+	c->frame = c->bb->p;
+	hl = conn_hdr(c->frame + WIRE_FRAME_HDR, c->method, WIRE_E_OK, NULL,
+	    paylen, crc);
+	if (hl == -1 || WIRE_FRAME_HDR + (size_t)hl != conn_payload_off())
+		fatalx("%s: header size changed", __func__);
+	conn_timer(c, nenv.env->conf->message_timeout_ms);
+	conn_send(c, c->frame, wire_seal(c->keys.s2c, c->counter, c->frame,
 	    hl + paylen), CS_RESPONSE);
 }

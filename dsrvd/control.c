@@ -7,8 +7,8 @@
  * carries a file descriptor, so none is accepted here.
  *
  * Peers: dctl clients (IMSG_CTL_STATUS, IMSG_CTL_RELOAD,
- * IMSG_CTL_LOG_VERBOSE) and the parent (IMSG_CTL_RESULT, IMSG_CTL_STATUS_*,
- * IMSG_CTL_END).
+ * IMSG_CTL_LOG_VERBOSE, IMSG_CTL_SCRUB) and the parent
+ * (IMSG_CTL_RESULT, IMSG_CTL_STATUS_*, IMSG_CTL_END).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -140,6 +140,7 @@ control_accept(int lfd, short event, void *arg)
 	imsgev_on(&c->iev, IMSG_CTL_STATUS, control_dispatch_request);
 	imsgev_on(&c->iev, IMSG_CTL_RELOAD, control_dispatch_request);
 	imsgev_on(&c->iev, IMSG_CTL_LOG_VERBOSE, control_dispatch_request);
+	imsgev_on(&c->iev, IMSG_CTL_SCRUB, control_dispatch_request);
 	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
 	nconns++;
 	/*
@@ -175,7 +176,17 @@ control_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 	struct ctl_result	 res;
 	size_t			 want;
 
-	want = imsg->hdr.type == IMSG_CTL_LOG_VERBOSE ? sizeof(int32_t) : 0;
+	switch (imsg->hdr.type) {
+	case IMSG_CTL_LOG_VERBOSE:
+		want = sizeof(int32_t);
+		break;
+	case IMSG_CTL_SCRUB:
+		want = sizeof(struct ctl_scrub);
+		break;
+	default:
+		want = 0;
+		break;
+	}
 	if (imsg->datalen != want || c->busy) {
 		log_warnx("control: malformed request type %u",
 		    imsg->hdr.type);

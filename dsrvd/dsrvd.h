@@ -63,6 +63,61 @@ enum dsrvd_imsg_type {
 	IMSG_HS_OK,			/* struct hs_ok */
 	IMSG_HS_FAIL,			/* struct hs_fail */
 	IMSG_HS_ABORT,			/* connection gone, forget it */
+
+	/*
+	 * network -> storage, peer id = connection id: one request,
+	 * struct st_req; WRITE and LIST pass the connection's payload
+	 * memfd (the chunk to store, the buffer to list into).
+	 */
+	IMSG_ST_WRITE,
+	IMSG_ST_READ,
+	IMSG_ST_LIST,
+	IMSG_ST_STAT,
+	IMSG_ST_STATFS,
+	/* storage -> network: struct st_res, READ passes the chunk fd */
+	IMSG_ST_RESULT,
+
+	/* storage -> parent: a committed chunk's fd to make immutable */
+	IMSG_ST_SEAL,			/* struct st_seal + fd */
+	IMSG_ST_SEALED,			/* parent -> storage: struct st_seal */
+	IMSG_ST_FLUSHFAIL,		/* NUL-terminated reason */
+	IMSG_ST_READONLY,		/* parent -> storage: reason */
+	IMSG_ST_SCRUB,			/* parent -> storage 0: ctl_scrub */
+	IMSG_ST_SCRUB_RESULT,		/* storage 0 -> parent: ctl_result */
+};
+
+/* Every chunk's crc32, 8 lowercase hex digits. */
+#define CHUNK_XATTR	"user.dsrvd.crc32"
+
+/* Where a request's payload lives in the passed memfd. */
+struct st_req {
+	uint32_t	 reqid;			/* echoed in st_res */
+	int32_t		 method;		/* WIRE_M_* */
+	char		 ns[NAMESPACE_MAX + 1];
+	char		 name[WIRE_NAME_MAX + 1];	/* DIR/NAME or DIR */
+	char		 after[WIRE_NAME_MAX + 1];	/* LIST: start after */
+	uint64_t	 off;			/* payload offset in the memfd */
+	uint64_t	 len;			/* WRITE: payload length */
+	uint32_t	 crc;			/* WRITE: payload crc32 */
+	uint32_t	 maxlen;		/* LIST: room in the memfd */
+};
+
+struct st_res {
+	uint32_t	 reqid;
+	int32_t		 method;
+	uint32_t	 error;			/* WIRE_E_* */
+	char		 msg[256];
+	uint64_t	 len;			/* READ, STAT, LIST: bytes */
+	uint32_t	 crc;			/* READ, STAT, LIST: crc32 */
+	uint64_t	 fs[4];			/* STATFS: total, free, avail, n */
+};
+
+struct st_seal {
+	uint32_t	 id;			/* storage's, 0: start-up sweep */
+	int32_t		 ok;			/* SEALED: 1 if sealed or n/a */
+	uint64_t	 size;			/* SEAL: expected size */
+	char		 name[NAMESPACE_MAX + 5 + WIRE_NAME_MAX + 1];
+	char		 msg[256];		/* SEALED: why not */
 };
 
 /*
@@ -109,6 +164,7 @@ struct proc_init {
 	int32_t		 nstorage;
 	int32_t		 debug;
 	int32_t		 verbose;
+	int32_t		 immutable;		/* storage: the fs has the flag */
 	char		 chroot[PATH_MAX];
 	char		 user[CONF_NAME_MAX + 1];
 };

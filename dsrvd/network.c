@@ -4,7 +4,7 @@
  *
  * Peers: parent (configuration, counters, control replies), crypto
  * (IMSG_HS_CHALLENGE, IMSG_HS_OK, IMSG_HS_FAIL), every storage worker
- * (chunk requests, with the storage milestone).  Client connections
+ * (IMSG_ST_RESULT answers to the requests conn.c sends).  Client connections
  * themselves are in conn.c.
  */
 #include <sys/types.h>
@@ -38,6 +38,7 @@ void
 network_start(struct child_env *env)
 {
 	void	*p;
+	int	 i;
 
 	nenv.env = env;
 	TAILQ_INIT(&nenv.listeners);
@@ -55,6 +56,10 @@ network_start(struct child_env *env)
 	imsgev_on(env->crypto, IMSG_HS_CHALLENGE, network_dispatch_crypto);
 	imsgev_on(env->crypto, IMSG_HS_OK, network_dispatch_crypto);
 	imsgev_on(env->crypto, IMSG_HS_FAIL, network_dispatch_crypto);
+	for (i = 0; i < MAX_WORKERS; i++)
+		if (env->storage[i] != NULL)
+			imsgev_on(env->storage[i], IMSG_ST_RESULT,
+			    conn_storage_result);
 	if ((nenv.ev_pause = evtimer_new(env->base, network_accept_resume,
 	    NULL)) == NULL)
 		fatalx("evtimer_new failed");
@@ -217,6 +222,9 @@ network_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 	child_counter(cc, &n, max, "messages out", nenv.msgs_out);
 	child_counter(cc, &n, max, "bytes in", nenv.bytes_in);
 	child_counter(cc, &n, max, "bytes out", nenv.bytes_out);
+	child_counter(cc, &n, max, "chunk reads", nenv.chunk_reads);
+	child_counter(cc, &n, max, "bytes read", nenv.bytes_read);
+	child_counter(cc, &n, max, "corrupt reads", nenv.corrupt_reads);
 	child_counter(cc, &n, max, "control connections",
 	    nenv.ctl_conns_total);
 	return n;

@@ -26,6 +26,20 @@ enum conn_state {
 	CS_LINGER,		/* refused, waiting for the client's EOF */
 };
 
+/*
+ * A buffer big enough for the largest frame, in a memfd so that the
+ * payload can go to storage as a file descriptor: the chunk a client
+ * writes is received, decrypted and handed over without a copy, and a
+ * chunk read is read into it and encrypted in place.  Kept in a pool so
+ * that its pages are faulted in once, not per chunk.
+ */
+struct bigbuf {
+	TAILQ_ENTRY(bigbuf)	 entry;
+	int			 fd;
+	uint8_t			*p;
+	size_t			 sz;
+};
+
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	uint32_t		 id;
@@ -56,8 +70,15 @@ struct conn {
 	size_t			 fhlen;
 	size_t			 want;		/* bytes to read */
 	size_t			 rlen;		/* ciphertext bytes read */
-	uint8_t			*buf;
+	uint8_t			*buf;		/* small frames, kept */
 	size_t			 bufsz;
+	struct bigbuf		*bb;		/* large frames, pooled */
+	uint8_t			*frame;		/* buf or bb->p */
+
+	/* the request at storage */
+	uint32_t		 reqid;
+	uint64_t		 method;
+	char			 reqname[WIRE_NAME_MAX + 1];
 
 	/* what is being written */
 	const uint8_t		*out;
@@ -84,6 +105,10 @@ struct network {
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;
 	uint64_t		 ctl_conns_total;
+	uint64_t		 chunk_reads;
+	uint64_t		 bytes_read;
+	uint64_t		 corrupt_reads;
+	uint64_t		 st_inflight[MAX_WORKERS];
 };
 
 extern struct network	 nenv;
@@ -96,6 +121,8 @@ void	conn_accept(int, struct sockaddr_storage *, socklen_t);
 void	conn_crypto_challenge(uint32_t, const struct hs_challenge *);
 void	conn_crypto_ok(uint32_t, const struct hs_ok *);
 void	conn_crypto_fail(uint32_t, const struct hs_fail *);
+void	conn_storage_result(struct imsgev *, struct imsg *);
+size_t	conn_payload_off(void);
 
 /* control.c: the control socket, served by network worker 0 */
 void	control_init(struct child_env *);

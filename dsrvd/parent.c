@@ -47,13 +47,9 @@ static int	 parent_reload(char *, size_t);
 static int	 parent_open_listens(struct dsrvd_conf *, struct dsrvd_conf *,
 		    char *, size_t);
 static void	 parent_wipe_keys(struct dsrvd_conf *);
-static void	 parent_ctl_result(uint32_t, int, const char *, ...)
-		    __attribute__((__format__ (printf, 3, 4)));
 static void	 status_finish(struct status_req *);
 static void	 status_timeout(int, short, void *);
 static struct child *child_by_iev(struct imsgev *);
-static void	 child_compose(struct child *, uint32_t, uint32_t, int,
-		    const void *, size_t);
 static void	 write_pidfile(void);
 
 /*
@@ -61,7 +57,7 @@ static void	 write_pidfile(void);
  * its way out (the reaper takes the daemon down): it gets nothing more,
  * and an fd meant for it is closed here.
  */
-static void
+void
 child_compose(struct child *c, uint32_t type, uint32_t peerid, int fd,
     const void *data, size_t len)
 {
@@ -80,7 +76,7 @@ child_by_iev(struct imsgev *iev)
 	return iev->arg;
 }
 
-static struct child *
+struct child *
 network0(void)
 {
 	int	 i;
@@ -125,7 +121,8 @@ parent_run(void)
 		errx_exit("user %s and storage user %s must be different "
 		    "users", conf->user, conf->storage_user);
 	if (check_chroot(conf->chroot, err, sizeof(err)) == -1 ||
-	    check_datadir(conf, penv.suid, penv.sgid, err, sizeof(err)) == -1)
+	    check_datadir(conf, penv.suid, penv.sgid, err, sizeof(err)) == -1 ||
+	    storage_probe(conf, err, sizeof(err)) == -1)
 		errx_exit("%s", err);
 	if (parent_open_listens(conf, NULL, err, sizeof(err)) == -1)
 		errx_exit("%s", err);
@@ -313,7 +310,16 @@ parent_fork_children(void)
 		    parent_dispatch_child_ready);
 		imsgev_on(&c->iev, IMSG_STATS, parent_dispatch_stats);
 		imsgev_on(&c->iev, IMSG_STATS_END, parent_dispatch_stats_end);
+		if (c->role == PROC_STORAGE) {
+			imsgev_on(&c->iev, IMSG_ST_SEAL, parent_dispatch_seal);
+			imsgev_on(&c->iev, IMSG_ST_FLUSHFAIL,
+			    parent_dispatch_flushfail);
+			imsgev_on(&c->iev, IMSG_ST_SCRUB_RESULT,
+			    parent_dispatch_scrub_result);
+		}
 		if (c->role == PROC_NETWORK && c->instance == 0) {
+			imsgev_on(&c->iev, IMSG_CTL_SCRUB,
+			    parent_dispatch_ctl_scrub);
 			imsgev_on(&c->iev, IMSG_CTL_STATUS,
 			    parent_dispatch_ctl_status);
 			imsgev_on(&c->iev, IMSG_CTL_RELOAD,
@@ -347,6 +353,7 @@ parent_send_init(void)
 		init.nstorage = penv.conf->nstorage;
 		init.debug = penv.debug;
 		init.verbose = penv.verbose;
+		init.immutable = penv.immutable;
 		if (a->role == PROC_STORAGE) {
 			init.uid = penv.suid;
 			init.gid = penv.sgid;
@@ -691,7 +698,7 @@ parent_reload(char *err, size_t errlen)
 	return 0;
 }
 
-static void
+void
 parent_ctl_result(uint32_t connid, int code, const char *fmt, ...)
 {
 	struct ctl_result	 res;
@@ -870,6 +877,10 @@ status_finish(struct status_req *sr)
 	info.verbose = penv.verbose;
 	(void)strlcpy(info.conffile, penv.conffile, sizeof(info.conffile));
 	(void)strlcpy(info.datadir, penv.conf->datadir, sizeof(info.datadir));
+	info.readonly = penv.readonly;
+	info.immutable = penv.immutable;
+	(void)strlcpy(info.storage_msg, penv.readonly ? penv.storage_msg :
+	    penv.immutable_why, sizeof(info.storage_msg));
 	child_compose(n0, IMSG_CTL_STATUS_INFO, sr->connid, -1, &info,
 	    sizeof(info));
 	TAILQ_FOREACH(la, &penv.conf->listens, entry) {
@@ -899,6 +910,12 @@ status_finish(struct status_req *sr)
 	status_add(sr, &cc);
 	(void)strlcpy(cc.name, "reloads failed", sizeof(cc.name));
 	cc.value = penv.reloads_failed;
+	status_add(sr, &cc);
+	(void)strlcpy(cc.name, "chunks sealed", sizeof(cc.name));
+	cc.value = penv.chunks_sealed;
+	status_add(sr, &cc);
+	(void)strlcpy(cc.name, "seal failures", sizeof(cc.name));
+	cc.value = penv.seal_failures;
 	status_add(sr, &cc);
 	for (i = 0; i < (int)sr->ncounters; i++)
 		child_compose(n0, IMSG_CTL_STATUS_COUNTER, sr->connid, -1,

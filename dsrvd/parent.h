@@ -57,6 +57,15 @@ struct parent {
 	uint32_t		 next_reqid;
 	uint64_t		 reloads_ok;
 	uint64_t		 reloads_failed;
+
+	/* storage: see storage_probe() and seal.c */
+	int			 immutable;	/* the fs takes the flag */
+	char			 immutable_why[CTL_MSG_MAX];
+	int			 readonly;
+	char			 storage_msg[CTL_MSG_MAX];
+	int			 flush_row;	/* failures in a row */
+	uint64_t		 chunks_sealed;
+	uint64_t		 seal_failures;
 	struct event		*ev_sigterm, *ev_sigint, *ev_sighup;
 	struct event		*ev_sigchld;
 };
@@ -69,6 +78,19 @@ __attribute__((__noreturn__)) void errx_exit(const char *, ...)
 
 /* parent.c */
 __attribute__((__noreturn__)) void parent_run(void);
+void	child_compose(struct child *, uint32_t, uint32_t, int, const void *,
+	    size_t);
+struct child *network0(void);
+void	parent_ctl_result(uint32_t, int, const char *, ...)
+	    __attribute__((__format__ (printf, 3, 4)));
+
+/* seal.c: the parent's part in storage */
+#define FLUSH_FAIL_MAX	3	/* in a row, then read-only */
+int	storage_probe(const struct dsrvd_conf *, char *, size_t);
+void	parent_dispatch_seal(struct imsgev *, struct imsg *);
+void	parent_dispatch_flushfail(struct imsgev *, struct imsg *);
+void	parent_dispatch_ctl_scrub(struct imsgev *, struct imsg *);
+void	parent_dispatch_scrub_result(struct imsgev *, struct imsg *);
 
 /* sockets.c: what the parent opens for the children */
 int	listen_open(struct listen_addr *, char *, size_t);

@@ -19,6 +19,7 @@ enum ctl_imsg_type {
 	IMSG_CTL_STATUS = 1,
 	IMSG_CTL_RELOAD,
 	IMSG_CTL_LOG_VERBOSE,		/* int verbosity */
+	IMSG_CTL_SCRUB,			/* struct ctl_scrub */
 
 	/* replies, daemon -> dctl */
 	IMSG_CTL_RESULT = 100,		/* struct ctl_result */
@@ -41,7 +42,16 @@ struct ctl_status_info {
 	int32_t		 verbose;
 	char		 conffile[4096];
 	char		 datadir[4096];
+	int32_t		 readonly;	/* the store refuses writes */
+	int32_t		 immutable;	/* chunks get FS_IMMUTABLE_FL */
+	char		 storage_msg[CTL_MSG_MAX]; /* why read-only */
 };
+
+/* Start a scrub of every stored chunk by the storage process. */
+struct ctl_scrub {
+	uint64_t	 rate;		/* bytes per second, 0: default */
+};
+#define CTL_SCRUB_RATE_DEFAULT	(64ULL * 1024 * 1024)
 
 struct ctl_proc {
 	char		 role[16];
