@@ -640,3 +640,28 @@ ls_has() {
 	cat "$T/ls.out"
 	return 1
 }
+
+# storage_tmpdir: tmpdir for tests that store chunks.  Sealed chunks
+# resist rm -rf, so at exit, once the daemons are stopped, the flags in
+# $T come off before cleanup removes it.
+storage_tmpdir() {
+	tmpdir
+	trap storage_cleanup EXIT
+}
+
+storage_cleanup() {
+	_scs=$?
+	trap - EXIT
+	if [ -n "$T" ] && [ -f "$T/pids" ]; then
+		while read -r _p; do
+			case $(cmdline "$_p") in
+			*dsrvd*) stop_pid "$_p" 5 >/dev/null 2>&1 ;;
+			esac
+		done <"$T/pids"
+	fi
+	case $T in
+	/tmp/?*) chattr -R -f -i "$T" >/dev/null 2>&1 ;;
+	esac
+	(exit "$_scs")
+	cleanup
+}

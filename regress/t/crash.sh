@@ -6,7 +6,7 @@
 # every visible chunk reads back byte for byte equal to what was sent.
 
 . "$REGRESS/lib.sh"
-tmpdir
+storage_tmpdir
 need_bins
 ensure_users
 ensure_chroot || bail "cannot prepare /var/empty"

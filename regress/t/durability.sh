@@ -12,7 +12,7 @@
 #		status, log) while a chunk stored before still reads.
 
 . "$REGRESS/lib.sh"
-tmpdir
+storage_tmpdir
 need_bins
 ensure_users
 ensure_chroot || bail "cannot prepare /var/empty"

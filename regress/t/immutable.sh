@@ -9,7 +9,7 @@
 # the new crc32, and dctl scrub --local -w finds exactly that chunk.
 
 . "$REGRESS/lib.sh"
-tmpdir
+storage_tmpdir
 need_bins
 ensure_users
 ensure_chroot || bail "cannot prepare /var/empty"
@@ -44,7 +44,7 @@ intact() {
 		return 1
 	}
 	immutable "$CHUNK" || return 1
-	_x=$(getfattr --only-values -n user.dsrvd.crc32 "$CHUNK" 2>&1)
+	_x=$(getfattr --absolute-names --only-values -n user.dsrvd.crc32 "$CHUNK" 2>&1)
 	[ "$_x" = "$CRC" ] || {
 		echo "$CHUNK: user.dsrvd.crc32 \"$_x\", expected $CRC"
 		return 1

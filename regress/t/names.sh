@@ -8,7 +8,7 @@
 # with every allowed character work.
 
 . "$REGRESS/lib.sh"
-tmpdir
+storage_tmpdir
 need_bins
 ensure_users
 ensure_chroot || bail "cannot prepare /var/empty"

@@ -6,7 +6,7 @@
 # DATA, and df and scrub count them all.
 
 . "$REGRESS/lib.sh"
-tmpdir
+storage_tmpdir
 need_bins
 ensure_users
 ensure_chroot || bail "cannot prepare /var/empty"

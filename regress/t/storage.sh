@@ -7,7 +7,7 @@
 # dctl status, and everything still there after a restart.
 
 . "$REGRESS/lib.sh"
-tmpdir
+storage_tmpdir
 need_bins
 ensure_users
 ensure_chroot || bail "cannot prepare /var/empty"
@@ -87,7 +87,7 @@ on_disk() {
 		return 1
 	}
 	immutable "$_p" || return 1
-	_x=$(getfattr --only-values -n user.dsrvd.crc32 "$_p" 2>&1)
+	_x=$(getfattr --absolute-names --only-values -n user.dsrvd.crc32 "$_p" 2>&1)
 	[ "$_x" = "$(crc32_of "$2")" ] || {
 		echo "$_p: user.dsrvd.crc32 \"$_x\", expected $(crc32_of "$2")"
 		return 1
