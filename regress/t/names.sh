@@ -29,7 +29,7 @@ ls -A / >"$T/root.before"
 
 # hexof STRING: its bytes in hex.
 hexof() {
-	printf '%s' "$1" | od -An -tx1 | tr -d ' \n'
+	printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'
 }
 
 # rep N C: C repeated N times.
