@@ -733,6 +733,7 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 	static const char	 version[] = "dsrvd " DSRVD_VERSION;
 	struct st_req		 req;
 	const char		*what, *errstr;
+	char			 msg[128];
 	uint32_t		 need, type;
 	size_t			 dirlen;
 	int			 fd = -1;
@@ -783,8 +784,10 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 	/* Names are checked here first, and again by storage. */
 	if (hdr->method == WIRE_M_LIST) {
 		if (chunk_dir_check(hdr->name, hdr->namelen, &errstr) == -1) {
-			conn_respond(c, hdr->method, WIRE_E_BADNAME,
-			    errstr, NULL, 0);
+			(void)snprintf(msg, sizeof(msg), "bad directory name: "
+			    "%s", errstr);
+			conn_respond(c, hdr->method, WIRE_E_BADNAME, msg,
+			    NULL, 0);
 			return;
 		}
 	} else if (hdr->method != WIRE_M_STATFS &&
@@ -792,7 +795,8 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 	    -1) {
 		log_info("%s key %s: %s refused: bad chunk name: %s", c->peer,
 		    c->keyname, wire_method_name(hdr->method), errstr);
-		conn_respond(c, hdr->method, WIRE_E_BADNAME, errstr, NULL, 0);
+		(void)snprintf(msg, sizeof(msg), "bad chunk name: %s", errstr);
+		conn_respond(c, hdr->method, WIRE_E_BADNAME, msg, NULL, 0);
 		return;
 	}
 	if (hdr->method != WIRE_M_WRITE && hdr->method != WIRE_M_LIST &&
