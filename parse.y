@@ -346,9 +346,7 @@ keyopt		: PERMIT permlist		{
 			if (keyopts.ns_set)
 				conferr("namespace given twice");
 			keyopts.ns_set = 1;
-			if (strcmp($2, "index") == 0)
-				conferr("namespace 'index' is reserved");
-			else if (!valid_name($2, NAMESPACE_MAX))
+			if (!valid_name($2, NAMESPACE_MAX))
 				conferr("invalid namespace '%s' (1..%d of "
 				    "A-Z a-z 0-9 . _ -, no leading dot)",
 				    $2, NAMESPACE_MAX);
