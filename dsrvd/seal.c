@@ -131,8 +131,10 @@ storage_probe(const struct dsrvd_conf *conf, char *err, size_t errlen)
 		    penv.immutable_why);
 	r = 0;
  done:
-	if (fd != -1)
+	if (fd != -1) {
 		(void)close(fd);
+		(void)unlinkat(tfd, PROBE_NAME, 0);
+	}
 	if (tfd != -1)
 		(void)close(tfd);
 	(void)close(dfd);

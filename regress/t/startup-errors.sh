@@ -120,6 +120,24 @@ else
 	skip "require mount on a mount point: stop"
 fi
 
+# ramfs keeps no extended attributes: no place for the chunks' crc32s.
+mkdir -p "$T/ramfs"
+if mount -t ramfs -o mode=0700 ramfs "$T/ramfs" 2>"$T/mount.err"; then
+	add_mount "$T/ramfs"
+	DATA=$T/ramfs
+	conf ramfs </dev/null
+	DATA=''
+	attempt ramfs "$DSRVD" -d -f "$CONF"
+	refused "data directory without extended attributes" \
+	    "dsrvd: data directory $T/ramfs: cannot store extended attributes"
+	check "data directory without extended attributes: no probe left" \
+	    [ ! -e "$T/ramfs/.tmp/probe" ]
+else
+	skip "data directory without extended attributes: cannot mount" \
+	    "a ramfs ($(cat "$T/mount.err"))"
+	skip "data directory without extended attributes: probe"
+fi
+
 ### users and the chroot
 
 conf nouser <<EOF
