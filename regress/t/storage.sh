@@ -208,6 +208,9 @@ cdctl df >"$T/df.out" 2>&1
 rc=$?
 check "dctl df exits 0 ($rc)" [ "$rc" -eq 0 ]
 check "dctl df: chunks $nchunks" has "$T/df.out" "^chunks +$nchunks\$"
+cdctl df >"$T/df2.out" 2>&1
+check "dctl df again: still chunks $nchunks" \
+    has "$T/df2.out" "^chunks +$nchunks\$"
 check "dctl df: total, free and available" df_fields
 diag "dctl df said:"
 diagfile "$T/df.out"
