@@ -1,0 +1,106 @@
+/*
+ * Files on dsrvd: a file is a series of data chunks of DSRV_CHUNK_SIZE
+ * bytes plus one metadata chunk, written last, that lists them.  Until
+ * the metadata chunk exists the file does not exist.
+ *
+ *   data chunk i:  %02x/%08x-%08x-%08x  (file crc >> 24, file crc, i,
+ *                  chunk crc)
+ *   metadata:      index/<sanitized name>-%08x  (file crc)
+ *
+ * Every name is a function of the content, so writing the same file
+ * twice writes the same chunks, and prefix matching needs no reads of
+ * the metadata of files that cannot match.
+ */
+#ifndef DSRV_FILE_H
+#define DSRV_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunkname.h"
+#include "pool.h"
+
+#define DSRV_CHUNK_SIZE		(8 * 1024 * 1024)
+#define DSRV_META_DIR		"index"
+#define DSRV_META_VERSION	1
+#define DSRV_SANITIZED_MAX	190
+
+struct dsrv_chunk_meta {
+	uint64_t	 length;
+	uint32_t	 crc;
+};
+
+struct dsrv_file_meta {
+	char		*name;
+	uint64_t	 length;
+	uint32_t	 crc;
+	uint8_t		 sha256[32];
+	int		 has_sha256;
+	uint64_t	 stored_at;	/* unix seconds, client clock at put */
+	size_t		 nchunks;
+	struct dsrv_chunk_meta *chunks;
+	char		 metaname[CHUNK_NAME_MAX + 1];	/* index/... */
+};
+
+void	dsrv_meta_free(struct dsrv_file_meta *);
+void	dsrv_data_name(uint32_t filecrc, uint32_t index, uint32_t chunkcrc,
+	    char out[CHUNK_NAME_MAX + 1]);
+void	dsrv_meta_name(const char *filename, uint32_t filecrc,
+	    char out[CHUNK_NAME_MAX + 1]);
+/* The metadata chunk's payload; *out is malloc'ed. */
+int	dsrv_meta_encode(const struct dsrv_file_meta *, uint8_t **out,
+	    size_t *len, char *err, size_t errlen);
+/*
+ * Checks every field crc, the version, that the chunks' lengths add up
+ * to length and that their crcs combine to crc.  metaname is left empty.
+ */
+int	dsrv_meta_decode(const uint8_t *, size_t, struct dsrv_file_meta **,
+	    char *err, size_t errlen);
+
+typedef void (*dsrv_progress_fn)(uint64_t done, uint64_t total, void *arg);
+
+struct dsrv_xfer_opts {
+	int		 parallel;	/* chunks in flight, 0 = 4 */
+	int		 sha256;	/* get: check the sha256 */
+	dsrv_progress_fn progress;	/* called from the caller's thread */
+	void		*arg;
+};
+
+/* The writer: length and crc32 (and optionally sha256) declared up front. */
+struct dsrv_writer;
+struct dsrv_writer *dsrv_writer_open(struct dsrv_pool *, const char *name,
+	    uint64_t length, uint32_t crc,
+	    const uint8_t *sha256 /* NULL: none */,
+	    const struct dsrv_xfer_opts *, char *err, size_t errlen);
+int	dsrv_writer_write(struct dsrv_writer *, const void *, size_t,
+	    char *err, size_t errlen);
+/*
+ * Frees the writer.  -1 if the data's length or cumulative crc32
+ * differs from the declared ones (NO metadata chunk is written) or a
+ * write failed.
+ */
+int	dsrv_writer_close(struct dsrv_writer *, char *err, size_t errlen);
+void	dsrv_writer_abort(struct dsrv_writer *);
+
+/*
+ * The reader: writes the file to fd in order, checking every chunk crc,
+ * the cumulative crc and with opts->sha256 the sha256; -1 with an error
+ * naming the chunk on any mismatch.
+ */
+int	dsrv_file_read(struct dsrv_pool *, const struct dsrv_file_meta *,
+	    int fd, const struct dsrv_xfer_opts *, char *err, size_t errlen);
+/*
+ * The metadata of every file whose name starts with prefix ("" = all),
+ * read in parallel; cb is called once per file, in any order, from the
+ * caller's thread; cb returns -1 to stop (then -1, no err).  A metadata
+ * chunk that cannot be read or decoded does not stop the others: after
+ * the rest, -1 (or its wire code) with an error naming the first one.
+ */
+int	dsrv_match(struct dsrv_pool *, const char *prefix, int parallel,
+	    int (*cb)(const struct dsrv_file_meta *, void *), void *,
+	    char *err, size_t errlen);
+/* The newest (stored_at) metadata whose name is exactly name; 3 (NOTFOUND) if none. */
+int	dsrv_file_find(struct dsrv_pool *, const char *name,
+	    struct dsrv_file_meta **, char *err, size_t errlen);
+
+#endif /* DSRV_FILE_H */

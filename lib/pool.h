@@ -1,0 +1,70 @@
+/*
+ * A thread-safe pool of authenticated connections to one server.  Every
+ * request checks a connection out (one thread uses it at a time), and a
+ * transient failure is retried on a fresh connection after an
+ * exponential backoff with jitter: all requests of the protocol are
+ * idempotent, so repeating one is always safe.
+ */
+#ifndef DSRV_POOL_H
+#define DSRV_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+
+struct dsrv_pool;
+
+struct dsrv_pool_opts {
+	struct dsrv_client_opts conn;	/* host, port, keyname, key, timeouts */
+	int		 maxconns;	/* 0 = default 4 */
+	int		 retries;	/* 0 = default 5 (attempts after the
+					   first); -1 = none */
+	int		 backoff_ms;	/* 0 = default 100; doubles each retry,
+					   +-50% jitter, cap 5000 */
+};
+
+#define DSRV_POOL_MAXCONNS	4
+#define DSRV_POOL_RETRIES	5
+#define DSRV_POOL_BACKOFF_MS	100
+#define DSRV_POOL_BACKOFF_CAP	5000
+
+/*
+ * Connects one connection now, so that a wrong key or an unreachable
+ * server fails here and not in the middle of a transfer.  The pool keeps
+ * its own copy of the key (wiped by dsrv_pool_free); the caller's opts
+ * are not touched.
+ */
+struct dsrv_pool	*dsrv_pool_new(const struct dsrv_pool_opts *,
+			    char *err, size_t errlen);
+void			 dsrv_pool_free(struct dsrv_pool *);
+/* "HOST port P" */
+const char		*dsrv_pool_peer(const struct dsrv_pool *);
+/* Retries done so far, over all threads. */
+uint64_t		 dsrv_pool_retried(const struct dsrv_pool *);
+
+/*
+ * -1: failed after all retries (transport); else the wire code (0 ok),
+ * with err as in client.h: "HOST port P: NAME: <text>: <server msg>".
+ * Transient = transport failure, BUSY, CRC, IO, UNAVAILABLE: retried on
+ * a fresh connection.  Other codes are returned at once.
+ */
+int	dsrv_pool_write(struct dsrv_pool *, const char *name, const void *,
+	    size_t, char *err, size_t errlen);
+/* READ name into buf (bufsz bytes); a longer chunk gives WIRE_E_TOOBIG. */
+int	dsrv_pool_read(struct dsrv_pool *, const char *name, void *buf,
+	    size_t bufsz, size_t *len, char *err, size_t errlen);
+int	dsrv_pool_stat(struct dsrv_pool *, const char *name, uint64_t *len,
+	    uint32_t *crc, char *err, size_t errlen);
+int	dsrv_pool_statfs(struct dsrv_pool *, struct dsrv_statfs *,
+	    char *err, size_t errlen);
+/*
+ * Every name in dir, passed to cb (valid during the call only).  A
+ * failure in the middle restarts the listing after the last name cb saw,
+ * so cb sees every name once.  cb returning -1 stops: -1, no err.
+ */
+int	dsrv_pool_list(struct dsrv_pool *, const char *dir,
+	    int (*cb)(const char *name, void *), void *, char *err,
+	    size_t errlen);
+
+#endif /* DSRV_POOL_H */
