@@ -28,7 +28,8 @@ CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	   -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter \
 	   -fstack-protector-strong -D_FORTIFY_SOURCE=2
 CPPFLAGS += -D_GNU_SOURCE -I. -Ilib $(PKG_CFLAGS)
-LDFLAGS	+= -Wl,-z,relro,-z,now
+LDFLAGS	+= -Wl,-z,relro,-z,now -pthread
+CFLAGS	+= -pthread
 LDLIBS	+= $(PKG_LIBS)
 
 ifeq ($(SANITIZE),1)
@@ -37,8 +38,10 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
-LIB_SRCS = $(wildcard lib/*.c)
-LIB_OBJS = $(LIB_SRCS:.c=.o) parse.o
+# Generated from lib/meta.proto by protoc-c, so not in the wildcard.
+LIB_GEN = lib/meta.pb-c.c lib/meta.pb-c.h
+LIB_SRCS = $(filter-out lib/meta.pb-c.c,$(wildcard lib/*.c))
+LIB_OBJS = $(LIB_SRCS:.c=.o) lib/meta.pb-c.o parse.o
 DSRVD_SRCS = $(wildcard dsrvd/*.c)
 DSRVD_OBJS = $(DSRVD_SRCS:.c=.o)
 DCTL_SRCS = $(wildcard dctl/*.c)
@@ -59,6 +62,13 @@ parse.c: parse.y
 parse.o: parse.c lib/conf.h lib/log.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-error -Wno-unused-function \
 	    -Wno-missing-prototypes -Wno-sign-compare -c -o $@ parse.c
+
+lib/%.pb-c.c lib/%.pb-c.h: lib/%.proto
+	protoc-c --proto_path=lib --c_out=lib $<
+
+# Named here so that make keeps them as targets, not intermediates.
+lib/meta.pb-c.o: lib/meta.pb-c.c lib/meta.pb-c.h
+lib/dsrvfile.o: lib/meta.pb-c.h
 
 lib/libdsrv.a: $(LIB_OBJS)
 	rm -f $@
@@ -105,6 +115,6 @@ lint:
 
 clean:
 	rm -f $(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS) $(PROGS) $(UNIT_BINS) \
-	    $(TOOL_BINS) parse.c lib/libdsrv.a
+	    $(TOOL_BINS) parse.c lib/libdsrv.a $(LIB_GEN)
 
 .PHONY: all deps check demo install lint clean
