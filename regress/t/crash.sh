@@ -98,6 +98,23 @@ wait_immutable() {
 	all_immutable
 }
 
+# removed_is N: the "removed K temporary files left by a crash" lines of
+# the storage workers add up to N.
+removed_is() {
+	_w=25
+	while :; do
+		_sum=$(sed -n 's/.*removed \([0-9]*\) temporary files\{0,1\} left by a crash.*/\1/p' \
+		    "$DSRVD_LOG" | awk '{ s += $1 } END { print s + 0 }')
+		[ "$_sum" -eq "$1" ] && return 0
+		_w=$((_w - 1))
+		[ "$_w" -gt 0 ] || break
+		sleep 0.2
+	done
+	echo "the log says $_sum removed, expected $1"
+	grep "temporary file" "$DSRVD_LOG"
+	return 1
+}
+
 start_dsrvd "$CONF" || bail "dsrvd did not start"
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
@@ -135,9 +152,12 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	start_dsrvd "$CONF" || bail "round $r: dsrvd did not restart"
 	check "round $r: DATA/.tmp empty after the restart" empty_dir "$DATA/.tmp"
 	if [ "$ntmp" -gt 0 ]; then
-		check "round $r: log: removed $ntmp temporary files" \
-		    wait_for_log "removed $ntmp temporary files? left by a crash" 5
+		check "round $r: log: removed $ntmp temporary files (all workers)" \
+		    removed_is "$ntmp"
 	fi
+	nsealed=$(sed -n 's/.*sealed \([0-9]*\) chunks\{0,1\} left unsealed.*/\1/p' \
+	    "$DSRVD_LOG" | awk '{ s += $1 } END { print s + 0 }')
+	diag "round $r: $nsealed chunks sealed at start"
 	check "round $r: every chunk on disk immutable" wait_immutable 5
 	check "round $r: every acknowledged chunk is there" acked_present
 	check "round $r: dctl chunk ls lists exactly the files on disk" \
