@@ -387,14 +387,28 @@ cmd_df(int argc, char **argv)
 	struct dsrv_client	*c;
 	struct dsrv_statfs	 sf;
 	char			 err[DSRV_CLIENT_ERRLEN], h[32];
-	int			 code;
+	int			 code, i;
 
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-j") == 0)
+			cargs.json = 1;
+		else if (strcmp(argv[i], "-q") != 0)
+			die_usage("usage: df [-j]");
+	}
 	resolve_target(&t);
 	c = net_connect(&t);
 	if ((code = dsrv_client_statfs(c, &sf, err, sizeof(err))) !=
 	    WIRE_E_OK)
 		fail(c, code, err);
 	dsrv_client_close(c);
+	if (cargs.json) {
+		printf("{\"total\":%" PRIu64 ",\"free\":%" PRIu64 ","
+		    "\"available\":%" PRIu64 ",\"chunks\":%" PRIu64 "}\n",
+		    sf.total, sf.free, sf.avail, sf.chunks);
+		if (fflush(stdout) == EOF)
+			die("stdout: %s", strerror(errno));
+		return (0);
+	}
 	printf("%-16s%-8s(%" PRIu64 " bytes)\n", "total",
 	    human(sf.total, h, sizeof(h)), sf.total);
 	printf("%-16s%-8s(%" PRIu64 " bytes)\n", "free",

@@ -49,16 +49,24 @@ static void	 vdie(int, const char *, va_list)
 		    __attribute__((__noreturn__, __format__ (printf, 2, 0)));
 
 static const struct cmd cmds[] = {
+	{ "abandoned",	0, 2, cmd_abandoned,	"abandoned" },
 	{ "chunk",	2, 3, cmd_chunk,	"chunk get DIR/NAME [file]\n"
 	    "\tchunk ls DIR\n\tchunk put DIR/NAME file\n"
 	    "\tchunk stat DIR/NAME" },
-	{ "df",		0, 0, cmd_df,		"df" },
+	{ "df",		0, 2, cmd_df,		"df" },
+	{ "get",	1, 6, cmd_get,		"get [--sha256] NAME "
+	    "[FILE | -]" },
 	{ "keygen",	1, 1, cmd_keygen,	"keygen file" },
 	{ "log",	1, 1, cmd_log,		"log verbose | brief" },
+	{ "match",	0, 4, cmd_match,	"match [PREFIX]" },
 	{ "ping",	0, 0, cmd_ping,		"ping" },
+	{ "put",	1, 5, cmd_put,		"put FILE [NAME]" },
 	{ "reload",	0, 0, cmd_reload,	"reload" },
-	{ "scrub",	1, 4, cmd_scrub,	"scrub --local [-w] "
-	    "[--rate size]" },
+	{ "replicate",	2, 7, cmd_replicate,	"replicate --to SERVER "
+	    "[PREFIX]" },
+	{ "scrub",	0, 6, cmd_scrub,	"scrub [--read] [PREFIX]\n"
+	    "\tscrub --local [-w] [--rate size]" },
+	{ "stat",	1, 4, cmd_stat,		"stat NAME" },
 	{ "status",	0, 0, cmd_status,	"status" },
 };
 
@@ -72,9 +80,9 @@ usage(void)
 {
 	size_t	 i;
 
-	fprintf(stderr, "usage: dctl [-c file] [-K keyname] [-k keyfile] "
-	    "[-r server] [-s socket]\n"
-	    "            command [argument ...]\n");
+	fprintf(stderr, "usage: dctl [-jq] [-c file] [-K keyname] "
+	    "[-k keyfile] [-r server]\n"
+	    "            [-s socket] command [argument ...]\n");
 	fprintf(stderr, "commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(stderr, "\t%s\n", cmds[i].usage);
@@ -84,6 +92,7 @@ usage(void)
 static void
 vdie(int status, const char *fmt, va_list ap)
 {
+	progress_clear();
 	fprintf(stderr, "dctl: ");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -97,6 +106,16 @@ die(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vdie(1, fmt, ap);
+	va_end(ap);
+}
+
+void
+die_status(int status, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vdie(status, fmt, ap);
 	va_end(ap);
 }
 
@@ -451,12 +470,19 @@ cmd_scrub(int argc, char **argv)
 	struct imsg		 imsg;
 	struct ctl_result	 res;
 	int64_t			 rate;
-	int			 i, local = 0, wait = 0;
+	int			 i, wait = 0;
+
+	/* Without --local, the scrub of files over the network. */
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--local") == 0)
+			break;
+	if (i == argc)
+		return (cmd_netscrub(argc, argv));
 
 	memset(&req, 0, sizeof(req));
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--local") == 0)
-			local = 1;
+			continue;
 		else if (strcmp(argv[i], "-w") == 0)
 			wait = 1;
 		else if (strcmp(argv[i], "--rate") == 0) {
@@ -469,9 +495,6 @@ cmd_scrub(int argc, char **argv)
 		} else
 			die_usage("usage: scrub --local [-w] [--rate size]");
 	}
-	if (!local)
-		die_usage("scrub: only --local, a scrub by the server itself, "
-		    "is available");
 
 	ctl_connect();
 	if (wait && scrub_counters(&before) == -1)
@@ -515,8 +538,14 @@ main(int argc, char *argv[])
 	int	 ch;
 
 	/* "+": options after the command are the command's own. */
-	while ((ch = getopt(argc, argv, "+c:K:k:r:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+c:jK:k:qr:s:")) != -1) {
 		switch (ch) {
+		case 'j':
+			cargs.json = 1;
+			break;
+		case 'q':
+			cargs.quiet = 1;
+			break;
 		case 'c':
 			cargs.conffile = optarg;
 			break;
