@@ -1047,7 +1047,8 @@ st_count(int base)
 	uint64_t	 n = 0;
 	int		 fd, d;
 
-	if ((fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) == -1)
+	/* Not a dup: that would share (and move) base's offset. */
+	if ((fd = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return 0;
 	if ((dp = fdopendir(fd)) == NULL) {
 		(void)close(fd);
@@ -1116,8 +1117,9 @@ st_cleanup_tmp(void)
 	long long	 inst;
 	int		 fd, mine, n = 0;
 
-	if ((fd = fcntl(st.tmp, F_DUPFD_CLOEXEC, 0)) == -1)
-		fatal("dup");
+	if ((fd = openat(st.tmp, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		fatal("open .tmp");
 	if ((dp = fdopendir(fd)) == NULL)
 		fatal("fdopendir .tmp");
 	while ((de = readdir(dp)) != NULL) {
