@@ -49,24 +49,25 @@ static void	 vdie(int, const char *, va_list)
 		    __attribute__((__noreturn__, __format__ (printf, 2, 0)));
 
 static const struct cmd cmds[] = {
-	{ "abandoned",	0, 2, cmd_abandoned,	"abandoned" },
+	{ "abandoned",	0, 8, cmd_abandoned,	"abandoned" },
 	{ "chunk",	2, 3, cmd_chunk,	"chunk get DIR/NAME [file]\n"
 	    "\tchunk ls DIR\n\tchunk put DIR/NAME file\n"
 	    "\tchunk stat DIR/NAME" },
-	{ "df",		0, 2, cmd_df,		"df" },
-	{ "get",	1, 6, cmd_get,		"get [--sha256] NAME "
+	{ "df",		0, 2, cmd_df,		"df [-j]" },
+	{ "get",	1, 8, cmd_get,		"get [--sha256] NAME "
 	    "[FILE | -]" },
 	{ "keygen",	1, 1, cmd_keygen,	"keygen file" },
 	{ "log",	1, 1, cmd_log,		"log verbose | brief" },
-	{ "match",	0, 4, cmd_match,	"match [PREFIX]" },
+	{ "match",	0, 8, cmd_match,	"match [PREFIX]" },
 	{ "ping",	0, 0, cmd_ping,		"ping" },
-	{ "put",	1, 5, cmd_put,		"put FILE [NAME]" },
+	{ "put",	1, 8, cmd_put,		"put [--crc32 hex "
+	    "[--length bytes]] FILE [NAME]" },
 	{ "reload",	0, 0, cmd_reload,	"reload" },
-	{ "replicate",	2, 7, cmd_replicate,	"replicate --to SERVER "
+	{ "replicate",	2, 8, cmd_replicate,	"replicate --to SERVER "
 	    "[PREFIX]" },
-	{ "scrub",	0, 6, cmd_scrub,	"scrub [--read] [PREFIX]\n"
+	{ "scrub",	0, 8, cmd_scrub,	"scrub [--read] [PREFIX]\n"
 	    "\tscrub --local [-w] [--rate size]" },
-	{ "stat",	1, 4, cmd_stat,		"stat NAME" },
+	{ "stat",	1, 8, cmd_stat,		"stat NAME" },
 	{ "status",	0, 0, cmd_status,	"status" },
 };
 

@@ -44,6 +44,7 @@
 #define O_SHA256	0x01
 #define O_READ		0x02
 #define O_TO		0x04
+#define O_DECLARE	0x08	/* put --crc32 and --length */
 
 struct fargs {
 	char		*arg[2];
@@ -51,6 +52,8 @@ struct fargs {
 	int		 sha256;
 	int		 read;
 	const char	*to;
+	const char	*crc32;
+	const char	*length;
 };
 
 /* Files that matched, deep copies of what dsrv_match handed over. */
@@ -165,6 +168,16 @@ parse_fargs(int argc, char **argv, int allowed, int min, int max,
 				if (++i == argc)
 					die_usage("usage: %s", usage);
 				fa->to = argv[i];
+			} else if ((allowed & O_DECLARE) &&
+			    strcmp(argv[i], "--crc32") == 0) {
+				if (++i == argc)
+					die_usage("usage: %s", usage);
+				fa->crc32 = argv[i];
+			} else if ((allowed & O_DECLARE) &&
+			    strcmp(argv[i], "--length") == 0) {
+				if (++i == argc)
+					die_usage("usage: %s", usage);
+				fa->length = argv[i];
 			} else
 				die_usage("unknown option %s; usage: %s",
 				    argv[i], usage);
@@ -219,6 +232,7 @@ exit_for(int code, const char *err)
 		return (EXIT_CORRUPT);
 	case -1:
 		if (strstr(err, "mismatch") != NULL ||
+		    strstr(err, "declared") != NULL ||
 		    strstr(err, "corrupt") != NULL ||
 		    strstr(err, "does not match") != NULL)
 			return (EXIT_CORRUPT);
@@ -498,12 +512,15 @@ read_full(int fd, uint8_t *buf, size_t len, size_t *got)
 /*
  * put FILE [NAME]: read FILE once for its length, crc32 and sha256,
  * then a second time into the writer, which refuses to write the
- * metadata if the second reading differs from the first.
+ * metadata if the second reading differs from the first.  With
+ * --crc32 (and --length) the caller declares them and FILE is read
+ * once, so it may be "-", the standard input.
  */
 int
 cmd_put(int argc, char **argv)
 {
-	const char		*usage = "put FILE [NAME]";
+	const char		*usage = "put [--crc32 hex [--length bytes]] "
+				    "FILE [NAME]";
 	struct fargs		 fa;
 	struct target		 t;
 	struct dsrv_pool	*pool;
@@ -513,30 +530,66 @@ cmd_put(int argc, char **argv)
 	crypto_hash_sha256_state sha;
 	struct stat		 st;
 	uint8_t			 digest[crypto_hash_sha256_BYTES], *buf;
-	char			 err[DSRV_CLIENT_ERRLEN], label[64];
-	const char		*path, *name;
+	char			 err[DSRV_CLIENT_ERRLEN], label[64], *ep;
+	const char		*path, *name, *errstr;
 	uint64_t		 length = 0, sent = 0;
+	unsigned long long	 ull;
 	uLong			 crc;
 	size_t			 n;
-	int			 fd;
+	int			 fd, declared;
 
-	parse_fargs(argc, argv, 0, 1, 2, usage, &fa);
+	parse_fargs(argc, argv, O_DECLARE, 1, 2, usage, &fa);
 	path = fa.arg[0];
 	name = fa.nargs == 2 ? fa.arg[1] : path;
+	declared = fa.crc32 != NULL;
 	if (name[0] == '\0')
 		die_usage("put: the file name may not be empty");
-	if (strcmp(path, "-") == 0)
-		die_usage("put: cannot read standard input: the crc32 must be "
-		    "known before the first chunk is sent; save it to a file "
-		    "first");
+	if (fa.length != NULL && !declared)
+		die_usage("put: --length goes with --crc32");
+	crc = 0;
+	if (declared) {
+		errno = 0;
+		ull = strtoull(fa.crc32, &ep, 16);
+		if (fa.crc32[0] == '\0' || *ep != '\0' || errno != 0 ||
+		    ull > UINT32_MAX || fa.crc32[0] == '-')
+			die_usage("put: bad crc32 '%s': 8 hex digits",
+			    fa.crc32);
+		crc = (uLong)ull;
+	}
+	if (fa.length != NULL) {
+		length = (uint64_t)strtonum(fa.length, 0, LLONG_MAX, &errstr);
+		if (errstr != NULL)
+			die_usage("put: bad length '%s': %s", fa.length,
+			    errstr);
+	}
+	if (strcmp(path, "-") == 0) {
+		if (fa.length == NULL)
+			die_usage("put: standard input needs --crc32 and "
+			    "--length: they must be known before the first "
+			    "chunk is sent");
+		if (fa.nargs == 1)
+			die_usage("put: standard input needs a NAME");
+		fd = STDIN_FILENO;
+		path = "standard input";
+	} else {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+			die("%s: %s", path, strerror(errno));
+		if (fstat(fd, &st) == -1)
+			die("%s: %s", path, strerror(errno));
+		if (!declared && !S_ISREG(st.st_mode))
+			die("%s: not a regular file (put reads it twice; "
+			    "see --crc32 and --length)", path);
+		if (S_ISDIR(st.st_mode))
+			die("%s: %s", path, strerror(EISDIR));
+		if (declared && fa.length == NULL) {
+			if (!S_ISREG(st.st_mode))
+				die_usage("put: %s: not a regular file, "
+				    "give --length", path);
+			length = (uint64_t)st.st_size;
+		}
+	}
 	if (sodium_init() == -1)
 		die("libsodium failed to initialise");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		die("%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1)
-		die("%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		die("%s: not a regular file (put reads it twice)", path);
 	if ((buf = malloc(IO_BUFSZ)) == NULL)
 		die("%s", strerror(errno));
 
@@ -544,24 +597,26 @@ cmd_put(int argc, char **argv)
 	resolve_target(&t);
 	pool = pool_open(&t, XFER_PARALLEL);
 
-	(void)snprintf(label, sizeof(label), "%.40s: checksum", name);
-	prog = progress_start(label, (uint64_t)st.st_size);
-	crc = crc32(0L, Z_NULL, 0);
-	crypto_hash_sha256_init(&sha);
-	for (;;) {
-		if (read_full(fd, buf, IO_BUFSZ, &n) == -1)
+	if (!declared) {
+		(void)snprintf(label, sizeof(label), "%.40s: checksum", name);
+		prog = progress_start(label, (uint64_t)st.st_size);
+		crc = crc32(0L, Z_NULL, 0);
+		crypto_hash_sha256_init(&sha);
+		for (;;) {
+			if (read_full(fd, buf, IO_BUFSZ, &n) == -1)
+				die("%s: %s", path, strerror(errno));
+			if (n == 0)
+				break;
+			crc = crc32(crc, buf, (uInt)n);
+			crypto_hash_sha256_update(&sha, buf, n);
+			length += n;
+			progress_set(prog, length);
+		}
+		crypto_hash_sha256_final(&sha, digest);
+		progress_end(prog);
+		if (lseek(fd, 0, SEEK_SET) == -1)
 			die("%s: %s", path, strerror(errno));
-		if (n == 0)
-			break;
-		crc = crc32(crc, buf, (uInt)n);
-		crypto_hash_sha256_update(&sha, buf, n);
-		length += n;
-		progress_set(prog, length);
 	}
-	crypto_hash_sha256_final(&sha, digest);
-	progress_end(prog);
-	if (lseek(fd, 0, SEEK_SET) == -1)
-		die("%s: %s", path, strerror(errno));
 
 	(void)snprintf(label, sizeof(label), "%.40s", name);
 	prog = progress_start(label, length);
@@ -570,8 +625,8 @@ cmd_put(int argc, char **argv)
 	xo.progress = progress_cb;
 	xo.arg = prog;
 	err[0] = '\0';
-	if ((w = dsrv_writer_open(pool, name, length, (uint32_t)crc, digest,
-	    &xo, err, sizeof(err))) == NULL)
+	if ((w = dsrv_writer_open(pool, name, length, (uint32_t)crc,
+	    declared ? NULL : digest, &xo, err, sizeof(err))) == NULL)
 		fail(-1, err[0] != '\0' ? err : "put failed");
 	for (;;) {
 		if (read_full(fd, buf, IO_BUFSZ, &n) == -1) {
@@ -582,8 +637,10 @@ cmd_put(int argc, char **argv)
 			break;
 		if (sent + n > length) {
 			dsrv_writer_abort(w);
-			die_status(EXIT_CORRUPT, "%s: file grew while it was "
-			    "stored; no metadata written", path);
+			die_status(EXIT_CORRUPT, "%s: %s: more than %" PRIu64
+			    " bytes%s; no metadata written", name, path,
+			    length, declared ? ", the declared length" :
+			    " (it grew while it was stored)");
 		}
 		if (dsrv_writer_write(w, buf, n, err, sizeof(err)) == -1) {
 			dsrv_writer_abort(w);
@@ -593,13 +650,16 @@ cmd_put(int argc, char **argv)
 	}
 	if (sent != length) {
 		dsrv_writer_abort(w);
-		die_status(EXIT_CORRUPT, "%s: file shrank while it was "
-		    "stored; no metadata written", path);
+		die_status(EXIT_CORRUPT, "%s: %s: %" PRIu64 " bytes, not %"
+		    PRIu64 "%s; no metadata written", name, path, sent, length,
+		    declared ? ", the declared length" :
+		    " (it shrank while it was stored)");
 	}
 	if (dsrv_writer_close(w, err, sizeof(err)) == -1)
 		fail(-1, err);
 	progress_end(prog);
-	(void)close(fd);
+	if (fd != STDIN_FILENO)
+		(void)close(fd);
 	free(buf);
 	dsrv_pool_free(pool);
 	return (0);
