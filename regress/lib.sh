@@ -665,3 +665,146 @@ storage_cleanup() {
 	(exit "$_scs")
 	cleanup
 }
+
+### file tests (files.sh, match.sh, replicate.sh, interrupt.sh)
+
+FILETOOL=${FILETOOL:-$REGRESS/tools/filetool}
+CUTPROXY=${CUTPROXY:-$REGRESS/tools/cutproxy}
+
+# ftool args...: regress/tools/filetool against the test daemon.
+ftool() {
+	"$FILETOOL" -r "127.0.0.1:$PORT" -k "$CKEY" -K "$CKEYNAME" "$@"
+}
+
+# meta_name NAME CRC: the metadata chunk name of a file, index/S-CRC,
+# as the spec sanitizes NAME.
+meta_name() {
+	python3 -c 'import sys
+n = sys.argv[1].encode("utf-8", "surrogateescape")
+ok = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+s = bytearray(c if c in ok else ord("_") for c in n)
+if s[:1] == b".":
+    s[0] = ord("_")
+s = bytes(s[:190]) or b"_"
+print("index/" + s.decode() + "-" + sys.argv[2])' "$1" "$2"
+}
+
+# data_names FILE: the data chunk names of FILE, one a line, in order.
+data_names() {
+	python3 -c 'import sys, zlib
+d = open(sys.argv[1], "rb").read()
+f = zlib.crc32(d) & 0xffffffff
+cs = 8 * 1024 * 1024
+for i in range((len(d) + cs - 1) // cs):
+    c = zlib.crc32(d[i * cs:(i + 1) * cs]) & 0xffffffff
+    print("%02x/%08x-%08x-%08x" % (f >> 24, f, i, c))' "$1"
+}
+
+# disk_chunks DATADIR CRC: the data chunks on disk whose file crc32 is
+# CRC, as DIR/NAME, sorted.
+disk_chunks() {
+	_dd=$(printf '%s' "$2" | cut -c1-2)
+	[ -d "$1/$_dd" ] || return 0
+	(cd "$1/$_dd" && ls -A) | grep "^$2-" | sed "s|^|$_dd/|" | LC_ALL=C sort
+}
+
+# all_data_chunks DATADIR: every data chunk on disk (00..ff), sorted.
+all_data_chunks() {
+	(cd "$1" && find . -mindepth 2 -maxdepth 2 -type f -path './[0-9a-f][0-9a-f]/*' |
+	    sed 's|^\./||') | LC_ALL=C sort
+}
+
+# chunk_refs FILE: every data chunk name (D scheme) mentioned in FILE,
+# sorted and unique.
+chunk_refs() {
+	grep -Eo '[0-9a-f]{2}/[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}' "$1" |
+	    LC_ALL=C sort -u
+}
+
+# json_lines FILE [MIN]: FILE has at least MIN (default 1) lines, and
+# every line is a JSON object.
+json_lines() {
+	python3 -c 'import json, sys
+n = 0
+for i, l in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
+    try:
+        o = json.loads(l)
+    except ValueError as e:
+        print("line %d is not JSON (%s): %r" % (i, e, l))
+        sys.exit(1)
+    if not isinstance(o, dict):
+        print("line %d is not a JSON object: %r" % (i, l))
+        sys.exit(1)
+    n += 1
+if n < int(sys.argv[2]):
+    print("%d JSON lines, expected at least %s" % (n, sys.argv[2]))
+    sys.exit(1)' "$1" "${2:-1}"
+}
+
+# json_has FILE VALUE: some line of FILE, a JSON object, has a string or
+# number field equal to VALUE.
+json_has() {
+	python3 -c 'import json, sys
+for l in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(l)
+    if any(str(v) == sys.argv[2] for v in o.values()
+           if isinstance(v, (str, int))):
+        sys.exit(0)
+print("no JSON line with a field %r in:" % sys.argv[2])
+sys.stdout.write(open(sys.argv[1]).read())
+sys.exit(1)' "$1" "$2"
+}
+
+# same_lines A B: the two files hold the same lines, order aside.
+same_lines() {
+	LC_ALL=C sort "$1" >"$1.sorted" && LC_ALL=C sort "$2" >"$2.sorted" &&
+	    cmp -s "$1.sorted" "$2.sorted" && return 0
+	echo "$1 and $2 differ:"
+	diff "$1.sorted" "$2.sorted" | head -n 20
+	return 1
+}
+
+# wait_file_size FILE BYTES [secs]: FILE has grown to BYTES or more.
+wait_file_size() {
+	_n=$(( ${3:-30} * 10 ))
+	while [ "$_n" -gt 0 ]; do
+		[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] &&
+		    return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+# wait_chunks DATADIR CRC N [secs]: N data chunks of the file with
+# crc32 CRC are on disk.
+wait_chunks() {
+	_n=$(( ${4:-30} * 10 ))
+	while [ "$_n" -gt 0 ]; do
+		[ "$(disk_chunks "$1" "$2" | wc -l)" -ge "$3" ] && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+# flip_byte PATH OFFSET: change the byte at OFFSET of a sealed chunk
+# (the immutable flag comes off and goes back on).
+flip_byte() {
+	chattr -i "$1" || return 1
+	python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2]))
+    b = f.read(1)
+    f.seek(int(sys.argv[2]))
+    f.write(bytes([b[0] ^ 0x5a]))' "$1" "$2" || return 1
+	chattr +i "$1"
+}
+
+# set_crc_xattr PATH: make the stored crc32 attribute agree with the
+# bytes on disk, so that only the client can notice a change.
+set_crc_xattr() {
+	chattr -i "$1" || return 1
+	setfattr -n user.dsrvd.crc32 -v "$(crc32_of "$1")" "$1" || return 1
+	chattr +i "$1"
+}

@@ -5,11 +5,13 @@
  * SIGUSR1.  Tests put it between dctl and dsrvd to see that a transfer
  * survives connections dying under it.
  *
- *	cutproxy -p LISTENPORT -t TARGETPORT [-c BYTES] [-n CUTS]
+ *	cutproxy -p LISTENPORT -t TARGETPORT [-c BYTES] [-n CUTS] [-s RATE]
  *
  * -c BYTES: cut after this many bytes towards the server (counted
  * again from zero after each cut); -n CUTS: at most this many cuts
- * (default 1) by byte count.  Each cut is one line on stderr:
+ * (default 1) by byte count; -s RATE: carry at most RATE bytes a
+ * second, both directions together, so that a test can be sure to
+ * act while a transfer is still going on.  Each cut is one line on stderr:
  * "cutproxy: cut N connections after B bytes".  "cutproxy: ready"
  * on stderr once it listens.  It runs until killed.
  */
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAXPAIRS	128
@@ -51,6 +54,8 @@ static struct pair		*pairs[MAXPAIRS];
 static volatile sig_atomic_t	 cutnow;
 
 static void	usage(void) __attribute__((noreturn));
+static double	now(void);
+static void	throttle(unsigned long long, double, unsigned long long);
 static void	onusr1(int);
 static int	nonblock(int);
 static int	dial(int);
@@ -64,8 +69,37 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: cutproxy -p listenport -t targetport "
-	    "[-c bytes] [-n cuts]\n");
+	    "[-c bytes] [-n cuts] [-s rate]\n");
 	exit(2);
+}
+
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return (0);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+/* Sleep while more went through since start than rate allows. */
+static void
+throttle(unsigned long long total, double start, unsigned long long rate)
+{
+	struct timespec	 ts;
+	double		 ahead;
+
+	if (rate == 0)
+		return;
+	ahead = (double)total / (double)rate - (now() - start);
+	if (ahead <= 0)
+		return;
+	if (ahead > 0.05)
+		ahead = 0.05;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(ahead * 1e9);
+	(void)nanosleep(&ts, NULL);
 }
 
 static void
@@ -198,12 +232,14 @@ main(int argc, char *argv[])
 	struct pair		*pmap[1 + 2 * MAXPAIRS];
 	struct sigaction	 sa;
 	const char		*errstr;
-	unsigned long long	 cutafter = 0, sent = 0;
+	unsigned long long	 cutafter = 0, sent = 0, rate = 0, total = 0;
+	unsigned long long	 before;
+	double			 start;
 	long long		 maxcuts = 1, ncuts = 0;
 	int			 lport = 0, tport = 0, lfd, fd, ch, i, n, one = 1;
 	nfds_t			 nfds;
 
-	while ((ch = getopt(argc, argv, "c:n:p:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:n:p:s:t:")) != -1) {
 		switch (ch) {
 		case 'c':
 			cutafter = (unsigned long long)strtonum(optarg, 1,
@@ -218,6 +254,12 @@ main(int argc, char *argv[])
 			break;
 		case 'p':
 			lport = (int)strtonum(optarg, 1, 65535, &errstr);
+			if (errstr != NULL)
+				usage();
+			break;
+		case 's':
+			rate = (unsigned long long)strtonum(optarg, 1,
+			    LLONG_MAX, &errstr);
 			if (errstr != NULL)
 				usage();
 			break;
@@ -258,6 +300,7 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	fprintf(stderr, "cutproxy: ready\n");
+	start = now();
 
 	for (;;) {
 		if (cutnow) {
@@ -265,6 +308,7 @@ main(int argc, char *argv[])
 			(void)cut_all(sent);
 			sent = 0;
 		}
+		throttle(total, start, rate);
 		if (cutafter > 0 && ncuts < maxcuts && sent >= cutafter) {
 			(void)cut_all(sent);
 			ncuts++;
@@ -344,11 +388,13 @@ main(int argc, char *argv[])
 				pair_close(p, 1);
 				continue;
 			}
+			before = sent;
 			if (pump(p, p->cfd, p->sfd, &p->up, pfd[k].revents,
 			    pfd[k + 1].revents, &sent) == -1 ||
 			    pump(p, p->sfd, p->cfd, &p->down,
-			    pfd[k + 1].revents, pfd[k].revents, NULL) == -1)
+			    pfd[k + 1].revents, pfd[k].revents, &total) == -1)
 				pair_close(p, 0);
+			total += sent - before;
 		}
 	}
 	/* NOTREACHED */
