@@ -168,6 +168,58 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	    -print 2>/dev/null)" ]
 done
 
+### the parent frozen: chunks committed but never sealed, then a crash
+
+# A committed chunk waits for the parent to seal it; with the parent
+# stopped, chunks become visible but stay unsealed, and a crash then
+# leaves them so.  The next start must find and seal them.
+kill -STOP "$DSRVD_PID"
+fpids=
+for i in 1 2 3 4 5; do
+	head -c 5000 /dev/urandom >"$T/src/frozen$i"
+	timeout 15 "$DCTL" -s "$SOCK" -r "127.0.0.1:$PORT" -k "$CKEY" \
+	    -K "$CKEYNAME" chunk put "cr/frozen$i" "$T/src/frozen$i" \
+	    >/dev/null 2>&1 &
+	fpids="$fpids $!"
+	add_bgpid "$!"
+done
+# frozen_visible: all five are on disk under their names.
+frozen_visible() {
+	_w=50
+	while [ "$_w" -gt 0 ]; do
+		[ "$(ls "$DATA/cr" | grep -c '^frozen[1-5]$')" -eq 5 ] &&
+		    return 0
+		sleep 0.2
+		_w=$((_w - 1))
+	done
+	ls "$DATA/cr" | grep frozen
+	return 1
+}
+check "parent stopped: 5 chunks committed all the same" frozen_visible
+nimm=0
+for i in 1 2 3 4 5; do
+	immutable "$DATA/cr/frozen$i" >/dev/null 2>&1 && nimm=$((nimm + 1))
+done
+check "parent stopped: none of them sealed ($nimm sealed)" [ "$nimm" -eq 0 ]
+pids=$(dsrvd_tree | tr '\n' ' ')
+kill -KILL $pids 2>/dev/null
+for p in $pids; do
+	wait_gone "$p" 5
+done
+wait "$DSRVD_PID" 2>/dev/null
+for p in $fpids; do
+	wait "$p" 2>/dev/null
+done
+start_dsrvd "$CONF" || bail "dsrvd did not restart after the frozen parent"
+check "after the restart: log: sealed 5 chunks left unsealed by a crash" \
+    wait_for_log "sealed 5 chunks? left unsealed by a crash" 5
+check "after the restart: every chunk on disk immutable" wait_immutable 5
+check "after the restart: counter chunks sealed 5" counter_is "chunks sealed" 5
+check "after the restart: every acknowledged chunk is there" acked_present
+check "after the restart: ls lists exactly the files on disk" listed_is_disk
+check "after the restart: every visible chunk reads back as sent" \
+    all_read_back
+
 nacked=$(cat "$T"/acked.* 2>/dev/null | wc -l)
 nvis=$(wc -l <"$T/listed")
 check "some chunks were written ($nacked acknowledged, $nvis visible)" \
