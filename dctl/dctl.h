@@ -84,6 +84,6 @@ void	 progress_end(struct progress *);
 /* Clear the line, if one is drawn, before other output on stderr. */
 void	 progress_clear(void);
 /* "1.5G", powers of 1024. */
-const char *fmt_size(uint64_t, char *, size_t);
+const char *human_size(uint64_t, char *, size_t);
 
 #endif /* DCTL_H */

@@ -368,21 +368,27 @@ hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* A name for a terminal line: control characters as '?'.  Static. */
+/*
+ * A name for a terminal line: control characters as '?'.  The result
+ * lives until the next call but one, enough for two in one printf.
+ */
 static char *
 printable(const char *s)
 {
-	static char	*buf;
+	static char	*buf[2];
+	static int	 which;
 	size_t		 i, n;
+	char		*b;
 
+	which = !which;
 	n = strlen(s);
-	free(buf);
-	if ((buf = malloc(n + 1)) == NULL)
+	free(buf[which]);
+	if ((b = buf[which] = malloc(n + 1)) == NULL)
 		die("%s", strerror(errno));
 	for (i = 0; i <= n; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 && s[i] != '\0') ||
+		b[i] = ((unsigned char)s[i] < 0x20 && s[i] != '\0') ||
 		    s[i] == 0x7f ? '?' : s[i];
-	return (buf);
+	return (b);
 }
 
 /* The length of the valid UTF-8 sequence at s, or 0. */
@@ -784,7 +790,7 @@ cmd_get(int argc, char **argv)
 	    sizeof(tmp))
 		die("%s: path too long", path);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		die("%s: %s", tmp, strerror(errno));
+		die("%s: %s", path, strerror(errno));
 	tmp_guard(tmp);
 	if ((code = dsrv_file_read(pool, m, fd, &xo, err, sizeof(err))) !=
 	    0) {
@@ -1332,12 +1338,14 @@ cmd_replicate(int argc, char **argv)
 		case J_CORRUPT:
 		case J_MISSING:
 			corrupt = 1;
-			fprintf(stderr, "dctl: %s\n", j->reason != NULL ?
+			fprintf(stderr, "dctl: %s: %s\n",
+			    printable(f.v[j->file]->name), j->reason != NULL ?
 			    j->reason : "corrupt");
 			break;
 		default:
 			error = 1;
-			fprintf(stderr, "dctl: %s\n", j->reason != NULL ?
+			fprintf(stderr, "dctl: %s: %s\n",
+			    printable(f.v[j->file]->name), j->reason != NULL ?
 			    j->reason : "failed");
 			break;
 		}

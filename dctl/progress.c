@@ -47,7 +47,7 @@ now_ms(void)
 }
 
 const char *
-fmt_size(uint64_t n, char *buf, size_t len)
+human_size(uint64_t n, char *buf, size_t len)
 {
 	static const char	 units[] = "KMGTPE";
 	double			 v = (double)n;
@@ -105,9 +105,9 @@ draw(struct progress *p, uint64_t now)
 	else
 		(void)strlcpy(eta, "ETA --:--", sizeof(eta));
 	fprintf(stderr, "\r%s  %s / %s  %3d%%  %s/s  %s\033[K", p->label,
-	    fmt_size(p->done, d, sizeof(d)), fmt_size(p->total, t, sizeof(t)),
+	    human_size(p->done, d, sizeof(d)), human_size(p->total, t, sizeof(t)),
 	    p->total > 0 ? (int)(p->done * 100 / p->total) : 100,
-	    fmt_size(rate, r, sizeof(r)), eta);
+	    human_size(rate, r, sizeof(r)), eta);
 	(void)fflush(stderr);
 	line_drawn = 1;
 	p->drawn_ms = now;
