@@ -966,7 +966,8 @@ st_list(const struct st_req *req, int memfd, struct st_res *res)
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), st_namecmp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), st_namecmp);
 	for (i = 0; i < n; i++) {
 		len = strlen(names[i]);
 		/* Room for the name, its separator and a final NUL. */
