@@ -1071,9 +1071,9 @@ dsrv_file_read(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 	}
 	if (!r.failed && i == m->nchunks) {
 		if (crc != m->crc)
-			errf(err, errlen, "%s: the file's crc32 is "
-			    "%08lx, the metadata says %08x", m->name, crc,
-			    m->crc);
+			errf(err, errlen, "%s: crc32 mismatch: the "
+			    "file's is %08lx, the metadata says %08x",
+			    m->name, crc, m->crc);
 		else if (checksha && (crypto_hash_sha256_final(&sha, digest),
 		    sodium_memcmp(digest, m->sha256, sizeof(digest)) != 0))
 			errf(err, errlen, "%s: sha256 mismatch: "
