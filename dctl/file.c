@@ -231,7 +231,9 @@ exit_for(int code, const char *err)
 	case WIRE_E_CORRUPT:
 		return (EXIT_CORRUPT);
 	case -1:
+		/* A chunk its metadata lists is gone: data lost, as if corrupt. */
 		if (strstr(err, "mismatch") != NULL ||
+		    strstr(err, "no such chunk") != NULL ||
 		    strstr(err, "declared") != NULL ||
 		    strstr(err, "corrupt") != NULL ||
 		    strstr(err, "does not match") != NULL)
