@@ -104,7 +104,8 @@ static struct dsrv_file_meta *meta_copy(const struct dsrv_file_meta *);
 static void	 meta_release(struct dsrv_file_meta *);
 static int	 collect(const struct dsrv_file_meta *, void *);
 static int	 meta_cmp(const void *, const void *);
-static void	 files_match(struct dsrv_pool *, const char *, struct files *);
+static int	 files_match(struct dsrv_pool *, const char *, struct files *,
+		    char *, size_t);
 static void	 files_free(struct files *);
 static void	 fmt_date(uint64_t, char *, size_t);
 static void	 hex(const uint8_t *, size_t, char *);
@@ -316,21 +317,29 @@ meta_cmp(const void *a, const void *b)
 	return (0);
 }
 
-/* Every file whose name starts with prefix, sorted, or exit. */
-static void
-files_match(struct dsrv_pool *p, const char *prefix, struct files *f)
+/*
+ * Every file whose name starts with prefix, sorted.  Without err, exit
+ * on failure; with it, return the code and keep the files that could
+ * be read, for scrub to report the rest.
+ */
+static int
+files_match(struct dsrv_pool *p, const char *prefix, struct files *f,
+    char *err, size_t errlen)
 {
-	char	 err[DSRV_CLIENT_ERRLEN];
+	char	 e[DSRV_CLIENT_ERRLEN];
 	int	 code;
 
 	memset(f, 0, sizeof(*f));
-	err[0] = '\0';
-	code = dsrv_match(p, prefix, MATCH_PARALLEL, collect, f, err,
-	    sizeof(err));
-	if (code != WIRE_E_OK)
-		fail(code, err[0] != '\0' ? err : "match failed");
+	e[0] = '\0';
+	code = dsrv_match(p, prefix, MATCH_PARALLEL, collect, f, e,
+	    sizeof(e));
+	if (code != WIRE_E_OK && err == NULL)
+		fail(code, e[0] != '\0' ? e : "match failed");
+	if (err != NULL)
+		(void)strlcpy(err, e[0] != '\0' ? e : "match failed", errlen);
 	if (f->n > 0)
 		qsort(f->v, f->n, sizeof(*f->v), meta_cmp);
+	return (code);
 }
 
 static void
@@ -840,13 +849,16 @@ cmd_match(int argc, char **argv)
 	struct target		 t;
 	struct dsrv_pool	*pool;
 	struct files		 f;
-	char			 date[32];
+	char			 date[32], err[DSRV_CLIENT_ERRLEN];
 	size_t			 i;
+	int			 code;
 
 	parse_fargs(argc, argv, 0, 0, 1, "match [PREFIX]", &fa);
 	resolve_target(&t);
 	pool = pool_open(&t, POOL_CONNS);
-	files_match(pool, fa.nargs == 1 ? fa.arg[0] : "", &f);
+	/* What could be read is listed even if some metadata could not. */
+	code = files_match(pool, fa.nargs == 1 ? fa.arg[0] : "", &f, err,
+	    sizeof(err));
 	for (i = 0; i < f.n; i++) {
 		if (cargs.json) {
 			json_meta(stdout, f.v[i], 0);
@@ -857,6 +869,8 @@ cmd_match(int argc, char **argv)
 		    f.v[i]->length, date, printable(f.v[i]->name));
 	}
 	flush_stdout();
+	if (code != WIRE_E_OK)
+		fail(code, err);
 	files_free(&f);
 	dsrv_pool_free(pool);
 	return (0);
@@ -1056,13 +1070,15 @@ cmd_netscrub(int argc, char **argv)
 	uint64_t		 nerror = 0;
 	size_t			 i, k, n = 0;
 	const char		*st;
-	char			 ix[32];
+	char			 ix[32], merr[DSRV_CLIENT_ERRLEN];
+	int			 mcode;
 
 	parse_fargs(argc, argv, O_READ, 0, 1, usage, &fa);
 	memset(&w, 0, sizeof(w));
 	resolve_target(&t);
 	w.src = pool_open(&t, POOL_CONNS);
-	files_match(w.src, fa.nargs == 1 ? fa.arg[0] : "", &f);
+	mcode = files_match(w.src, fa.nargs == 1 ? fa.arg[0] : "", &f, merr,
+	    sizeof(merr));
 	for (i = 0; i < f.n; i++) {
 		n += 1 + f.v[i]->nchunks;
 		total += f.v[i]->length;
@@ -1133,6 +1149,27 @@ cmd_netscrub(int argc, char **argv)
 			printf("%s %s (%s chunk %s): %s\n", st, j->name,
 			    printable(f.v[j->file]->name), ix,
 			    j->reason != NULL ? printable(j->reason) : "");
+	}
+	/*
+	 * A metadata chunk that could not be read or decoded: the library
+	 * names the first, and its file is beyond checking.
+	 */
+	if (mcode != WIRE_E_OK) {
+		if (exit_for(mcode, merr) == EXIT_CORRUPT ||
+		    strstr(merr, "metadata") != NULL) {
+			ncorrupt++;
+			st = "corrupt";
+		} else {
+			nerror++;
+			st = "error";
+		}
+		if (cargs.json) {
+			printf("{\"status\":\"%s\",\"chunk\":null,"
+			    "\"file\":null,\"index\":null,\"reason\":", st);
+			json_string(stdout, merr);
+			printf("}\n");
+		} else
+			printf("%s metadata: %s\n", st, printable(merr));
 	}
 	if (cargs.json)
 		printf("{\"files\":%zu,\"chunks\":%zu,\"bytes\":%" PRIu64 ","
@@ -1277,7 +1314,7 @@ cmd_replicate(int argc, char **argv)
 		    tt.host, tt.port);
 	w.src = pool_open(&t, POOL_CONNS);
 	w.dst = pool_open(&tt, POOL_CONNS);
-	files_match(w.src, fa.nargs == 1 ? fa.arg[0] : "", &f);
+	files_match(w.src, fa.nargs == 1 ? fa.arg[0] : "", &f, NULL, 0);
 	for (i = 0; i < f.n; i++) {
 		n += f.v[i]->nchunks;
 		total += f.v[i]->length;
