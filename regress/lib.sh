@@ -808,3 +808,10 @@ set_crc_xattr() {
 	setfattr -n user.dsrvd.crc32 -v "$(crc32_of "$1")" "$1" || return 1
 	chattr +i "$1"
 }
+
+# own_dctl: run a copy of dctl made now, so that a rebuild in the tree
+# during a long test does not pull the binary from under it.
+own_dctl() {
+	cp "$DCTL" "$T/dctl.own" && chmod 755 "$T/dctl.own" &&
+	    DCTL=$T/dctl.own
+}

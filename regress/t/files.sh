@@ -16,6 +16,7 @@
 . "$REGRESS/lib.sh"
 storage_tmpdir
 need_bins
+own_dctl || bail "cannot copy dctl"
 [ -x "$FILETOOL" ] || bail "regress/tools/filetool not built"
 ensure_users
 ensure_chroot || bail "cannot prepare /var/empty"
