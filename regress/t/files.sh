@@ -48,7 +48,7 @@ stored_ok() {
 	else
 		notok "$1: metadata chunk $_m"
 		diag "index/ holds:"
-		ls "$DATA/index" 2>&1 | head -n 20 | diag
+		ls "$DATA/index" 2>&1 | head -n 20 | sed "s|^|# |"
 	fi
 }
 
@@ -68,7 +68,7 @@ roundtrip() {
 	else
 		notok "$1: get to a file, byte for byte (exit $_rc)"
 		diagfile "$T/get.out"
-		cmp "$3" "$T/got" 2>&1 | diag
+		cmp "$3" "$T/got" 2>&1 | sed "s|^|# |"
 	fi
 	cdctl get "$2" - >"$T/got" 2>"$T/get.err"
 	_rc=$?
@@ -77,7 +77,7 @@ roundtrip() {
 	else
 		notok "$1: get NAME - to stdout, byte for byte (exit $_rc)"
 		diagfile "$T/get.err"
-		cmp "$3" "$T/got" 2>&1 | diag
+		cmp "$3" "$T/got" 2>&1 | sed "s|^|# |"
 	fi
 	cdctl get "$2" - 2>"$T/get.err" | cmp -s "$3" -
 	result $? "$1: get NAME - to a pipe, byte for byte"
