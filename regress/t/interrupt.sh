@@ -152,36 +152,53 @@ check "abandoned now lists no chunk" [ -z "$(chunk_refs "$T/ab.out")" ]
 
 ### dsrvd restarted during a put
 
-rand_file "$T/restart" $((200 * MIB)) || bail "cannot make 200 MiB"
-"$DCTL" -r "127.0.0.1:$PPORT" -k "$CKEY" -K "$CKEYNAME" \
-    put "$T/restart" int/restart >"$T/put.out" 2>&1 &
-ppid=$!
-add_bgpid "$ppid"
-crc=$(crc32_of "$T/restart")
-wait_chunks "$DATA" "$crc" 3 30
-check "3 chunks of int/restart are stored" \
-    [ "$(disk_chunks "$DATA" "$crc" | wc -l)" -ge 3 ]
-alive "$ppid"
-check "the put is still running" [ $? -eq 0 ]
-t0=$(date +%s%N)
-stop_dsrvd
-rc=$?
-check "dsrvd stops in the middle of the put ($rc)" [ "$rc" -eq 0 ]
-alive "$ppid"
-check "the put is still running while dsrvd is down" [ $? -eq 0 ]
-start_dsrvd "$CONF" || bail "dsrvd did not start again"
-diag "dsrvd was down for $((($(date +%s%N) - t0) / 1000000)) ms"
-wait "$ppid"
-rc=$?
-check "the put went on after the restart and exits 0 ($rc)" [ "$rc" -eq 0 ]
-diagfile "$T/put.out"
-check "int/restart: the chunks on disk" chunks_are "$T/restart" int/restart
-rm -f "$T/got"
-cdctl get int/restart "$T/got" >"$T/get.out" 2>&1
-check "int/restart reads back byte for byte" cmp "$T/restart" "$T/got"
-rm -f "$T/restart"
+# restart_put TEXT PORT MIB NAME: a put of MIB random MiB to NAME over
+# 127.0.0.1:PORT; once 3 of its chunks are stored, dsrvd stops and
+# starts again; the put must complete and read back.
+restart_put() {
+	rand_file "$T/restart" $(($3 * MIB)) || bail "cannot make $3 MiB"
+	"$DCTL" -r "127.0.0.1:$2" -k "$CKEY" -K "$CKEYNAME" \
+	    put "$T/restart" "$4" >"$T/put.out" 2>&1 &
+	_pp=$!
+	add_bgpid "$_pp"
+	_crc=$(crc32_of "$T/restart")
+	wait_chunks "$DATA" "$_crc" 3 30
+	alive "$_pp"
+	check "$1: 3 chunks stored and the put still runs" \
+	    [ $? -eq 0 -a "$(disk_chunks "$DATA" "$_crc" | wc -l)" -ge 3 ]
+	_t0=$(date +%s%N)
+	stop_dsrvd
+	_rc=$?
+	check "$1: dsrvd stops in the middle of the put ($_rc)" \
+	    [ "$_rc" -eq 0 ]
+	alive "$_pp"
+	check "$1: the put is still running while dsrvd is down" [ $? -eq 0 ]
+	start_dsrvd "$CONF"
+	_rc=$?
+	check "$1: dsrvd starts again while the put retries" [ "$_rc" -eq 0 ]
+	diag "$1: dsrvd was down for $((($(date +%s%N) - _t0) / 1000000)) ms"
+	wait "$_pp"
+	_rc=$?
+	check "$1: the put went on after the restart and exits 0 ($_rc)" \
+	    [ "$_rc" -eq 0 ]
+	diagfile "$T/put.out"
+	# Whatever happened, a daemon for what follows.
+	if gone "$DSRVD_PID"; then
+		start_dsrvd "$CONF" || bail "dsrvd does not start any more"
+	fi
+	check "$1: the chunks on disk" chunks_are "$T/restart" "$4"
+	rm -f "$T/got"
+	cdctl get "$4" "$T/got" >"$T/get.out" 2>&1
+	check "$1: $4 reads back byte for byte" cmp "$T/restart" "$T/got"
+	rm -f "$T/restart"
+}
 
+restart_put "through the proxy" "$PPORT" 200 int/restart
 kill "$PPID_" 2>/dev/null
+# Straight to dsrvd: the put meets refused connections while it is
+# down.  300 MiB take seconds, 3 chunks a fraction of one.
+restart_put "direct" "$PORT" 300 int/restart2
+
 stop_dsrvd
 rc=$?
 check "dsrvd stops cleanly ($rc)" [ "$rc" -eq 0 ]
