@@ -36,7 +36,8 @@ stored_nowhere() {
 
 ### corrupt: read-back verification
 
-start_dsrvd_shim corrupt "$CONF" || bail "dsrvd with the corrupt shim did not start"
+start_dsrvd_shim corrupt "$CONF" ||
+    bail "dsrvd with the corrupt shim did not start"
 cdctl chunk put cc/one "$T/c1" >"$T/put.out" 2>&1
 rc=$?
 check "corrupt: put fails with exit 4 ($rc)" [ "$rc" -eq 4 ]

@@ -44,7 +44,8 @@ intact() {
 		return 1
 	}
 	immutable "$CHUNK" || return 1
-	_x=$(getfattr --absolute-names --only-values -n user.dsrvd.crc32 "$CHUNK" 2>&1)
+	_x=$(getfattr --absolute-names --only-values -n user.dsrvd.crc32 \
+	    "$CHUNK" 2>&1)
 	[ "$_x" = "$CRC" ] || {
 		echo "$CHUNK: user.dsrvd.crc32 \"$_x\", expected $CRC"
 		return 1
@@ -141,7 +142,8 @@ check "the other chunks still read" cdctl chunk get im/b "$T/got"
 dctl scrub --local -w >"$T/scrub.out" 2>&1
 rc=$?
 check "dctl scrub --local -w exits 4 ($rc)" [ "$rc" -eq 4 ]
-check "scrub: 3 chunks, 1 corrupt" has "$T/scrub.out" "^scrub: 3 chunks, 1 corrupt$"
+check "scrub: 3 chunks, 1 corrupt" \
+    has "$T/scrub.out" "^scrub: 3 chunks, 1 corrupt$"
 check "log: the scrub names im/a" \
     wait_count "corrupt chunk im/a: crc32 $NEWCRC, stored $CRC" 2
 check "counter: scrub corrupt 1" counter_is "scrub corrupt" 1
@@ -158,7 +160,8 @@ chattr -i "$CHUNK" && printf 'A' | dd of="$CHUNK" bs=1 count=1 \
 dctl scrub --local -w >"$T/scrub.out" 2>&1
 rc=$?
 check "after the repair, scrub -w exits 0 ($rc)" [ "$rc" -eq 0 ]
-check "scrub: 3 chunks, 0 corrupt" has "$T/scrub.out" "^scrub: 3 chunks, 0 corrupt$"
+check "scrub: 3 chunks, 0 corrupt" \
+    has "$T/scrub.out" "^scrub: 3 chunks, 0 corrupt$"
 check "counter: scrub runs 2" counter_is "scrub runs" 2
 check "counter: scrub corrupt still 1" counter_is "scrub corrupt" 1
 check "im/a reads again" cdctl chunk get im/a "$T/got"

@@ -66,7 +66,8 @@ dctl_name() {
 	if [ "$_rc" -ne 0 ] && grep -q 'bad chunk name' "$T/put.out"; then
 		ok "dctl chunk put $1: refused (exit $_rc)"
 	else
-		notok "dctl chunk put $1: refused with bad chunk name (exit $_rc)"
+		notok "dctl chunk put $1: refused with bad chunk name" \
+		    "(exit $_rc)"
 		diagfile "$T/put.out"
 	fi
 	for _c in get stat; do

@@ -34,7 +34,8 @@ cp "$T/a.data" "$T/a.only"
 echo "only in A" >>"$T/a.only"
 
 for k in a b u; do
-	check "key k$k writes sh/same" as_key "$k" chunk put sh/same "$T/$k.data"
+	check "key k$k writes sh/same" \
+	    as_key "$k" chunk put sh/same "$T/$k.data"
 done
 check "key ka writes sh/onlyA" as_key a chunk put sh/onlyA "$T/a.only"
 
@@ -52,7 +53,8 @@ done
 lsof() {
 	as_key "$1" chunk ls "$2" 2>&1 | sed "s|^$2/||"
 }
-check "key ka lists onlyA and same" [ "$(lsof a sh | tr '\n' ' ')" = "onlyA same " ]
+check "key ka lists onlyA and same" \
+    [ "$(lsof a sh | tr '\n' ' ')" = "onlyA same " ]
 check "key kb lists only same" [ "$(lsof b sh | tr '\n' ' ')" = "same " ]
 check "key ku lists only same" [ "$(lsof u sh | tr '\n' ' ')" = "same " ]
 check "key kb cannot get A's sh/onlyA (exit 3)" \
@@ -89,7 +91,8 @@ check "key ka still reads its own sh/onlyA" cmp "$T/a.only" "$T/got"
 ### on disk
 
 check "DATA/.ns/A/sh/same holds A's bytes" cmp "$T/a.data" "$DATA/.ns/A/sh/same"
-check "DATA/.ns/A/sh/onlyA holds A's bytes" cmp "$T/a.only" "$DATA/.ns/A/sh/onlyA"
+check "DATA/.ns/A/sh/onlyA holds A's bytes" \
+    cmp "$T/a.only" "$DATA/.ns/A/sh/onlyA"
 check "DATA/.ns/B/sh/same holds B's bytes" cmp "$T/b.data" "$DATA/.ns/B/sh/same"
 check "DATA/sh/same holds the unconfined key's bytes" \
     cmp "$T/u.data" "$DATA/sh/same"

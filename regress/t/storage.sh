@@ -87,7 +87,8 @@ on_disk() {
 		return 1
 	}
 	immutable "$_p" || return 1
-	_x=$(getfattr --absolute-names --only-values -n user.dsrvd.crc32 "$_p" 2>&1)
+	_x=$(getfattr --absolute-names --only-values -n user.dsrvd.crc32 \
+	    "$_p" 2>&1)
 	[ "$_x" = "$(crc32_of "$2")" ] || {
 		echo "$_p: user.dsrvd.crc32 \"$_x\", expected $(crc32_of "$2")"
 		return 1
