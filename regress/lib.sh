@@ -145,8 +145,9 @@ cleanup() {
 	for _m in $MNTS; do
 		umount "$_m" 2>/dev/null || umount -l "$_m" 2>/dev/null
 	done
+	# Stored chunks are immutable: their flags come off first.
 	case $T in
-	/tmp/?*) rm -rf "$T" ;;
+	/tmp/?*) chattr -R -f -i "$T" >/dev/null 2>&1; rm -rf "$T" ;;
 	esac
 	exit "$_crc"
 }
