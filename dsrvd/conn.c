@@ -566,8 +566,7 @@ conn_crypto_fail(uint32_t id, const struct hs_fail *f)
 		break;
 	case WIRE_HS_BUSY:
 		nenv.conns_refused++;
-		conn_refuse(c, WIRE_HS_BUSY, "too many handshakes in "
-		    "progress");
+		conn_refuse(c, WIRE_HS_BUSY, "busy, try again later");
 		break;
 	default:
 		nenv.hs_fail_other++;

@@ -155,6 +155,13 @@ crypto_dispatch_hello(struct imsgev *iev, struct imsg *imsg)
 	if (hs_find(iev->id, imsg->hdr.peerid) != NULL)
 		fatalx("%s: network[%u] reused connection %u", __func__,
 		    iev->id, imsg->hdr.peerid);
+	/* A client may be quicker than our first configuration. */
+	if (env->conf == NULL) {
+		log_info("%s: handshake before the keys arrived, refused",
+		    hh.peer);
+		crypto_fail(iev, imsg->hdr.peerid, WIRE_HS_BUSY, 0, "");
+		return;
+	}
 	limit = (size_t)env->conf->max_conns * 2 + 16;
 	if (nhandshakes >= limit) {
 		log_warnx("%s: too many handshakes in progress", hh.peer);
