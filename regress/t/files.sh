@@ -18,6 +18,7 @@ storage_tmpdir
 need_bins
 own_dctl || bail "cannot copy dctl"
 [ -x "$FILETOOL" ] || bail "regress/tools/filetool not built"
+[ -x "$CUTPROXY" ] || bail "regress/tools/cutproxy not built"
 ensure_users
 ensure_chroot || bail "cannot prepare /var/empty"
 storage_conf || bail "cannot write the configuration"
@@ -148,6 +149,37 @@ check "get --sha256 files/eight1 to a file exits 0 ($rc)" [ "$rc" -eq 0 ]
 check "get --sha256 files/eight1 to a file, byte for byte" \
     cmp "$T/f8m1" "$T/got"
 
+### progress on a terminal, -q
+
+# script(1) gives dctl a terminal; what it drew lands in the typescript.
+# Work done in a moment draws nothing, so the put goes through cutproxy
+# held to 16 MiB/s: 40 MiB take seconds.
+pport=$(free_port)
+"$CUTPROXY" -p "$pport" -t "$PORT" -s $((16 * 1024 * 1024)) 2>"$T/proxy.log" &
+add_bgpid $!
+wait_for_log "cutproxy: ready" 5 "$T/proxy.log"
+rand_file "$T/p" $((40 * 1024 * 1024))
+script -qfec "'$DCTL' -r 127.0.0.1:$pport -k '$CKEY' -K '$CKEYNAME' \
+    put '$T/p' files/progress" "$T/tty.out" >/dev/null 2>&1
+rc=$?
+check "put on a terminal exits 0 ($rc)" [ "$rc" -eq 0 ]
+check "put on a terminal draws a progress line: done / 40.0M, %, rate" \
+    has "$T/tty.out" "/ 40\\.0M +[0-9]+% +[0-9.]+[A-Z]?/s"
+check "the progress line is drawn more than once" \
+    [ "$(grep -o '/ 40\.0M' "$T/tty.out" | wc -l)" -ge 2 ]
+check "the progress line has an ETA or a time taken" \
+    has "$T/tty.out" "ETA [0-9]+:[0-9]{2}:[0-9]{2}|[0-9]+\\.[0-9]s"
+script -qfec "'$DCTL' -q -r 127.0.0.1:$pport -k '$CKEY' -K '$CKEYNAME' \
+    get files/progress '$T/got'" "$T/tty.out" >/dev/null 2>&1
+rc=$?
+check "get -q on a terminal exits 0 ($rc)" [ "$rc" -eq 0 ]
+check "get -q on a terminal prints nothing" \
+    [ -z "$(grep -v '^Script \(started\|done\)' "$T/tty.out" | tr -d '\r\n')" ]
+check "get -q: byte for byte" cmp "$T/p" "$T/got"
+cdctl get files/progress "$T/got" >"$T/get.out" 2>&1
+check "get not on a terminal prints nothing" [ ! -s "$T/get.out" ]
+rm -f "$T/p"
+
 ### the same file again, names, missing files
 
 nbefore=$(all_data_chunks "$DATA" | wc -l)
@@ -194,6 +226,29 @@ check "put of a missing local file fails" \
 check "put of a missing local file stores nothing" \
     [ "$(ls "$DATA/index" | wc -l)" -eq "$ibefore" ]
 
+### servers that cannot be had: clear errors, in bounded time
+
+dead=$(free_port)
+t0=$(date +%s)
+"$DCTL" -r "127.0.0.1:$dead" -k "$CKEY" -K "$CKEYNAME" put "$T/f1" files/x \
+    >"$T/dead.out" 2>&1
+rc=$?
+check "put to a port nobody listens on exits 1 ($rc)" [ "$rc" -eq 1 ]
+check "and the error names the server" \
+    has "$T/dead.out" "127\\.0\\.0\\.1 port $dead"
+check "and gives up within 30 s ($(($(date +%s) - t0)) s)" \
+    [ $(($(date +%s) - t0)) -le 30 ]
+new_key "$T/wrong.key"
+t0=$(date +%s)
+"$DCTL" -r "127.0.0.1:$PORT" -k "$T/wrong.key" -K "$CKEYNAME" \
+    get files/one "$T/got" >"$T/wrong.out" 2>&1
+rc=$?
+check "get with the wrong key fails ($rc)" [ "$rc" -ne 0 ]
+check "and the error names the server" \
+    has "$T/wrong.out" "127\\.0\\.0\\.1 port $PORT"
+check "and comes within 30 s ($(($(date +%s) - t0)) s)" \
+    [ $(($(date +%s) - t0)) -le 30 ]
+
 ### match, stat and -j
 
 check "match files/eight1 shows crc32, size, date, name" \
@@ -201,11 +256,11 @@ check "match files/eight1 shows crc32, size, date, name" \
 check "match files/zero shows crc32, size, date, name" \
     match_line files/zero "$T/f0"
 cdctl match files/ >"$T/match.out" 2>&1
-check "match files/: the 6 files under files/" \
-    [ "$(wc -l <"$T/match.out")" -eq 6 ]
+check "match files/: the 7 files under files/" \
+    [ "$(wc -l <"$T/match.out")" -eq 7 ]
 cdctl -j match files/ >"$T/match.json" 2>&1
-check "match -j files/: 6 lines, each a JSON object" json_lines "$T/match.json" 6
-check "match -j files/: exactly 6 lines" [ "$(wc -l <"$T/match.json")" -eq 6 ]
+check "match -j files/: 7 lines, each a JSON object" json_lines "$T/match.json" 7
+check "match -j files/: exactly 7 lines" [ "$(wc -l <"$T/match.json")" -eq 7 ]
 check "match -j files/: files/twenty is there" \
     json_has "$T/match.json" files/twenty
 check "match -j: the size of files/eight1" \
