@@ -1,6 +1,6 @@
 #!/bin/sh
-# make demo: start a dsrvd in a scratch directory, show what runs and
-# what dctl says about it, stop it.  Leaves the scratch directory (the
+# make demo: start a dsrvd in a scratch directory, show what runs, store
+# and fetch a file, show what dctl says about it, stop it.  Leaves the scratch directory (the
 # config, the log) for a look; exits non-zero if any step fails.
 
 cd "$(dirname "$0")/.." || exit 1
@@ -101,11 +101,34 @@ ChaCha20-Poly1305 frame.
 EOF
 "$DCTL" -r "127.0.0.1:$PORT" -k "$KEY" -K demo ping || fail "dctl ping failed"
 
+NET="$DCTL -r 127.0.0.1:$PORT -k $KEY -K demo"
+head -c 20000000 /dev/urandom >"$T/demo.bin" || fail "cannot make a file"
+step "dctl ... put $T/demo.bin demo.bin (20 MB of random bytes)"
+cat <<EOF
+dctl reads the file once for its length and crc32, then stores it as
+8 MiB data chunks and a metadata chunk written last.  Each chunk counts
+as stored only once dsrvd has flushed it, read it back from the device
+and matched its crc32; the parent then makes it immutable.
+EOF
+$NET -q put "$T/demo.bin" demo.bin || fail "dctl put failed"
+echo
+echo "in the data directory (lsattr: i = immutable):"
+(cd "$DATA" && find . -path ./.tmp -prune -o -type f -print | sort |
+    while read -r f; do
+	printf '%s %10s  %s\n' "$(lsattr -d "$f" 2>/dev/null | cut -c1-5)" \
+	    "$(stat -c %s "$f")" "${f#./}"
+    done)
+
+step "dctl ... match demo"
+$NET match demo || fail "dctl match failed"
+
+step "dctl ... get demo.bin $T/fetched.bin"
+$NET -q get demo.bin "$T/fetched.bin" || fail "dctl get failed"
+cmp "$T/demo.bin" "$T/fetched.bin" || fail "the fetched file differs"
+echo "fetched.bin is byte for byte demo.bin"
+
 step "dctl -s $SOCK status"
 "$DCTL" -s "$SOCK" status || fail "dctl status failed"
-
-# TODO(storage and file client milestones): show dctl put/get of a small
-# file with its chunks appearing under $DATA.
 
 step "stopping dsrvd (SIGTERM)"
 kill -TERM "$DSRVD_PID" || fail "cannot signal dsrvd"
@@ -120,4 +143,5 @@ echo "dsrvd (pid $pid) exited with status 0"
 
 step "done"
 echo "scratch directory: $T (configuration, data directory, log dsrvd.log)"
-echo "remove it with: rm -rf $T"
+echo "stored chunks are immutable; remove it with:"
+echo "    chattr -R -i $T && rm -rf $T"
