@@ -3,6 +3,7 @@
 #   make            build dsrvd/dsrvd, dctl/dctl and lib/libdsrv.a
 #   make check      install missing build dependencies, build, run regress/
 #   make demo       install missing build dependencies, build, run a demo
+#   make bench      build, run bench/run.sh (throughput, latency, CPU, memory)
 #   make install    PREFIX=/usr/local DESTDIR= ...
 #   make SANITIZE=1 build with AddressSanitizer and UBSan
 
@@ -107,6 +108,14 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh regress/demo.sh
 
+# The benchmark: not built by all.  OPT defaults to -O2 already; a tree
+# built with SANITIZE=1 would measure the sanitizers, and run.sh says so.
+bench/benchtool: bench/benchtool.c lib/libdsrv.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libdsrv.a $(LDLIBS)
+
+bench: $(PROGS) bench/benchtool
+	@sh bench/run.sh
+
 install: $(PROGS)
 	sh etc/install.sh "$(DESTDIR)" "$(SBINDIR)" "$(MANDIR)" "$(SYSCONFDIR)"
 
@@ -117,4 +126,4 @@ clean:
 	rm -f $(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS) $(PROGS) $(UNIT_BINS) \
 	    $(TOOL_BINS) parse.c lib/libdsrv.a $(LIB_GEN)
 
-.PHONY: all deps check demo install lint clean
+.PHONY: all deps check demo bench install lint clean

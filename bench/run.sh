@@ -1,0 +1,488 @@
+#!/bin/sh
+# make bench: dsrvd against the machine's own limits, in one run.
+#
+# Starts a private dsrvd as root on 127.0.0.1 with a temporary data
+# directory, measures the machine's baselines and dsrvd's figures
+# BENCH_RUNS times each, prints one table (median [min..max], the
+# baseline, the ratio, the issue's target) and writes the same figures
+# as JSON.  Nothing here passes or fails on a timing.
+#
+# Environment:
+#	BENCH_RUNS=3		samples per figure
+#	BENCH_SIZE=1G		put/get file size, and the disk verify size
+#	BENCH_CHUNKS=100000	chunks stored for the stat/list/match rates
+#	BENCH_DIR=/var/tmp	where the temporary data directory goes
+#	BENCH_JSON=FILE		default bench/results-DATE.json
+#	BENCH_QUICK=1		a smoke run of about a minute
+#	BENCH_KEEP=1		keep the temporary directory (and its data)
+
+set -u
+LC_ALL=C
+export LC_ALL
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+export PATH
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BT=$TOP/bench/benchtool
+DSRVD=$TOP/dsrvd/dsrvd
+DCTL=$TOP/dctl/dctl
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "bench: $*" >&2
+}
+
+# 1G, 512M, 64K or plain bytes.
+bytes() {
+	case $1 in
+	*[Gg]) echo $(( ${1%?} * 1073741824 )) ;;
+	*[Mm]) echo $(( ${1%?} * 1048576 )) ;;
+	*[Kk]) echo $(( ${1%?} * 1024 )) ;;
+	*) echo $(( $1 )) ;;
+	esac
+}
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	RUNS=${BENCH_RUNS:-3}
+	SIZE=$(bytes "${BENCH_SIZE:-64M}")
+	CHUNKS=${BENCH_CHUNKS:-2000}
+	NPING=300 NW1=100 NW16=320 NSTAT=500 CRYPTO_MS=150 NCOMMIT=100
+else
+	RUNS=${BENCH_RUNS:-3}
+	SIZE=$(bytes "${BENCH_SIZE:-1G}")
+	CHUNKS=${BENCH_CHUNKS:-100000}
+	NPING=2000 NW1=500 NW16=2000 NSTAT=3000 CRYPTO_MS=500 NCOMMIT=500
+fi
+# Whole 8 MiB pieces, and at least one per concurrent client.
+SIZE=$(( SIZE / 33554432 * 33554432 ))
+[ "$SIZE" -gt 0 ] || SIZE=33554432
+FILES=$(( CHUNKS / 2 ))
+[ "$FILES" -gt 0 ] || FILES=1
+NIDLE=100
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (dsrvd starts as root)"
+for _b in "$BT" "$DSRVD" "$DCTL"; do
+	[ -x "$_b" ] || die "$_b not built; run make bench"
+done
+if nm "$DSRVD" 2>/dev/null | grep -q __asan_init; then
+	note "WARNING: dsrvd is built with sanitizers; the figures measure them"
+fi
+
+BASE=${BENCH_DIR:-/var/tmp}
+W=$(mktemp -d "$BASE/dsrvd-bench.XXXXXXXX") || die "mktemp in $BASE failed"
+W=$(cd "$W" && pwd -P)
+DSRVD_PID=
+PEAK_PID=
+# Stop only what this script started, by pid, then remove its data (the
+# stored chunks are immutable: clear the flag first).
+cleanup() {
+	trap - EXIT HUP INT TERM
+	[ -n "$PEAK_PID" ] && kill -TERM "$PEAK_PID" 2>/dev/null
+	if [ -n "$DSRVD_PID" ]; then
+		kill -TERM "$DSRVD_PID" 2>/dev/null
+		_n=100
+		while [ "$_n" -gt 0 ] && kill -0 "$DSRVD_PID" 2>/dev/null; do
+			sleep 0.1
+			_n=$((_n - 1))
+		done
+		kill -KILL "$DSRVD_PID" 2>/dev/null
+		wait "$DSRVD_PID" 2>/dev/null
+	fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		note "kept $W"
+	else
+		case $W in
+		*/dsrvd-bench.*)
+			chattr -R -f -i "$W" >/dev/null 2>&1
+			rm -rf "$W"
+			;;
+		esac
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+FS=$(df -PT "$W" | awk 'NR == 2 { print $2 " on " $1 " mounted on " $7 }')
+DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+JSON=${BENCH_JSON:-$TOP/bench/results-$(date -u +%Y%m%d-%H%M%S).json}
+SAMPLES=$W/samples
+: >"$SAMPLES"
+
+echo "dsrvd bench $DATE on $(uname -n), $(nproc) cores, $(uname -r)"
+echo "data directory $W: $FS"
+echo "runs $RUNS, file size $SIZE bytes, $CHUNKS chunks ($FILES small files)"
+
+# --- setup: users, chroot, key, configuration, daemon -----------------
+
+for _u in _dsrvd _dsrvdata; do
+	getent passwd "$_u" >/dev/null && continue
+	if getent group "$_u" >/dev/null; then
+		useradd -r -M -s /usr/sbin/nologin -d /nonexistent -g "$_u" "$_u"
+	else
+		useradd -r -M -U -s /usr/sbin/nologin -d /nonexistent "$_u"
+	fi || die "cannot create user $_u"
+done
+[ -d /var/empty ] || { mkdir -p /var/empty && chmod 755 /var/empty; } ||
+    die "cannot make /var/empty"
+
+mkdir -p "$W/data" "$W/base" || die "mkdir failed"
+KEY=$W/bench.key
+"$DCTL" keygen "$KEY" >/dev/null || die "dctl keygen failed"
+
+PORT=
+for _p in $(seq 17481 17581); do
+	ss -Htan 2>/dev/null | awk '{ print $4 }' | grep -q ":$_p\$" && continue
+	PORT=$_p
+	break
+done
+[ -n "$PORT" ] || die "no free port in 17481-17581"
+
+# dsrvd's own defaults for workers and buffers: what ships is measured.
+# Only the limits a benchmark would trip over are raised.
+cat >"$W/dsrvd.conf" <<EOF
+data "$W/data"
+socket "$W/dsrvd.sock"
+listen on 127.0.0.1 port $PORT
+max connections 512
+max rtt 2s
+key bench file "$KEY"
+EOF
+
+"$DSRVD" -d -f "$W/dsrvd.conf" >"$W/dsrvd.log" 2>&1 &
+DSRVD_PID=$!
+_n=100
+until grep -q "startup:" "$W/dsrvd.log" 2>/dev/null; do
+	kill -0 "$DSRVD_PID" 2>/dev/null || { cat "$W/dsrvd.log" >&2;
+	    die "dsrvd exited at start-up"; }
+	_n=$((_n - 1))
+	[ "$_n" -gt 0 ] || die "dsrvd did not start within 10 s"
+	sleep 0.1
+done
+echo "dsrvd: $(grep -m1 'startup:' "$W/dsrvd.log" | sed 's/.*startup: //')"
+echo
+
+NET="-r 127.0.0.1:$PORT -k $KEY -K bench"
+
+# --- helpers ------------------------------------------------------------
+
+# sample NAME VALUE
+sample() {
+	echo "$1 $2" >>"$SAMPLES"
+}
+
+# bt PREFIX benchtool-args...: every "NAME VALUE" it prints is a sample
+# PREFIXNAME.  Fails the whole run if benchtool fails.
+bt() {
+	_pre=$1
+	shift
+	"$BT" "$@" >"$W/bt.out" || die "benchtool $* failed"
+	while read -r _k _v; do
+		sample "$_pre$_k" "$_v"
+	done <"$W/bt.out"
+}
+
+# val FILE NAME: NAME's value in benchtool output FILE.
+val() {
+	awk -v k="$2" '$1 == k { print $2; exit }' "$1"
+}
+
+tree_cpu() {
+	"$BT" tree "$DSRVD_PID" | awk '$1 == "cpu_s" { print $2 }'
+}
+
+now() {
+	date +%s.%N
+}
+
+# calc EXPR: floating point with awk.
+calc() {
+	awk "BEGIN { printf \"%.4f\", $* }"
+}
+
+# stamp FILE RUN: make FILE's contents new (its crc32 and so every chunk
+# name change), so each put stores data rather than finding it there.
+stamp() {
+	printf 'bench run %s %s %s\n' "$2" "$$" "$(now)" |
+	    dd of="$1" conv=notrunc bs=64 count=1 status=none
+}
+
+progress() {
+	printf '%s\n' "bench: $*" >&2
+}
+
+GIB=1073741824
+
+# --- 1. baselines -----------------------------------------------------
+
+r=1
+while [ "$r" -le "$RUNS" ]; do
+	progress "baselines, run $r of $RUNS"
+	bt "" crypto -t "$CRYPTO_MS"
+	bt "j1_" verify -d "$W/base" -s "$SIZE" -j 1
+	bt "j2_" verify -d "$W/base" -s "$SIZE" -j 2
+	bt "" commit -d "$W/base" -n "$NCOMMIT"
+	# The CPU a server cannot avoid per GiB: stored = decrypt + crc
+	# on receipt + crc on read-back; read = encrypt + crc.  The
+	# client: put = encrypt + crc (it also hashes, not counted), get =
+	# decrypt + crc.
+	_e=$(awk '$1 == "chacha_enc_MBps" { v = $2 } END { print v }' "$SAMPLES")
+	_d=$(awk '$1 == "chacha_dec_MBps" { v = $2 } END { print v }' "$SAMPLES")
+	_c=$(awk '$1 == "crc32_MBps" { v = $2 } END { print v }' "$SAMPLES")
+	sample ideal_store_cpu_s "$(calc "$GIB / 1e6 / $_d + 2 * $GIB / 1e6 / $_c")"
+	sample ideal_read_cpu_s "$(calc "$GIB / 1e6 / $_e + $GIB / 1e6 / $_c")"
+	sample ideal_put_cpu_s "$(calc "$GIB / 1e6 / $_e + $GIB / 1e6 / $_c")"
+	sample ideal_get_cpu_s "$(calc "$GIB / 1e6 / $_d + $GIB / 1e6 / $_c")"
+	r=$((r + 1))
+done
+
+# --- 2. dsrvd ---------------------------------------------------------
+
+progress "making a $SIZE-byte test file"
+head -c "$SIZE" /dev/urandom >"$W/put.dat" || die "cannot write test file"
+Q=$(( SIZE / 4 ))
+for i in 1 2 3 4; do
+	dd if="$W/put.dat" of="$W/put$i.dat" bs=1M skip=$(( (i - 1) * Q / 1048576 )) \
+	    count=$(( Q / 1048576 )) status=none || die "dd failed"
+done
+
+# One client: dctl put, then dctl get into /dev/null (no client disk).
+r=1
+while [ "$r" -le "$RUNS" ]; do
+	progress "dctl put/get, 1 client, run $r of $RUNS"
+	stamp "$W/put.dat" "$r"
+	_c0=$(tree_cpu)
+	"$BT" run $DCTL -q $NET put "$W/put.dat" "bench/put-$r" >"$W/run.out" ||
+	    die "dctl put failed"
+	_c1=$(tree_cpu)
+	_w=$(val "$W/run.out" wall_s)
+	sample put1_MBps "$(calc "$SIZE / $_w / 1e6")"
+	sample put_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
+	sample put_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
+
+	_c0=$(tree_cpu)
+	"$BT" run $DCTL -q $NET get "bench/put-$r" /dev/null >"$W/run.out" ||
+	    die "dctl get failed"
+	_c1=$(tree_cpu)
+	_w=$(val "$W/run.out" wall_s)
+	sample get1_MBps "$(calc "$SIZE / $_w / 1e6")"
+	sample get_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
+	sample get_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
+	r=$((r + 1))
+done
+
+# concurrent OP RUN: 4 dctl at once, each with a quarter of the size;
+# prints the wall time and leaves each client's figures in run$i.out.
+concurrent() {
+	_t0=$(now)
+	_pids=
+	for i in 1 2 3 4; do
+		if [ "$1" = put ]; then
+			"$BT" run $DCTL -q $NET put "$W/put$i.dat" \
+			    "bench/put4-$2-$i" >"$W/run$i.out" &
+		else
+			"$BT" run $DCTL -q $NET get "bench/put4-$2-$i" \
+			    /dev/null >"$W/run$i.out" &
+		fi
+		_pids="$_pids $!"
+	done
+	_bad=0
+	for _p in $_pids; do
+		wait "$_p" || _bad=1
+	done
+	_t1=$(now)
+	[ "$_bad" = 0 ] || die "a concurrent dctl $1 failed"
+	calc "$_t1 - $_t0"
+}
+
+r=1
+while [ "$r" -le "$RUNS" ]; do
+	progress "dctl put/get, 4 clients, run $r of $RUNS"
+	for i in 1 2 3 4; do
+		stamp "$W/put$i.dat" "$r"
+	done
+	"$BT" peak "$DSRVD_PID" -i 50 >"$W/peak.out" &
+	PEAK_PID=$!
+	_c0=$(tree_cpu)
+	_w=$(concurrent put "$r") || exit 1
+	_c1=$(tree_cpu)
+	sample put4_MBps "$(calc "$SIZE / $_w / 1e6")"
+	sample put4_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
+	_cc=$(cat "$W"/run[1-4].out | awk '$1 == "cpu_s" { s += $2 } END { print s }')
+	sample put4_dctl_cpu_s_per_GiB "$(calc "$_cc * $GIB / $SIZE")"
+
+	_c0=$(tree_cpu)
+	_w=$(concurrent get "$r") || exit 1
+	_c1=$(tree_cpu)
+	sample get4_MBps "$(calc "$SIZE / $_w / 1e6")"
+	sample get4_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
+	_cc=$(cat "$W"/run[1-4].out | awk '$1 == "cpu_s" { s += $2 } END { print s }')
+	sample get4_dctl_cpu_s_per_GiB "$(calc "$_cc * $GIB / $SIZE")"
+	kill -TERM "$PEAK_PID" 2>/dev/null
+	wait "$PEAK_PID"
+	PEAK_PID=
+	sample conc_peak_rss_kib "$(val "$W/peak.out" peak_rss_kib)"
+	sample conc_peak_pss_kib "$(val "$W/peak.out" peak_pss_kib)"
+	r=$((r + 1))
+done
+rm -f "$W"/put*.dat
+
+# Small chunks, ping, idle connections.
+r=1
+while [ "$r" -le "$RUNS" ]; do
+	progress "4 KiB writes, ping, idle connections, run $r of $RUNS"
+	bt "c1_" $NET write -c 1 -n "$NW1" -t "r$r-c1"
+	bt "c16_" $NET write -c 16 -n "$NW16" -t "r$r-c16"
+	bt "" $NET ping -n "$NPING"
+	bt "" $NET idle -n "$NIDLE" -p "$DSRVD_PID"
+	r=$((r + 1))
+done
+
+# Many stored chunks: filled once, then stat, list and match.
+progress "storing $FILES small files ($CHUNKS chunks)"
+bt "" $NET fill -c 16 -n "$FILES" -t fill
+r=1
+while [ "$r" -le "$RUNS" ]; do
+	progress "stat, list, match over $CHUNKS chunks, run $r of $RUNS"
+	bt "" $NET stat -c 1 -n "$NSTAT" -f "$FILES" -t fill
+	bt "" $NET list
+	"$BT" run -o "$W/match.out" $DCTL -q $NET match b/fill/ >"$W/run.out" ||
+	    die "dctl match failed"
+	_m=$(wc -l <"$W/match.out")
+	[ "$_m" -eq "$FILES" ] || note "match listed $_m files, not $FILES"
+	sample match_files_per_s "$(calc "$_m / $(val "$W/run.out" wall_s)")"
+	r=$((r + 1))
+done
+
+# --- 3. the table and the JSON ---------------------------------------
+
+# Rows: key|figure|baseline key|baseline label|target.  A baseline key
+# of - means none; the ratio is dsrvd / baseline.
+cat >"$W/rows" <<'EOF'
+put1_MBps|dctl put, 1 client|j2_verify_MBps|disk verify, 2 in flight|>= 0.85 x baseline; same cores: >= 1.4 x sftp -f chacha (~210 MB/s)
+put4_MBps|dctl put, 4 clients|j2_verify_MBps|disk verify, 2 in flight|>= 0.85 x baseline
+get1_MBps|dctl get, 1 client|chacha_dec_MBps|ChaCha20-Poly1305 decrypt, 1 core|-
+get4_MBps|dctl get, 4 clients|chacha_dec_MBps|ChaCha20-Poly1305 decrypt, 1 core|-
+put_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB stored|ideal_store_cpu_s|decrypt + 2 crc32|<= 3.5 s
+put4_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB stored, 4 clients|ideal_store_cpu_s|decrypt + 2 crc32|<= 3.5 s
+get_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB read|ideal_read_cpu_s|encrypt + crc32|<= 2 s
+get4_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB read, 4 clients|ideal_read_cpu_s|encrypt + crc32|<= 2 s
+put_dctl_cpu_s_per_GiB|dctl CPU per GiB put|ideal_put_cpu_s|encrypt + crc32|-
+get_dctl_cpu_s_per_GiB|dctl CPU per GiB get|ideal_get_cpu_s|decrypt + crc32|-
+c1_write_p50_us|4 KiB write p50, 1 conn|commit_p50_us|write+fsync+rename+dir fsync p50|<= 1.5 x baseline
+c1_write_p99_us|4 KiB write p99, 1 conn|commit_p99_us|write+fsync+rename+dir fsync p99|-
+c1_writes_per_s|4 KiB writes/s, 1 conn|commit_per_s|commits/s, 1 at a time|-
+c16_write_p50_us|4 KiB write p50, 16 conns|commit_p50_us|write+fsync+rename+dir fsync p50|-
+c16_write_p99_us|4 KiB write p99, 16 conns|commit_p99_us|write+fsync+rename+dir fsync p99|-
+c16_writes_per_s|4 KiB writes/s, 16 conns|commit_per_s|commits/s, 1 at a time|-
+ping_p50_us|ping round trip p50|-|-|-
+ping_p99_us|ping round trip p99|-|-|-
+handshake_us|handshake|-|-|-
+stats_per_s|chunk stat/s, 1 conn|-|-|>= 2000/s
+list_names_per_s|names listed/s|-|-|-
+match_files_per_s|dctl match files/s|-|-|>= 5000/s
+fill_files_per_s|small files stored/s, 16 conns|-|-|-
+conc_peak_rss_kib|peak RSS, all dsrvd, 4 clients|-|-|bounded, documented
+conc_peak_pss_kib|peak PSS, all dsrvd, 4 clients|-|-|-
+idle_rss_kib|idle RSS, all dsrvd|-|-|documented
+idle_conn_rss_kib|RSS per idle connection|-|-|documented
+idle_conn_pss_kib|PSS per idle connection|-|-|-
+chacha_enc_MBps|baseline: ChaCha20-Poly1305 encrypt|-|-|~1100 MB/s here
+chacha_dec_MBps|baseline: ChaCha20-Poly1305 decrypt|-|-|-
+crc32_MBps|baseline: zlib crc32|-|-|-
+j1_verify_MBps|baseline: disk verify, 1 in flight|-|-|~420 MB/s here
+j2_verify_MBps|baseline: disk verify, 2 in flight|-|-|~600 MB/s here
+commit_p50_us|baseline: 4 KiB commit p50|-|-|-
+commit_p99_us|baseline: 4 KiB commit p99|-|-|-
+EOF
+
+# Median (lower middle for an even count), min, max per key.
+awk '{ n[$1]++; v[$1, n[$1]] = $2 }
+END {
+	for (k in n) {
+		m = n[k]
+		for (i = 1; i <= m; i++) a[i] = v[k, i] + 0
+		for (i = 2; i <= m; i++) {
+			x = a[i]
+			for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]
+			a[j + 1] = x
+		}
+		print k, a[int((m + 1) / 2)], a[1], a[m], m
+	}
+}' "$SAMPLES" | sort >"$W/stats"
+
+unit() {
+	case $1 in
+	*_MBps) echo "MB/s" ;;
+	*_us) echo "us" ;;
+	*_per_s) echo "/s" ;;
+	*_kib) echo "KiB" ;;
+	*_s_per_GiB|*_cpu_s) echo "s/GiB" ;;
+	*) echo "" ;;
+	esac
+}
+
+awk -F'|' -v stats="$W/stats" '
+function fmt(x) {
+	if (x == "") return "-"
+	if (x >= 100 || x <= -100) return sprintf("%.0f", x)
+	if (x >= 10 || x <= -10) return sprintf("%.1f", x)
+	return sprintf("%.2f", x)
+}
+BEGIN {
+	while ((getline l < stats) > 0) {
+		split(l, f, " ")
+		med[f[1]] = f[2]; mn[f[1]] = f[3]; mx[f[1]] = f[4]
+	}
+	printf "%-40s %-24s %-34s %8s %6s  %s\n", "figure", \
+	    "median [min..max]", "baseline (median)", "", "ratio", "target"
+}
+{
+	k = $1
+	if (!(k in med)) next
+	u = ""
+	if (k ~ /_MBps$/) u = "MB/s"
+	else if (k ~ /_us$/) u = "us"
+	else if (k ~ /_per_s$/) u = "/s"
+	else if (k ~ /_kib$/) u = "KiB"
+	else if (k ~ /_per_GiB$|_cpu_s$/) u = "s"
+	v = fmt(med[k]) " " u " [" fmt(mn[k]) ".." fmt(mx[k]) "]"
+	b = "-"; bv = ""; r = "-"
+	if ($3 != "-" && ($3 in med)) {
+		b = $4; bv = fmt(med[$3])
+		if (med[$3] != 0) r = sprintf("%.2f", med[k] / med[$3])
+	}
+	printf "%-40s %-24s %-34s %8s %6s  %s\n", $2, v, b, bv, r, $5
+}' "$W/rows"
+
+# JSON: every figure with median/min/max/samples, then the table rows.
+{
+	printf '{"date":"%s","host":"%s","cores":%s,"kernel":"%s",' \
+	    "$DATE" "$(uname -n)" "$(nproc)" "$(uname -r)"
+	printf '"data_dir_fs":"%s","runs":%s,"size_bytes":%s,"chunks":%s,' \
+	    "$FS" "$RUNS" "$SIZE" "$CHUNKS"
+	printf '"quick":%s,"figures":{' "$([ "$QUICK" = 1 ] && echo true || echo false)"
+	_first=1
+	while read -r _k _med _min _max _n; do
+		[ "$_first" = 1 ] || printf ','
+		_first=0
+		printf '"%s":{"median":%s,"min":%s,"max":%s,"n":%s,"unit":"%s"}' \
+		    "$_k" "$_med" "$_min" "$_max" "$_n" "$(unit "$_k")"
+	done <"$W/stats"
+	printf '},"rows":['
+	_first=1
+	while IFS='|' read -r _k _fig _bk _bl _tg; do
+		[ "$_first" = 1 ] || printf ','
+		_first=0
+		printf '{"figure":"%s","key":"%s","baseline":%s,"target":"%s"}' \
+		    "$_fig" "$_k" "$([ "$_bk" = - ] && echo null || echo "\"$_bk\"")" \
+		    "$_tg"
+	done <"$W/rows"
+	printf ']}\n'
+} >"$JSON" || die "cannot write $JSON"
+echo
+echo "figures as JSON in $JSON"
