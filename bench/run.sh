@@ -78,11 +78,13 @@ W=$(mktemp -d "$BASE/dsrvd-bench.XXXXXXXX") || die "mktemp in $BASE failed"
 W=$(cd "$W" && pwd -P)
 DSRVD_PID=
 PEAK_PID=
+SSHD_PID=
 # Stop only what this script started, by pid, then remove its data (the
 # stored chunks are immutable: clear the flag first).
 cleanup() {
 	trap - EXIT HUP INT TERM
 	[ -n "$PEAK_PID" ] && kill -TERM "$PEAK_PID" 2>/dev/null
+	[ -n "$SSHD_PID" ] && kill -TERM "$SSHD_PID" 2>/dev/null
 	if [ -n "$DSRVD_PID" ]; then
 		kill -TERM "$DSRVD_PID" 2>/dev/null
 		_n=100
@@ -275,6 +277,85 @@ while [ "$r" -le "$RUNS" ]; do
 	r=$((r + 1))
 done
 
+# OpenSSH sftp -f (fsync after the upload) of the same file to a private
+# sshd on 127.0.0.1, when this machine has sshd and sftp-server (the
+# bench installs nothing).  Both ends share the two cores, as with dctl.
+SSHD=/usr/sbin/sshd
+SFTPSRV=
+for _s in /usr/lib/openssh/sftp-server /usr/libexec/sftp-server \
+    /usr/libexec/openssh/sftp-server; do
+	[ -x "$_s" ] && { SFTPSRV=$_s; break; }
+done
+if [ -x "$SSHD" ] && [ -n "$SFTPSRV" ] && command -v sftp >/dev/null &&
+    command -v ssh-keygen >/dev/null; then
+	S=$W/ssh
+	mkdir -p "$S" /run/sshd || die "mkdir $S failed"
+	ssh-keygen -q -t ed25519 -N '' -f "$S/host" >/dev/null &&
+	    ssh-keygen -q -t ed25519 -N '' -f "$S/user" >/dev/null &&
+	    cp "$S/user.pub" "$S/authorized_keys" || die "ssh-keygen failed"
+	SPORT=
+	for _p in $(seq 17600 17700); do
+		ss -Htan 2>/dev/null | awk '{ print $4 }' | grep -q ":$_p\$" &&
+		    continue
+		SPORT=$_p
+		break
+	done
+	cat >"$S/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $SPORT
+HostKey $S/host
+PidFile none
+AuthorizedKeysFile $S/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+LogLevel ERROR
+Subsystem sftp $SFTPSRV
+EOF
+	"$SSHD" -D -e -f "$S/sshd_config" >"$S/sshd.log" 2>&1 &
+	SSHD_PID=$!
+	_n=50
+	until ss -Htln 2>/dev/null | awk '{ print $4 }' |
+	    grep -qx "127.0.0.1:$SPORT"; do
+		_n=$((_n - 1))
+		[ "$_n" -gt 0 ] && kill -0 "$SSHD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "put $W/put.dat $S/up.dat" >"$S/batch"
+	r=1
+	while [ "$r" -le "$RUNS" ]; do
+		progress "sftp -f, run $r of $RUNS"
+		for _c in chacha20-poly1305@openssh.com aes128-gcm@openssh.com; do
+			stamp "$W/put.dat" "$r"
+			if ! "$BT" run sftp -q -f -b "$S/batch" -c "$_c" \
+			    -i "$S/user" -P "$SPORT" -o BatchMode=yes \
+			    -o StrictHostKeyChecking=no \
+			    -o UserKnownHostsFile=/dev/null \
+			    -o LogLevel=ERROR root@127.0.0.1 \
+			    >"$W/run.out" 2>"$S/sftp.err"; then
+				note "sftp failed, no sftp baseline:"
+				cat "$S/sftp.err" "$S/sshd.log" >&2
+				break 2
+			fi
+			rm -f "$S/up.dat"
+			_w=$(val "$W/run.out" wall_s)
+			case $_c in
+			chacha*) _k=sftp_chacha_MBps ;;
+			*) _k=sftp_aes_MBps ;;
+			esac
+			sample "$_k" "$(calc "$SIZE / $_w / 1e6")"
+		done
+		r=$((r + 1))
+	done
+	kill -TERM "$SSHD_PID" 2>/dev/null
+	wait "$SSHD_PID" 2>/dev/null
+	SSHD_PID=
+else
+	note "no sshd and sftp-server here: no sftp baseline"
+fi
+
 # concurrent OP RUN: 4 dctl at once, each with a quarter of the size;
 # prints the wall time and leaves each client's figures in run$i.out.
 concurrent() {
@@ -363,7 +444,9 @@ done
 # Rows: key|figure|baseline key|baseline label|target.  A baseline key
 # of - means none; the ratio is dsrvd / baseline.
 cat >"$W/rows" <<'EOF'
-put1_MBps|dctl put, 1 client|j2_verify_MBps|disk verify, 2 in flight|>= 0.85 x baseline; same cores: >= 1.4 x sftp -f chacha (~210 MB/s)
+put1_MBps|dctl put, 1 client|j2_verify_MBps|disk verify, 2 in flight|>= 0.85 x baseline (when CPU allows)
+put1_MBps|dctl put, 1 client|sftp_chacha_MBps|sftp -f chacha20, same cores|>= 1.4 x baseline
+put1_MBps|dctl put, 1 client|sftp_aes_MBps|sftp -f aes128-gcm, same cores|-
 put4_MBps|dctl put, 4 clients|j2_verify_MBps|disk verify, 2 in flight|>= 0.85 x baseline
 get1_MBps|dctl get, 1 client|chacha_dec_MBps|ChaCha20-Poly1305 decrypt, 1 core|-
 get4_MBps|dctl get, 4 clients|chacha_dec_MBps|ChaCha20-Poly1305 decrypt, 1 core|-
@@ -398,6 +481,8 @@ j1_verify_MBps|baseline: disk verify, 1 in flight|-|-|~420 MB/s here
 j2_verify_MBps|baseline: disk verify, 2 in flight|-|-|~600 MB/s here
 commit_p50_us|baseline: 4 KiB commit p50|-|-|-
 commit_p99_us|baseline: 4 KiB commit p99|-|-|-
+sftp_chacha_MBps|baseline: sftp -f chacha20-poly1305|-|-|~210 MB/s here
+sftp_aes_MBps|baseline: sftp -f aes128-gcm|-|-|~340 MB/s here
 EOF
 
 # Median (lower middle for an even count), min, max per key.
