@@ -25,7 +25,6 @@ static void	 fail(struct dsrv_client *, int, const char *);
 static void	 check_name(const char *);
 static void	 read_input(const char *, const char *, uint8_t **, size_t *);
 static int	 write_all(int, const uint8_t *, size_t);
-static void	 write_file(const char *, const uint8_t *, size_t);
 static void	 write_out(const char *, const uint8_t *, size_t);
 static int	 print_name(const char *, void *);
 static const char *human(uint64_t, char *, size_t);
@@ -171,73 +170,20 @@ write_all(int fd, const uint8_t *p, size_t len)
 	return (0);
 }
 
-/*
- * A regular file (or none yet) is replaced whole by rename(2), so a
- * failure half way leaves no partial file under its name.  Anything
- * else (a device, a FIFO, a symbolic link) is written through.
- */
-static void
-write_file(const char *path, const uint8_t *data, size_t len)
-{
-	struct stat	 st;
-	char		 tmp[PATH_MAX];
-	const char	*what;
-	mode_t		 mask, mode;
-	int		 fd, saved;
-
-	mask = umask(0);
-	(void)umask(mask);
-	mode = 0666 & ~mask;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISREG(st.st_mode)) {
-			if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC |
-			    O_NOCTTY)) == -1)
-				die("%s: %s", path, strerror(errno));
-			if (write_all(fd, data, len) == -1 || close(fd) == -1)
-				die("%s: %s", path, strerror(errno));
-			return;
-		}
-		mode = st.st_mode & 07777;
-	} else if (errno != ENOENT)
-		die("%s: %s", path, strerror(errno));
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
-	    sizeof(tmp))
-		die("%s: path too long", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		die("%s: %s", tmp, strerror(errno));
-	what = "write";
-	if (write_all(fd, data, len) == -1)
-		goto fail;
-	what = "fchmod";
-	if (fchmod(fd, mode) == -1)
-		goto fail;
-	what = "close";
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	what = "rename";
-	if (rename(tmp, path) == -1)
-		goto fail;
-	return;
- fail:
-	saved = errno;
-	if (fd != -1)
-		(void)close(fd);
-	(void)unlink(tmp);
-	die("%s: %s: %s", path, what, strerror(saved));
-}
-
+/* The verified chunk into FILE (see output.c) or onto stdout. */
 static void
 write_out(const char *path, const uint8_t *data, size_t len)
 {
-	if (path != NULL && strcmp(path, "-") != 0) {
-		write_file(path, data, len);
-		return;
+	struct outfile	 out;
+
+	out_open(&out, path);
+	if (write_all(out.fd, data, len) == -1) {
+		int	 saved = errno;
+
+		out_abort(&out);
+		die("%s: %s", out.path, strerror(saved));
 	}
-	if (write_all(STDOUT_FILENO, data, len) == -1)
-		die("stdout: %s", strerror(errno));
+	out_commit(&out);
 }
 
 static int

@@ -70,6 +70,18 @@ int	 cmd_stat(int, char **);
 /* Strings for JSON output: quoted, escaped, invalid UTF-8 as \u00XX. */
 void	 json_string(FILE *, const char *);
 
+/* output.c: where fetched data goes */
+struct outfile {
+	const char	*path;
+	char		 tmp[4096];
+	int		 fd;
+	int		 through;	/* stdout, or not a regular file */
+	mode_t		 mode;
+};
+void	 out_open(struct outfile *, const char *path);	/* "-": stdout */
+void	 out_commit(struct outfile *);
+void	 out_abort(struct outfile *);
+
 /*
  * progress.c: one line on standard error, redrawn at most a few times a
  * second, when it is a terminal and -q was not given.  Safe to update

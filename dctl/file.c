@@ -115,9 +115,6 @@ static void	 json_meta(FILE *, const struct dsrv_file_meta *, int);
 static void	 flush_stdout(void);
 static void	 progress_cb(uint64_t, uint64_t, void *);
 static int	 read_full(int, uint8_t *, size_t, size_t *);
-static void	 tmp_signal(int);
-static void	 tmp_guard(const char *);
-static void	 tmp_unguard(void);
 static void	 job_set(struct job *, enum jstatus, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 static void	 job_code(struct job *, int, const char *);
@@ -133,8 +130,6 @@ static int	 ref_collect(const struct dsrv_file_meta *, void *);
 static int	 list_collect(const char *, void *);
 
 /* The temporary file of a get, removed if a signal ends dctl. */
-static char			 tmp_path[PATH_MAX];
-static volatile sig_atomic_t	 tmp_set;
 
 /*
  * The command's own arguments: -j, -q and those in allowed anywhere
@@ -216,9 +211,8 @@ pool_open(const struct target *t, int maxconns)
 }
 
 /*
- * What a library outcome means for the exit status.  The file layer
- * reports a failed verification as -1 like a lost server; its words
- * tell them apart.
+ * What a library outcome means for the exit status: -1 is a failed
+ * transfer, a wire code says what was wrong with the data.
  */
 static int
 exit_for(int code, const char *err)
@@ -231,15 +225,6 @@ exit_for(int code, const char *err)
 	case WIRE_E_CRC:
 	case WIRE_E_CORRUPT:
 		return (EXIT_CORRUPT);
-	case -1:
-		/* A chunk its metadata lists is gone: data lost, as if corrupt. */
-		if (strstr(err, "mismatch") != NULL ||
-		    strstr(err, "no such chunk") != NULL ||
-		    strstr(err, "declared") != NULL ||
-		    strstr(err, "corrupt") != NULL ||
-		    strstr(err, "does not match") != NULL)
-			return (EXIT_CORRUPT);
-		return (EXIT_ERROR);
 	default:
 		return (EXIT_ERROR);
 	}
@@ -553,7 +538,7 @@ cmd_put(int argc, char **argv)
 	unsigned long long	 ull;
 	uLong			 crc;
 	size_t			 n;
-	int			 fd, declared;
+	int			 fd, declared, code;
 
 	parse_fargs(argc, argv, O_DECLARE, 1, 2, usage, &fa);
 	path = fa.arg[0];
@@ -672,46 +657,14 @@ cmd_put(int argc, char **argv)
 		    declared ? ", the declared length" :
 		    " (it shrank while it was stored)");
 	}
-	if (dsrv_writer_close(w, err, sizeof(err)) == -1)
-		fail(-1, err);
+	if ((code = dsrv_writer_close(w, err, sizeof(err))) != 0)
+		fail(code, err);
 	progress_end(prog);
 	if (fd != STDIN_FILENO)
 		(void)close(fd);
 	free(buf);
 	dsrv_pool_free(pool);
 	return (0);
-}
-
-static void
-tmp_signal(int sig)
-{
-	if (tmp_set)
-		(void)unlink(tmp_path);
-	(void)signal(sig, SIG_DFL);
-	(void)raise(sig);
-}
-
-/* Until tmp_unguard(), a signal that ends dctl takes path with it. */
-static void
-tmp_guard(const char *path)
-{
-	struct sigaction	 sa;
-
-	(void)strlcpy(tmp_path, path, sizeof(tmp_path));
-	tmp_set = 1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = tmp_signal;
-	(void)sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-	(void)sigaction(SIGPIPE, &sa, NULL);
-}
-
-static void
-tmp_unguard(void)
-{
-	tmp_set = 0;
 }
 
 /*
@@ -729,12 +682,10 @@ cmd_get(int argc, char **argv)
 	struct dsrv_file_meta	*m = NULL;
 	struct dsrv_xfer_opts	 xo;
 	struct progress		*prog;
-	struct stat		 st;
-	char			 err[DSRV_CLIENT_ERRLEN], tmp[PATH_MAX];
-	char			 label[64];
-	const char		*name, *path, *base, *what;
-	mode_t			 mask, mode;
-	int			 code, fd, saved, through = 0;
+	struct outfile		 out;
+	char			 err[DSRV_CLIENT_ERRLEN], label[64];
+	const char		*name, *path, *base;
+	int			 code;
 
 	parse_fargs(argc, argv, O_SHA256, 1, 2, usage, &fa);
 	name = fa.arg[0];
@@ -768,77 +719,17 @@ cmd_get(int argc, char **argv)
 	xo.progress = progress_cb;
 	xo.arg = prog;
 
-	if (strcmp(path, "-") == 0) {
-		if ((code = dsrv_file_read(pool, m, STDOUT_FILENO, &xo, err,
-		    sizeof(err))) != 0)
-			fail(code, err);
-		goto done;
-	}
-
-	mask = umask(0);
-	(void)umask(mask);
-	mode = 0666 & ~mask;
-	if (lstat(path, &st) == 0) {
-		if (S_ISREG(st.st_mode))
-			mode = st.st_mode & 07777;
-		else
-			through = 1;	/* a device, a FIFO, a link */
-	} else if (errno != ENOENT)
-		die("%s: %s", path, strerror(errno));
-	if (through) {
-		if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC |
-		    O_NOCTTY)) == -1)
-			die("%s: %s", path, strerror(errno));
-		if ((code = dsrv_file_read(pool, m, fd, &xo, err,
-		    sizeof(err))) != 0)
-			fail(code, err);
-		if (close(fd) == -1)
-			die("%s: %s", path, strerror(errno));
-		goto done;
-	}
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
-	    sizeof(tmp))
-		die("%s: path too long", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		die("%s: %s", path, strerror(errno));
-	tmp_guard(tmp);
-	if ((code = dsrv_file_read(pool, m, fd, &xo, err, sizeof(err))) !=
-	    0) {
-		(void)close(fd);
-		(void)unlink(tmp);
-		tmp_unguard();
+	out_open(&out, path);
+	if ((code = dsrv_file_read(pool, m, out.fd, &xo, err,
+	    sizeof(err))) != 0) {
+		out_abort(&out);
 		fail(code, err);
 	}
-	/* A restore that says it is done should be on the disk. */
-	what = "fsync";
-	if (fsync(fd) == -1)
-		goto fail;
-	what = "fchmod";
-	if (fchmod(fd, mode) == -1)
-		goto fail;
-	what = "close";
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	what = "rename";
-	if (rename(tmp, path) == -1)
-		goto fail;
-	tmp_unguard();
- done:
+	out_commit(&out);
 	progress_end(prog);
 	dsrv_meta_free(m);
 	dsrv_pool_free(pool);
 	return (0);
- fail:
-	saved = errno;
-	if (fd != -1)
-		(void)close(fd);
-	(void)unlink(tmp);
-	tmp_unguard();
-	die("%s: %s: %s", path, what, strerror(saved));
 }
 
 /* match [PREFIX]: crc32, length, date stored and name of every file. */

@@ -833,6 +833,7 @@ dsrv_writer_close(struct dsrv_writer *w, char *err, size_t errlen)
 		errf(err, errlen, "%s: %" PRIu64 " bytes of data, "
 		    "%" PRIu64 " declared: no metadata written", w->name,
 		    w->total, w->length);
+		rc = WIRE_E_CRC;
 		goto done;
 	}
 	crc = crc32(0L, Z_NULL, 0);
@@ -843,6 +844,7 @@ dsrv_writer_close(struct dsrv_writer *w, char *err, size_t errlen)
 		errf(err, errlen, "%s: the data's crc32 is %08lx, "
 		    "%08x declared: no metadata written", w->name, crc,
 		    w->crc);
+		rc = WIRE_E_CRC;
 		goto done;
 	}
 	if (w->has_sha256) {
@@ -851,6 +853,7 @@ dsrv_writer_close(struct dsrv_writer *w, char *err, size_t errlen)
 			errf(err, errlen, "%s: the data's sha256 "
 			    "differs from the declared one: no metadata "
 			    "written", w->name);
+			rc = WIRE_E_CRC;
 			goto done;
 		}
 	}
@@ -900,6 +903,7 @@ struct reader {
 	int				 nslots;
 	size_t				 next;	/* next chunk to fetch */
 	int				 failed;
+	int				 fcode;	/* what failed */
 	char				 ferr[DSRV_CLIENT_ERRLEN];
 };
 
@@ -938,13 +942,19 @@ reader_main(void *arg)
 
 		(void)pthread_mutex_lock(&r->mtx);
 		if (rc != WIRE_E_OK) {
-			if (!r->failed)
+			if (!r->failed) {
 				errf(r->ferr, sizeof(r->ferr),
 				    "%s: chunk %zu (%s): %s", r->m->name, i,
 				    name, err);
+				/* A chunk its metadata lists is lost data. */
+				r->fcode = rc == WIRE_E_NOTFOUND ||
+				    rc == WIRE_E_CORRUPT || rc == WIRE_E_CRC ?
+				    WIRE_E_CORRUPT : -1;
+			}
 			r->failed = 1;
 		} else if (len != cm->length || crc != cm->crc) {
-			if (!r->failed)
+			if (!r->failed) {
+				r->fcode = WIRE_E_CORRUPT;
 				errf(r->ferr, sizeof(r->ferr),
 				    "%s: %s: chunk %zu (%s): %s mismatch: "
 				    "%zu bytes with crc32 %08x, the metadata "
@@ -952,6 +962,7 @@ reader_main(void *arg)
 				    dsrv_pool_peer(r->pool), r->m->name, i,
 				    name, len != cm->length ? "length" :
 				    "crc32", len, crc, cm->length, cm->crc);
+			}
 			r->failed = 1;
 		} else {
 			s->len = len;
@@ -1007,6 +1018,7 @@ dsrv_file_read(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 	if (checksha)
 		(void)crypto_hash_sha256_init(&sha);
 	memset(&r, 0, sizeof(r));
+	r.fcode = -1;
 	r.pool = pool;
 	r.m = m;
 	r.nslots = xfer_parallel(opts);
@@ -1050,9 +1062,11 @@ dsrv_file_read(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 		if (write_all(fd, s->data, s->len) == -1) {
 			e = errno;
 			(void)pthread_mutex_lock(&r.mtx);
-			if (!r.failed)
+			if (!r.failed) {
+				r.fcode = -1;
 				errf(r.ferr, sizeof(r.ferr),
 				    "%s: write: %s", m->name, strerror(e));
+			}
 			r.failed = 1;
 			(void)pthread_cond_broadcast(&r.cv);
 			(void)pthread_mutex_unlock(&r.mtx);
@@ -1070,21 +1084,25 @@ dsrv_file_read(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 			opts->progress(done, m->length, opts->arg);
 	}
 	if (!r.failed && i == m->nchunks) {
-		if (crc != m->crc)
+		if (crc != m->crc) {
 			errf(err, errlen, "%s: crc32 mismatch: the "
 			    "file's is %08lx, the metadata says %08x",
 			    m->name, crc, m->crc);
-		else if (checksha && (crypto_hash_sha256_final(&sha, digest),
-		    sodium_memcmp(digest, m->sha256, sizeof(digest)) != 0))
+			rc = WIRE_E_CORRUPT;
+		} else if (checksha && (crypto_hash_sha256_final(&sha, digest),
+		    sodium_memcmp(digest, m->sha256, sizeof(digest)) != 0)) {
 			errf(err, errlen, "%s: sha256 mismatch: "
 			    "the data differs from the metadata's sha256",
 			    m->name);
-		else
+			rc = WIRE_E_CORRUPT;
+		} else
 			rc = 0;
 		if (m->nchunks == 0 && opts != NULL && opts->progress != NULL)
 			opts->progress(0, 0, opts->arg);
-	} else
+	} else {
 		(void)strlcpy(err, r.ferr, errlen);
+		rc = r.fcode;
+	}
 	goto done;
  nomem:
 	errf(err, errlen, "out of memory");

@@ -75,17 +75,19 @@ struct dsrv_writer *dsrv_writer_open(struct dsrv_pool *, const char *name,
 int	dsrv_writer_write(struct dsrv_writer *, const void *, size_t,
 	    char *err, size_t errlen);
 /*
- * Frees the writer.  -1 if the data's length or cumulative crc32
- * differs from the declared ones (NO metadata chunk is written) or a
- * write failed.
+ * Frees the writer.  WIRE_E_CRC if the data's length, cumulative crc32
+ * or sha256 differs from the declared ones (NO metadata chunk is
+ * written); -1 if a write failed.
  */
 int	dsrv_writer_close(struct dsrv_writer *, char *err, size_t errlen);
 void	dsrv_writer_abort(struct dsrv_writer *);
 
 /*
  * The reader: writes the file to fd in order, checking every chunk crc,
- * the cumulative crc and with opts->sha256 the sha256; -1 with an error
- * naming the chunk on any mismatch.
+ * the cumulative crc and with opts->sha256 the sha256.  WIRE_E_CORRUPT
+ * with an error naming the chunk when the data is wrong or lost (a
+ * mismatch, or a chunk the server reports corrupt or missing); -1 when
+ * the transfer itself failed.
  */
 int	dsrv_file_read(struct dsrv_pool *, const struct dsrv_file_meta *,
 	    int fd, const struct dsrv_xfer_opts *, char *err, size_t errlen);

@@ -179,7 +179,7 @@ cmd_put(struct dsrv_pool_opts *popts, int argc, char **argv)
 		return (1);
 	}
 	(void)close(fd);
-	if (dsrv_writer_close(w, err, sizeof(err)) == -1) {
+	if (dsrv_writer_close(w, err, sizeof(err)) != 0) {
 		fprintf(stderr, "filetool: close: %s\n", err);
 		dsrv_pool_free(pool);
 		return (1);
@@ -265,7 +265,7 @@ many_worker(void *arg)
 		    sizeof(err)) == -1) {
 			dsrv_writer_abort(w);
 			bad = 1;
-		} else if (dsrv_writer_close(w, err, sizeof(err)) == -1)
+		} else if (dsrv_writer_close(w, err, sizeof(err)) != 0)
 			bad = 1;
 		if (bad) {
 			fprintf(stderr, "filetool: %s: %s\n", m->names[i], err);
