@@ -817,19 +817,18 @@ st_dispatch_readonly(struct imsgev *iev, struct imsg *imsg)
 	st.readonly = 1;
 }
 
-/* READ: the chunk's fd goes to the network worker, which checks it. */
+/*
+ * Open a stored chunk for reading: its fd, or -1 with the error in res
+ * (anything but a regular file is no chunk).
+ */
 static int
-st_read(const struct st_req *req, struct st_res *res)
+st_open_chunk(const struct st_req *req, struct stat *sb, struct st_res *res)
 {
-	struct stat	 sb;
 	const char	*base;
-	char		 path[sizeof(((struct st_seal *)0)->name)];
-	uint32_t	 crc;
 	int		 dfd, fd;
 
 	if ((dfd = st_open_dir(req, 0, &base, res)) == -1)
 		return -1;
-	(void)st_path(req->ns, req->name, path, sizeof(path));
 	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	(void)close(dfd);
 	if (fd == -1) {
@@ -839,16 +838,31 @@ st_read(const struct st_req *req, struct st_res *res)
 			st_fail_errno(res, errno, "open");
 		return -1;
 	}
-	if (fstat(fd, &sb) == -1) {
+	if (fstat(fd, sb) == -1) {
 		st_fail_errno(res, errno, "stat");
 		(void)close(fd);
 		return -1;
 	}
-	if (!S_ISREG(sb.st_mode)) {
+	if (!S_ISREG(sb->st_mode)) {
 		st_fail(res, WIRE_E_NOTFOUND, "no such chunk");
 		(void)close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+/* READ: the chunk's fd goes to the network worker, which checks it. */
+static int
+st_read(const struct st_req *req, struct st_res *res)
+{
+	struct stat	 sb;
+	char		 path[sizeof(((struct st_seal *)0)->name)];
+	uint32_t	 crc;
+	int		 fd;
+
+	if ((fd = st_open_chunk(req, &sb, res)) == -1)
+		return -1;
+	(void)st_path(req->ns, req->name, path, sizeof(path));
 	if (sb.st_size > CHUNK_MAX) {
 		log_warnx("corrupt chunk %s: %lld bytes, more than a chunk "
 		    "can have", path, (long long)sb.st_size);
@@ -1004,27 +1018,12 @@ static void
 st_stat(const struct st_req *req, struct st_res *res)
 {
 	struct stat	 sb;
-	const char	*base;
 	ssize_t		 got;
-	int		 dfd, fd;
+	int		 fd;
 
 	st.stats++;
-	if ((dfd = st_open_dir(req, 0, &base, res)) == -1)
+	if ((fd = st_open_chunk(req, &sb, res)) == -1)
 		return;
-	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	(void)close(dfd);
-	if (fd == -1) {
-		if (errno == ENOENT || errno == ELOOP)
-			st_fail(res, WIRE_E_NOTFOUND, "no such chunk");
-		else
-			st_fail_errno(res, errno, "open");
-		return;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		st_fail(res, WIRE_E_NOTFOUND, "no such chunk");
-		(void)close(fd);
-		return;
-	}
 	if ((got = st_readback(fd)) == -1) {
 		st_fail_errno(res, errno, "read");
 		(void)close(fd);
