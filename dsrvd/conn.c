@@ -55,6 +55,7 @@ static void	 conn_request(struct conn *, const struct wire_hdr *,
 static void	 conn_respond(struct conn *, uint64_t, uint64_t, const char *,
 		    const void *, size_t);
 static void	 conn_respond_inplace(struct conn *, size_t, uint32_t);
+static size_t	 conn_align_pad(size_t);
 static int	 conn_buf(struct conn *, size_t);
 static int	 conn_bigbuf(struct conn *);
 static void	 conn_release(struct conn *, int);
@@ -386,8 +387,14 @@ conn_read(int fd, short event, void *arg)
 				    "message", c->want);
 				return;
 			}
+			/*
+			 * A big frame is placed so that its payload will
+			 * start aligned if its header is as long as the last
+			 * one: a file's chunks have names of one length.
+			 */
 			c->frame = WIRE_FRAME_HDR + c->want <= CONN_KEEP_BUF ?
-			    c->buf : c->bb->p;
+			    c->buf : c->bb->p + conn_align_pad(WIRE_FRAME_HDR +
+			    c->hlguess);
 			memcpy(c->frame, c->fhdr, WIRE_FRAME_HDR);
 		}
 		r = conn_fill(c, c->frame + WIRE_FRAME_HDR, c->want, &c->rlen);
@@ -608,6 +615,13 @@ conn_crypto_ok(uint32_t id, const struct hs_ok *ok)
  * holds the largest frame (and a response's frame header in front of
  * the largest payload).
  */
+/* What to add to off to make it a multiple of CHUNK_ALIGN. */
+static size_t
+conn_align_pad(size_t off)
+{
+	return (CHUNK_ALIGN - off % CHUNK_ALIGN) % CHUNK_ALIGN;
+}
+
 static int
 conn_bigbuf(struct conn *c)
 {
@@ -625,7 +639,8 @@ conn_bigbuf(struct conn *c)
 	}
 	if ((pg = sysconf(_SC_PAGESIZE)) <= 0)
 		pg = 4096;
-	sz = WIRE_FRAME_HDR + WIRE_FRAME_MAX;
+	/* Room to align the payload, and for direct I/O past its end. */
+	sz = WIRE_FRAME_HDR + WIRE_FRAME_MAX + 2 * CHUNK_ALIGN;
 	sz = (sz + pg - 1) / pg * pg;
 	if ((bb = calloc(1, sizeof(*bb))) == NULL)
 		return -1;
@@ -812,7 +827,11 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		memcpy(req.name, hdr->name, hdr->namelen);
 	switch (hdr->method) {
 	case WIRE_M_WRITE:
-		/* The payload must be in a memfd: small frames are not. */
+		/*
+		 * The payload must be in a memfd (small frames are not) and
+		 * aligned for storage's direct I/O; when the header length
+		 * guess was wrong it moves by less than CHUNK_ALIGN.
+		 */
 		if (c->bb == NULL) {
 			if (conn_bigbuf(c) == -1) {
 				conn_respond(c, hdr->method, WIRE_E_BUSY,
@@ -821,8 +840,14 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 			}
 			memcpy(c->bb->p, pay, paylen);
 			req.off = 0;
-		} else
+		} else {
+			c->hlguess = pay - (c->frame + WIRE_FRAME_HDR);
 			req.off = pay - c->bb->p;
+			if (req.off % CHUNK_ALIGN != 0) {
+				req.off -= req.off % CHUNK_ALIGN;
+				memmove(c->bb->p + req.off, pay, paylen);
+			}
+		}
 		req.len = paylen;
 		req.crc = hdr->paycrc;
 		break;
@@ -839,11 +864,24 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 			    "out of memory", NULL, 0);
 			return;
 		}
+		c->respoff = 0;
 		req.off = conn_payload_off();
 		req.maxlen = WIRE_PAYLOAD_MAX;
 		break;
+	case WIRE_M_READ:
+		/* Storage reads the chunk to where the response has it. */
+		if (conn_bigbuf(c) == -1) {
+			conn_respond(c, hdr->method, WIRE_E_BUSY,
+			    "out of memory", NULL, 0);
+			return;
+		}
+		c->respoff = conn_align_pad(conn_payload_off());
+		req.off = c->respoff + conn_payload_off();
+		req.maxlen = c->bb->sz - req.off;
+		break;
 	}
-	if (type == IMSG_ST_WRITE || type == IMSG_ST_LIST) {
+	if (type == IMSG_ST_WRITE || type == IMSG_ST_LIST ||
+	    type == IMSG_ST_READ) {
 		if ((fd = fcntl(c->bb->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
 			log_warn("%s: dup", __func__);
 			conn_respond(c, hdr->method, WIRE_E_BUSY,
@@ -892,63 +930,6 @@ put64(uint8_t *p, uint64_t v)
 		p[i] = v & 0xff;
 }
 
-/*
- * READ: the chunk's fd from storage.  Read it into the frame, checking
- * its crc32 as it comes: a chunk whose bytes no longer match is never
- * sent as good data.
- */
-static void
-conn_read_chunk(struct conn *c, int fd, const struct st_res *res)
-{
-	uint8_t		*p;
-	uint64_t	 off = 0;
-	uint32_t	 crc = 0;
-	ssize_t		 n;
-	char		 path[NAMESPACE_MAX + 6 + WIRE_NAME_MAX];
-
-	if (c->ns[0] != '\0')
-		(void)snprintf(path, sizeof(path), ".ns/%s/%s", c->ns,
-		    c->reqname);
-	else
-		(void)strlcpy(path, c->reqname, sizeof(path));
-	if (res->len > WIRE_PAYLOAD_MAX || conn_bigbuf(c) == -1) {
-		(void)close(fd);
-		conn_respond(c, c->method, WIRE_E_BUSY, "out of memory",
-		    NULL, 0);
-		return;
-	}
-	p = c->bb->p + conn_payload_off();
-	while (off < res->len) {
-		n = pread(fd, p + off, res->len - off, off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_warn("%s key %s: read %s", c->peer, c->keyname,
-			    path);
-			(void)close(fd);
-			conn_respond(c, c->method, WIRE_E_IO, strerror(errno),
-			    NULL, 0);
-			return;
-		}
-		if (n == 0)
-			break;
-		crc = crc32(crc, p + off, n);
-		off += n;
-	}
-	(void)close(fd);
-	if (off != res->len || crc != res->crc) {
-		nenv.corrupt_reads++;
-		log_warnx("corrupt chunk %s: crc32 %08x, stored %08x%s", path,
-		    crc, res->crc, off != res->len ? " (short read)" : "");
-		conn_respond(c, c->method, WIRE_E_CORRUPT, "chunk is corrupt: "
-		    "its bytes do not match the stored crc32", NULL, 0);
-		return;
-	}
-	nenv.chunk_reads++;
-	nenv.bytes_read += off;
-	conn_respond_inplace(c, off, crc);
-}
-
 void
 conn_storage_result(struct imsgev *iev, struct imsg *imsg)
 {
@@ -971,18 +952,25 @@ conn_storage_result(struct imsgev *iev, struct imsg *imsg)
 			(void)close(fd);
 		return;
 	}
+	if (fd != -1) {
+		(void)close(fd);
+		fd = -1;
+	}
 	if (res.error != WIRE_E_OK) {
-		if (fd != -1)
-			(void)close(fd);
+		if (c->method == WIRE_M_READ && res.error == WIRE_E_CORRUPT)
+			nenv.corrupt_reads++;
 		conn_respond(c, c->method, res.error, res.msg, NULL, 0);
 		return;
 	}
 	switch (c->method) {
 	case WIRE_M_READ:
-		if (fd == -1)
-			fatalx("%s: read result without a file", __func__);
-		conn_read_chunk(c, fd, &res);
-		return;
+		/* Storage read it there and checked it against its crc32. */
+		if (res.len > WIRE_PAYLOAD_MAX || c->bb == NULL)
+			fatalx("%s: bad read result", __func__);
+		nenv.chunk_reads++;
+		nenv.bytes_read += res.len;
+		conn_respond_inplace(c, res.len, res.crc);
+		break;
 	case WIRE_M_LIST:
 		if (res.len > WIRE_PAYLOAD_MAX || c->bb == NULL)
 			fatalx("%s: bad list result", __func__);
@@ -1007,8 +995,6 @@ conn_storage_result(struct imsgev *iev, struct imsg *imsg)
 		conn_respond(c, c->method, WIRE_E_OK, NULL, NULL, 0);
 		break;
 	}
-	if (fd != -1)
-		(void)close(fd);
 }
 
 /* The header of a response, with no errmsg and no name. */
@@ -1088,13 +1074,16 @@ conn_respond(struct conn *c, uint64_t method, uint64_t error,
 	    hl + paylen), CS_RESPONSE);
 }
 
-/* A successful response whose payload is in place in the big buffer. */
+/*
+ * A successful response whose payload is in place in the big buffer,
+ * its frame at respoff.
+ */
 static void
 conn_respond_inplace(struct conn *c, size_t paylen, uint32_t crc)
 {
 	ssize_t	 hl;
 
-	c->frame = c->bb->p;
+	c->frame = c->bb->p + c->respoff;
 	hl = conn_hdr(c->frame + WIRE_FRAME_HDR, c->method, WIRE_E_OK, NULL,
 	    paylen, crc);
 	if (hl == -1 || WIRE_FRAME_HDR + (size_t)hl != conn_payload_off())

@@ -66,15 +66,16 @@ enum dsrvd_imsg_type {
 
 	/*
 	 * network -> storage, peer id = connection id: one request,
-	 * struct st_req; WRITE and LIST pass the connection's payload
-	 * memfd (the chunk to store, the buffer to list into).
+	 * struct st_req; WRITE, READ and LIST pass the connection's
+	 * payload memfd (the chunk to store, the buffer to read or list
+	 * into).
 	 */
 	IMSG_ST_WRITE,
 	IMSG_ST_READ,
 	IMSG_ST_LIST,
 	IMSG_ST_STAT,
 	IMSG_ST_STATFS,
-	/* storage -> network: struct st_res, READ passes the chunk fd */
+	/* storage -> network: struct st_res */
 	IMSG_ST_RESULT,
 
 	/* storage -> parent: a committed chunk's fd to make immutable */
@@ -89,6 +90,15 @@ enum dsrvd_imsg_type {
 /* Every chunk's crc32, 8 lowercase hex digits. */
 #define CHUNK_XATTR	"user.dsrvd.crc32"
 
+/*
+ * Payloads in a passed memfd start at a multiple of CHUNK_ALIGN where
+ * network can arrange it, and the memfd has CHUNK_ALIGN bytes of room
+ * after them, so that storage can move them to and from the disk with
+ * direct I/O (no page cache, no copy).  Storage checks, and uses
+ * buffered I/O for anything else.
+ */
+#define CHUNK_ALIGN	4096
+
 /* Where a request's payload lives in the passed memfd. */
 struct st_req {
 	uint32_t	 reqid;			/* echoed in st_res */
@@ -99,7 +109,7 @@ struct st_req {
 	uint64_t	 off;			/* payload offset in the memfd */
 	uint64_t	 len;			/* WRITE: payload length */
 	uint32_t	 crc;			/* WRITE: payload crc32 */
-	uint32_t	 maxlen;		/* LIST: room in the memfd */
+	uint32_t	 maxlen;		/* READ, LIST: room in the memfd */
 };
 
 struct st_res {

@@ -73,7 +73,9 @@ struct conn {
 	uint8_t			*buf;		/* small frames, kept */
 	size_t			 bufsz;
 	struct bigbuf		*bb;		/* large frames, pooled */
-	uint8_t			*frame;		/* buf or bb->p */
+	uint8_t			*frame;		/* buf, or in bb */
+	size_t			 hlguess;	/* last WRITE header length */
+	size_t			 respoff;	/* in-place response in bb */
 
 	/* the request at storage */
 	uint32_t		 reqid;

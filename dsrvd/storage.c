@@ -17,6 +17,7 @@
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -102,7 +103,10 @@ static void	 st_dispatch_readonly(struct imsgev *, struct imsg *);
 static void	 st_dispatch_scrub(struct imsgev *, struct imsg *);
 static int	 st_write(struct imsgev *, uint32_t, const struct st_req *,
 		    int, struct st_res *);
-static int	 st_read(const struct st_req *, struct st_res *);
+static void	 st_read(const struct st_req *, int, struct st_res *);
+static uint8_t	*st_map(int, uint64_t, uint64_t, int, void **, size_t *);
+static int	 st_put_direct(int, int, const struct st_req *);
+static void	 st_nodirect(void);
 static void	 st_list(const struct st_req *, int, struct st_res *);
 static void	 st_stat(const struct st_req *, struct st_res *);
 static void	 st_statfs(const struct st_req *, struct st_res *);
@@ -349,7 +353,9 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 		}
 		break;
 	case IMSG_ST_READ:
-		outfd = st_read(&req, &res);
+		if (fd == -1)
+			fatalx("%s: read without a buffer", __func__);
+		st_read(&req, fd, &res);
 		break;
 	case IMSG_ST_LIST:
 		if (fd == -1)
@@ -366,6 +372,106 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 	if (fd != -1)
 		(void)close(fd);
 	st_reply(iev, imsg->hdr.peerid, &res, outfd);
+}
+
+/*
+ * Map the part of a network memfd that holds len bytes at off and the
+ * CHUNK_ALIGN-rounded room after them.  Returns the address of off, and
+ * what to munmap, or NULL with errno (ERANGE: the memfd is too small).
+ */
+static uint8_t *
+st_map(int memfd, uint64_t off, uint64_t len, int prot, void **base,
+    size_t *maplen)
+{
+	struct stat	 sb;
+	uint64_t	 start, end;
+	long		 pg;
+	void		*p;
+
+	if ((pg = sysconf(_SC_PAGESIZE)) <= 0)
+		pg = 4096;
+	if (fstat(memfd, &sb) == -1)
+		return NULL;
+	end = off + len + CHUNK_ALIGN - 1;
+	end -= end % CHUNK_ALIGN;
+	if (len == 0 || end > (uint64_t)sb.st_size || end < off) {
+		errno = ERANGE;
+		return NULL;
+	}
+	start = off - off % pg;
+	*maplen = end - start;
+	if ((p = mmap(NULL, *maplen, prot, MAP_SHARED | MAP_POPULATE, memfd,
+	    start)) == MAP_FAILED)
+		return NULL;
+	*base = p;
+	return (uint8_t *)p + (off - start);
+}
+
+/* The file system refuses direct I/O: say so once, use the page cache. */
+static void
+st_nodirect(void)
+{
+	if (st.direct != 0)
+		log_info("the data directory's file system does not do "
+		    "direct I/O; writing and reading through the page cache");
+	st.direct = 0;
+}
+
+/*
+ * Write the payload into the temporary file (opened O_DIRECT) straight
+ * from the memfd's pages to the device: no page cache to fill, flush
+ * and drop again for the read-back.  The bytes after the last whole
+ * CHUNK_ALIGN block go through the page cache.  Returns 0, 1 when the
+ * file system refused direct I/O before anything was written, or -1
+ * with errno.
+ */
+static int
+st_put_direct(int fd, int memfd, const struct st_req *req)
+{
+	void		*base;
+	size_t		 maplen;
+	uint8_t		*p;
+	uint64_t	 body, done = 0;
+	ssize_t		 n;
+	int		 fl, e, rv = -1;
+
+	if ((p = st_map(memfd, req->off, req->len, PROT_READ, &base,
+	    &maplen)) == NULL)
+		return -1;
+	body = req->len - req->len % CHUNK_ALIGN;
+	while (done < req->len) {
+		if (done == body) {
+			if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+			    fcntl(fd, F_SETFL, fl & ~O_DIRECT) == -1)
+				goto out;
+			body = req->len;
+		}
+		n = pwrite(fd, p + done, body - done, done);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EINVAL && done == 0) {
+				rv = 1;
+				goto out;
+			}
+			goto out;
+		}
+		if (n == 0) {
+			errno = EIO;
+			goto out;
+		}
+		done += n;
+		/* A short direct write leaves the rest to the page cache. */
+		if (done % CHUNK_ALIGN != 0 && body != req->len)
+			body = done;
+	}
+	rv = 0;
+ out:
+	e = errno;
+	if (munmap(base, maplen) == -1)
+		fatal("%s: munmap", __func__);
+	errno = e;
+	return rv;
 }
 
 /*
@@ -621,7 +727,7 @@ st_write(struct imsgev *iev, uint32_t connid, const struct st_req *req,
 	size_t		 dirlen;
 	ssize_t		 got;
 	uint32_t	 crc;
-	int		 dfd, fd, e;
+	int		 dfd, fd, e, r, fl, direct;
 
 	if (req->len > CHUNK_MAX) {
 		st_fail(res, WIRE_E_TOOBIG, "chunk larger than 8 MiB");
@@ -640,6 +746,10 @@ st_write(struct imsgev *iev, uint32_t connid, const struct st_req *req,
 	if (fstat(memfd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
 	    (uint64_t)sb.st_size < req->off + req->len)
 		fatalx("%s: bad payload buffer from %s", __func__, iev->name);
+	/* Direct I/O for whole blocks of an aligned payload with room. */
+	direct = st.direct != 0 && req->len >= CHUNK_ALIGN &&
+	    req->off % CHUNK_ALIGN == 0 && (uint64_t)sb.st_size >= req->off +
+	    req->len + CHUNK_ALIGN;
 	if ((dfd = st_open_dir(req, 1, &base, res)) == -1) {
 		st.write_errors++;
 		return 0;
@@ -669,12 +779,28 @@ st_write(struct imsgev *iev, uint32_t connid, const struct st_req *req,
 
 	(void)snprintf(tmpname, sizeof(tmpname), "%d.%" PRIu64, st.instance,
 	    ++st.seq);
-	if ((fd = openat(st.tmp, tmpname, O_RDWR | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+	fd = openat(st.tmp, tmpname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC | (direct ? O_DIRECT : 0), 0600);
+	if (fd == -1 && direct && errno == EINVAL) {
+		st_nodirect();
+		direct = 0;
+		fd = openat(st.tmp, tmpname, O_RDWR | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (fd == -1) {
 		st_fail_errno(res, errno, "create temporary file");
 		goto fail;
 	}
-	if (st_copy(memfd, req->off, fd, req->len) == -1) {
+	r = direct ? st_put_direct(fd, memfd, req) : 1;
+	if (r == 1 && direct) {
+		st_nodirect();
+		if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+		    fcntl(fd, F_SETFL, fl & ~O_DIRECT) == -1)
+			r = -1;
+	}
+	if (r == 1)
+		r = st_copy(memfd, req->off, fd, req->len);
+	if (r == -1) {
 		st_fail_errno(res, errno, "write");
 		goto fail_tmp;
 	}
@@ -851,37 +977,118 @@ st_open_chunk(const struct st_req *req, struct stat *sb, struct st_res *res)
 	return fd;
 }
 
-/* READ: the chunk's fd goes to the network worker, which checks it. */
-static int
-st_read(const struct st_req *req, struct st_res *res)
+/*
+ * Read a chunk into a network memfd: with direct I/O where it can, so
+ * that what is checked is what the device has and no page cache fills
+ * up.  Returns the bytes read or -1 with errno.
+ */
+static ssize_t
+st_fill(int fd, uint8_t *p, size_t size, int direct)
+{
+	size_t	 total = 0, want;
+	ssize_t	 n;
+	int	 fl;
+
+	if (direct && ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_DIRECT) == -1))
+		direct = 0;
+	while (total < size) {
+		want = size - total;
+		if (direct)
+			want += (CHUNK_ALIGN - want % CHUNK_ALIGN) %
+			    CHUNK_ALIGN;
+		n = pread(fd, p + total, want, total);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (direct && errno == EINVAL) {
+				if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+				    fcntl(fd, F_SETFL, fl & ~O_DIRECT) == -1)
+					return -1;
+				direct = 0;
+				continue;
+			}
+			return -1;
+		}
+		if (n == 0)
+			break;
+		total += n;
+		if (direct && total % CHUNK_ALIGN != 0)
+			break;		/* the end of the file */
+	}
+	return total;
+}
+
+/*
+ * READ: the chunk goes into the network worker's buffer at req->off,
+ * checked against its stored crc32 here: bytes that no longer match
+ * are never handed out as good data.
+ */
+static void
+st_read(const struct st_req *req, int memfd, struct st_res *res)
 {
 	struct stat	 sb;
 	char		 path[sizeof(((struct st_seal *)0)->name)];
-	uint32_t	 crc;
-	int		 fd;
+	void		*base = NULL;
+	size_t		 maplen = 0;
+	uint8_t		*p;
+	ssize_t		 got;
+	uint32_t	 crc, stored;
+	int		 fd, e;
 
 	if ((fd = st_open_chunk(req, &sb, res)) == -1)
-		return -1;
+		return;
 	(void)st_path(req->ns, req->name, path, sizeof(path));
 	if (sb.st_size > CHUNK_MAX) {
 		log_warnx("corrupt chunk %s: %lld bytes, more than a chunk "
 		    "can have", path, (long long)sb.st_size);
 		st_fail(res, WIRE_E_CORRUPT, "chunk is corrupt: too long");
-		(void)close(fd);
-		return -1;
+		goto done;
 	}
-	if (st_getcrc(fd, &crc) == -1) {
+	if (st_getcrc(fd, &stored) == -1) {
 		log_warnx("corrupt chunk %s: no stored crc32: %s", path,
 		    strerror(errno));
 		st_fail(res, WIRE_E_CORRUPT, "chunk is corrupt: no stored "
 		    "crc32");
-		(void)close(fd);
-		return -1;
+		goto done;
 	}
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-	res->len = sb.st_size;
+	if (sb.st_size == 0) {
+		res->len = 0;
+		res->crc = crc32(0, NULL, 0);
+		if (res->crc != stored)
+			goto corrupt;
+		goto done;
+	}
+	if ((uint64_t)sb.st_size > req->maxlen || (p = st_map(memfd, req->off,
+	    sb.st_size, PROT_READ | PROT_WRITE, &base, &maplen)) == NULL) {
+		log_warn("read %s: the buffer from network", path);
+		st_fail(res, WIRE_E_BUSY, "no buffer to read the chunk into");
+		goto done;
+	}
+	got = st_fill(fd, p, sb.st_size, st.direct != 0 &&
+	    req->off % CHUNK_ALIGN == 0);
+	if (got == -1) {
+		e = errno;
+		log_warnx("read %s: %s", path, strerror(e));
+		st_fail_errno(res, e, "read");
+		goto done;
+	}
+	crc = crc32(0, p, got);
+	res->len = got;
 	res->crc = crc;
-	return fd;
+	if (got != sb.st_size || crc != stored) {
+		log_warnx("corrupt chunk %s: crc32 %08x, stored %08x%s", path,
+		    crc, stored, got != sb.st_size ? " (short read)" : "");
+		goto corrupt;
+	}
+	goto done;
+ corrupt:
+	st_fail(res, WIRE_E_CORRUPT, "chunk is corrupt: its bytes do not "
+	    "match the stored crc32");
+ done:
+	if (base != NULL && munmap(base, maplen) == -1)
+		fatal("%s: munmap", __func__);
+	(void)close(fd);
 }
 
 static int

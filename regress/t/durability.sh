@@ -21,6 +21,8 @@ storage_conf || bail "cannot write the configuration"
 
 # Text, so that the first byte is never the shim's blind byte 0xa5.
 seq 1 20000 >"$T/c1"
+# 8 MiB exactly: storage writes all of it with direct I/O where it can.
+head -c 8388608 /dev/urandom >"$T/c8"
 printf 'hello, disk\n' >"$T/small"
 rand_file "$T/keep" 100000
 
@@ -59,6 +61,12 @@ check "corrupt: a second chunk fails too ($rc)" [ "$rc" -eq 4 ]
 check "corrupt: counter verification failures 2" \
     counter_is "verification failures" 2
 check "corrupt: cc/two not visible" stored_nowhere cc/two
+cdctl chunk put cc/three "$T/c8" >"$T/put.out" 2>&1
+rc=$?
+check "corrupt: an 8 MiB chunk (direct I/O) fails too ($rc)" [ "$rc" -eq 4 ]
+check "corrupt: counter verification failures 3" \
+    counter_is "verification failures" 3
+check "corrupt: cc/three not visible" stored_nowhere cc/three
 check "corrupt: DATA/.tmp is still empty" empty_dir "$DATA/.tmp"
 check "corrupt: the store stays read-write (these are not flush failures)" \
     has "$T/status.out" "^storage +read-write$"

@@ -111,13 +111,21 @@ is_regular(int fd)
 	return (fstat(fd, &st) == 0 && S_ISREG(st.st_mode));
 }
 
-/* Flip the first byte of a non-empty file, keeping errno. */
+/*
+ * Flip the first byte of a non-empty file, keeping errno.  A file open
+ * for direct I/O takes no one-byte reads or writes: that flag is off
+ * while the byte changes.
+ */
 static void
 corrupt(int fd)
 {
 	struct stat	 st;
 	unsigned char	 b;
-	int		 saved = errno;
+	int		 saved = errno, fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) != -1 && (fl & O_DIRECT) != 0 &&
+	    fcntl(fd, F_SETFL, fl & ~O_DIRECT) == -1)
+		fl = -1;
 
 	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
 	    !(have_last && st.st_dev == last_dev && st.st_ino == last_ino)) {
@@ -132,6 +140,8 @@ corrupt(int fd)
 		if (pwrite(fd, &b, 1, 0) != 1)
 			have_last = 0;
 	}
+	if (fl != -1 && (fl & O_DIRECT) != 0)
+		(void)fcntl(fd, F_SETFL, fl);
 	errno = saved;
 }
 
