@@ -23,6 +23,8 @@
  *				chunk stats of filled chunks
  *	list			every name in index/ and 00..ff
  *	idle -n conns -p pid	RSS per idle connection
+ *	inflight -n chunks -p pid -t tag [-i ms]
+ *				RSS growth per 8 MiB chunk in flight
  *
  * MB is 10^6 bytes.  Latencies are in microseconds.
  */
@@ -85,7 +87,8 @@ usage(void)
 	    "           ping -n count | write -c conns -n count -t tag |\n"
 	    "           fill -c conns -n files -t tag |\n"
 	    "           stat -n count -f files -t tag | list |\n"
-	    "           idle -n conns -p pid\n");
+	    "           idle -n conns -p pid |\n"
+	    "           inflight -n chunks -p pid -t tag [-i ms]\n");
 	exit(2);
 }
 
@@ -523,22 +526,26 @@ status_kib(const char *path, const char *field)
 	return (v);
 }
 
-static int
-tree_info(pid_t root, struct treeinfo *ti)
+/*
+ * The pids of root and its live descendants into in (at most MAXPROCS),
+ * with their CPU seconds summed into *cpu_s.  Returns how many.
+ */
+static size_t
+tree_scan(pid_t root, pid_t *in, double *cpu_s)
 {
 	static pid_t	 pids[MAXPROCS], ppids[MAXPROCS];
 	static unsigned long long utimes[MAXPROCS];
-	pid_t		 in[MAXPROCS];
+	pid_t		 all[MAXPROCS];
 	DIR		*d;
 	struct dirent	*de;
 	FILE		*f;
 	char		 path[300], buf[1024], *p;
 	unsigned long long ut, st;
-	size_t		 n = 0, nin = 0, i, j;
+	size_t		 n = 0, nall = 0, nin = 0, i, j;
 	int		 ppid, grew;
 	long		 tck = sysconf(_SC_CLK_TCK);
 
-	memset(ti, 0, sizeof(*ti));
+	*cpu_s = 0;
 	if ((d = opendir("/proc")) == NULL)
 		fatal("/proc: %s", strerror(errno));
 	while ((de = readdir(d)) != NULL && n < MAXPROCS) {
@@ -562,40 +569,66 @@ tree_info(pid_t root, struct treeinfo *ti)
 	}
 	(void)closedir(d);
 
-	in[nin++] = root;
+	all[nall++] = root;
 	do {
 		grew = 0;
 		for (i = 0; i < n; i++) {
-			for (j = 0; j < nin; j++)
-				if (in[j] == pids[i])
+			for (j = 0; j < nall; j++)
+				if (all[j] == pids[i])
 					break;
-			if (j < nin)
+			if (j < nall)
 				continue;
-			for (j = 0; j < nin; j++)
-				if (in[j] == ppids[i])
+			for (j = 0; j < nall; j++)
+				if (all[j] == ppids[i])
 					break;
-			if (j < nin && nin < MAXPROCS) {
-				in[nin++] = pids[i];
+			if (j < nall && nall < MAXPROCS) {
+				all[nall++] = pids[i];
 				grew = 1;
 			}
 		}
 	} while (grew);
 
-	for (j = 0; j < nin; j++) {
+	/* Only those still there: the root may be gone. */
+	for (j = 0; j < nall; j++) {
 		for (i = 0; i < n; i++)
-			if (pids[i] == in[j])
+			if (pids[i] == all[j])
 				break;
 		if (i == n)
 			continue;
-		ti->cpu_s += (double)utimes[i] / (double)tck;
+		*cpu_s += (double)utimes[i] / (double)tck;
+		in[nin++] = all[j];
+	}
+	return (nin);
+}
+
+/* RSS and PSS summed over the given pids. */
+static void
+tree_mem(const pid_t *in, size_t nin, struct treeinfo *ti)
+{
+	char	 path[64];
+	size_t	 j;
+
+	ti->rss_kib = ti->pss_kib = 0;
+	for (j = 0; j < nin; j++) {
 		(void)snprintf(path, sizeof(path), "/proc/%d/status",
 		    (int)in[j]);
 		ti->rss_kib += status_kib(path, "VmRSS");
 		(void)snprintf(path, sizeof(path), "/proc/%d/smaps_rollup",
 		    (int)in[j]);
 		ti->pss_kib += status_kib(path, "Pss");
-		ti->nproc++;
 	}
+}
+
+static int
+tree_info(pid_t root, struct treeinfo *ti)
+{
+	static pid_t	 in[MAXPROCS];
+	size_t		 nin;
+
+	memset(ti, 0, sizeof(*ti));
+	nin = tree_scan(root, in, &ti->cpu_s);
+	tree_mem(in, nin, ti);
+	ti->nproc = (int)nin;
 	return (ti->nproc > 0 ? 0 : -1);
 }
 
@@ -1029,6 +1062,197 @@ cmd_idle(int argc, char **argv)
 	return (0);
 }
 
+/*
+ * What dsrvd holds per whole chunk in flight.  n connections each
+ * write one 8 MiB chunk, all at once, twice.  The first round starts
+ * from whatever the work before left (bench/run.sh: 5 s of idleness
+ * after the 4-client run) and warms the daemon's buffer pools
+ * (network's memfd frame buffers, storage's read-back buffers); the
+ * second starts from that warm state.  A thread samples the RSS and
+ * PSS of the daemon's processes (found once, before) every ms
+ * milliseconds while the chunks are in flight; "after" is 0.2 s after
+ * the second round's last response: what stays pooled.
+ */
+struct inflight {
+	pthread_barrier_t barrier;
+	const char	*tag;
+	long		 ms;
+	pid_t		 pids[MAXPROCS];
+	size_t		 npids;
+	pthread_t	 sampler;
+	int		 stop;		/* __atomic: main to sampler */
+	long		 peak_rss;
+	long		 peak_pss;
+	long		 samples;
+};
+
+struct inflight_worker {
+	struct inflight	*f;
+	long		 idx;
+};
+
+static void
+inflight_write(struct dsrv_client *c, const char *tag, const char *round,
+    long idx, uint8_t *buf)
+{
+	char	 name[CHUNK_NAME_MAX + 1], err[DSRV_CLIENT_ERRLEN];
+
+	(void)snprintf(name, sizeof(name), "bench/%s%s-%04ld", tag, round,
+	    idx);
+	/* Each chunk different from the last: its name in front. */
+	memcpy(buf, name, strlen(name));
+	if (dsrv_client_write(c, name, buf, CHUNK_MAX, err, sizeof(err)) != 0)
+		fatal("write %s: %s", name, err);
+}
+
+static void *
+inflight_conn(void *arg)
+{
+	struct inflight_worker	*w = arg;
+	struct inflight		*f = w->f;
+	struct dsrv_client	*c;
+	uint8_t			*buf;
+
+	buf = xalloc(CHUNK_MAX);
+	randombytes_buf(buf, CHUNK_MAX);
+	c = conn();
+	(void)pthread_barrier_wait(&f->barrier);	/* connected */
+	(void)pthread_barrier_wait(&f->barrier);	/* sampler running */
+	inflight_write(c, f->tag, "a", w->idx, buf);
+	(void)pthread_barrier_wait(&f->barrier);	/* all answered */
+	(void)pthread_barrier_wait(&f->barrier);	/* sampler running */
+	inflight_write(c, f->tag, "b", w->idx, buf);
+	(void)pthread_barrier_wait(&f->barrier);	/* all answered */
+	dsrv_client_close(c);
+	free(buf);
+	return (NULL);
+}
+
+static void *
+inflight_sampler(void *arg)
+{
+	struct inflight	*f = arg;
+	struct treeinfo	 ti;
+	struct timespec	 ts;
+	int		 last;
+
+	memset(&ti, 0, sizeof(ti));
+	ts.tv_sec = f->ms / 1000;
+	ts.tv_nsec = (f->ms % 1000) * 1000000L;
+	for (;;) {
+		/* One last sample after the stop, then out. */
+		last = __atomic_load_n(&f->stop, __ATOMIC_ACQUIRE);
+		tree_mem(f->pids, f->npids, &ti);
+		if (ti.rss_kib > f->peak_rss)
+			f->peak_rss = ti.rss_kib;
+		if (ti.pss_kib > f->peak_pss)
+			f->peak_pss = ti.pss_kib;
+		f->samples++;
+		if (last)
+			break;
+		(void)nanosleep(&ts, NULL);
+	}
+	return (NULL);
+}
+
+/*
+ * One round: the tree before, then the writes released with the
+ * sampler running; the growth per chunk goes out as PREFIX_*.
+ */
+static void
+inflight_round(struct inflight *f, long n, const char *prefix)
+{
+	struct treeinfo	 before;
+	double		 t0, t;
+
+	memset(&before, 0, sizeof(before));
+	tree_mem(f->pids, f->npids, &before);
+	f->peak_rss = before.rss_kib;
+	f->peak_pss = before.pss_kib;
+	f->samples = 0;
+	__atomic_store_n(&f->stop, 0, __ATOMIC_RELEASE);
+	if (pthread_create(&f->sampler, NULL, inflight_sampler, f) != 0)
+		fatal("pthread_create failed");
+	t0 = now();
+	(void)pthread_barrier_wait(&f->barrier);
+	(void)pthread_barrier_wait(&f->barrier);
+	t = now() - t0;
+	__atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
+	(void)pthread_join(f->sampler, NULL);
+
+	printf("%s_before_rss_kib %ld\n", prefix, before.rss_kib);
+	printf("%s_peak_rss_kib %ld\n", prefix, f->peak_rss);
+	printf("%s_peak_pss_kib %ld\n", prefix, f->peak_pss);
+	printf("%s_rss_per_chunk_kib %.1f\n", prefix,
+	    (double)(f->peak_rss - before.rss_kib) / (double)n);
+	printf("%s_pss_per_chunk_kib %.1f\n", prefix,
+	    (double)(f->peak_pss - before.pss_kib) / (double)n);
+	printf("%s_wall_s %.4f\n", prefix, t);
+	printf("%s_samples %ld\n", prefix, f->samples);
+}
+
+static int
+cmd_inflight(int argc, char **argv)
+{
+	struct inflight		*f;
+	struct inflight_worker	 ws[MAXCONNS];
+	struct treeinfo		 after;
+	struct timespec		 settle = { 0, 200000000L };
+	pthread_t		 tids[MAXCONNS];
+	double			 cpu;
+	long			 n = 0, i;
+	pid_t			 pid = 0;
+	int			 ch;
+
+	f = xalloc(sizeof(*f));
+	f->ms = 2;
+	while ((ch = getopt(argc, argv, "i:n:p:t:")) != -1) {
+		switch (ch) {
+		case 'i':
+			f->ms = num(optarg, 1, 1000);
+			break;
+		case 'n':
+			n = num(optarg, 1, MAXCONNS);
+			break;
+		case 'p':
+			pid = (pid_t)num(optarg, 1, INT_MAX);
+			break;
+		case 't':
+			f->tag = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (n == 0 || pid == 0 || f->tag == NULL)
+		usage();
+	/* dsrvd forks no one while it runs: its processes, once. */
+	if ((f->npids = tree_scan(pid, f->pids, &cpu)) == 0)
+		fatal("no process %d", (int)pid);
+	if (pthread_barrier_init(&f->barrier, NULL, (unsigned)n + 1) != 0)
+		fatal("pthread_barrier_init failed");
+	for (i = 0; i < n; i++) {
+		ws[i].f = f;
+		ws[i].idx = i;
+		if (pthread_create(&tids[i], NULL, inflight_conn, &ws[i]) != 0)
+			fatal("pthread_create failed");
+	}
+	(void)pthread_barrier_wait(&f->barrier);
+	inflight_round(f, n, "inflight_first");
+	/* Let the last buffers go back to their pools. */
+	(void)nanosleep(&settle, NULL);
+	inflight_round(f, n, "inflight");
+	for (i = 0; i < n; i++)
+		(void)pthread_join(tids[i], NULL);
+	(void)nanosleep(&settle, NULL);
+	memset(&after, 0, sizeof(after));
+	tree_mem(f->pids, f->npids, &after);
+	printf("inflight_after_rss_kib %ld\n", after.rss_kib);
+	printf("inflight_after_pss_kib %ld\n", after.pss_kib);
+	free(f);
+	return (0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1096,5 +1320,7 @@ main(int argc, char *argv[])
 		return (cmd_list(argc, argv));
 	if (strcmp(argv[0], "idle") == 0)
 		return (cmd_idle(argc, argv));
+	if (strcmp(argv[0], "inflight") == 0)
+		return (cmd_inflight(argc, argv));
 	usage();
 }

@@ -193,6 +193,13 @@ val() {
 	awk -v k="$2" '$1 == k { print $2; exit }' "$1"
 }
 
+# mem PREFIX: samples PREFIXrss_kib and PREFIXpss_kib, all of dsrvd now.
+mem() {
+	"$BT" tree "$DSRVD_PID" >"$W/tree.out" || die "benchtool tree failed"
+	sample "${1}rss_kib" "$(val "$W/tree.out" rss_kib)"
+	sample "${1}pss_kib" "$(val "$W/tree.out" pss_kib)"
+}
+
 tree_cpu() {
 	"$BT" tree "$DSRVD_PID" | awk '$1 == "cpu_s" { print $2 }'
 }
@@ -218,6 +225,10 @@ progress() {
 }
 
 GIB=1073741824
+
+# The fresh daemon's memory, before any client: one sample.
+sleep 0.5
+mem start_
 
 # --- 1. baselines -----------------------------------------------------
 
@@ -408,6 +419,18 @@ while [ "$r" -le "$RUNS" ]; do
 	PEAK_PID=
 	sample conc_peak_rss_kib "$(val "$W/peak.out" peak_rss_kib)"
 	sample conc_peak_pss_kib "$(val "$W/peak.out" peak_pss_kib)"
+
+	# What the 4-client run leaves behind, at once and after 5 s of
+	# idleness (pooled buffers the daemon keeps or gives back).
+	mem conc_end_
+	sleep 5
+	mem conc_idle5_
+
+	# Whole 8 MiB chunks in flight, 4 and 16 at once: a first round
+	# from the state just sampled, a second from warm buffer pools.
+	progress "8 MiB chunks in flight, run $r of $RUNS"
+	bt "n4_" $NET inflight -n 4 -p "$DSRVD_PID" -t "r$r-n4"
+	bt "n16_" $NET inflight -n 16 -p "$DSRVD_PID" -t "r$r-n16"
 	r=$((r + 1))
 done
 rm -f "$W"/put*.dat
@@ -474,6 +497,18 @@ conc_peak_pss_kib|peak PSS, all dsrvd, 4 clients|-|-|-
 idle_rss_kib|idle RSS, all dsrvd|-|-|documented
 idle_conn_rss_kib|RSS per idle connection|-|-|documented
 idle_conn_pss_kib|PSS per idle connection|-|-|-
+start_rss_kib|RSS, all dsrvd, fresh, no client yet|-|-|documented
+conc_end_rss_kib|RSS right after the 4-client run|-|-|-
+conc_idle5_rss_kib|RSS 5 s after the 4-client run|-|-|-
+n4_inflight_first_rss_per_chunk_kib|RSS per 8 MiB in flight, 4, after idle|-|-|documented
+n4_inflight_first_pss_per_chunk_kib|PSS per 8 MiB in flight, 4, after idle|-|-|-
+n4_inflight_rss_per_chunk_kib|RSS per 8 MiB in flight, 4, warm|-|-|documented
+n4_inflight_pss_per_chunk_kib|PSS per 8 MiB in flight, 4, warm|-|-|-
+n16_inflight_rss_per_chunk_kib|RSS per 8 MiB in flight, 16, warm|-|-|documented
+n16_inflight_pss_per_chunk_kib|PSS per 8 MiB in flight, 16, warm|-|-|-
+n16_inflight_before_rss_kib|RSS before 16 in flight (warm)|-|-|-
+n16_inflight_peak_rss_kib|peak RSS, 16 chunks in flight|-|-|-
+n16_inflight_after_rss_kib|RSS 0.2 s after 16 in flight|-|-|-
 chacha_enc_MBps|baseline: ChaCha20-Poly1305 encrypt|-|-|~1100 MB/s here
 chacha_dec_MBps|baseline: ChaCha20-Poly1305 decrypt|-|-|-
 crc32_MBps|baseline: zlib crc32|-|-|-
