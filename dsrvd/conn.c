@@ -32,6 +32,7 @@
 
 #define CONN_KEEP_BUF	(64 * 1024)	/* larger frames use a bigbuf */
 #define BB_POOL_KEEP	8		/* free bigbufs kept per worker */
+#define BB_IDLE_SEC	10		/* then the free ones are unmapped */
 #define LINGER_SEC	2		/* after a refusal, until EOF */
 
 static void	 conn_read(int, short, void *);
@@ -59,6 +60,8 @@ static size_t	 conn_align_pad(size_t);
 static int	 conn_buf(struct conn *, size_t);
 static int	 conn_bigbuf(struct conn *);
 static void	 conn_release(struct conn *, int);
+static void	 conn_bb_destroy(struct bigbuf *);
+static void	 conn_bb_trim(int, short, void *);
 static void	 conn_to_storage(struct conn *, uint32_t, struct st_req *,
 		    int);
 static struct conn *conn_find(uint32_t);
@@ -66,6 +69,7 @@ static struct conn *conn_find(uint32_t);
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, bigbuf)	 bbfree = TAILQ_HEAD_INITIALIZER(bbfree);
 static size_t			 nbbfree;
+static struct event		*bbtrim;
 static uint32_t			 next_connid;
 static uint32_t			 next_reqid;
 
@@ -661,11 +665,40 @@ conn_bigbuf(struct conn *c)
 	return 0;
 }
 
+static void
+conn_bb_destroy(struct bigbuf *bb)
+{
+	if (munmap(bb->p, bb->sz) == -1)
+		fatal("munmap");
+	(void)close(bb->fd);
+	free(bb);
+}
+
+/*
+ * Nothing took a big buffer from the pool for BB_IDLE_SEC: give their
+ * memory back.  A busy worker keeps its pages faulted in; an idle one
+ * holds no more than its connections' small buffers.
+ */
+static void
+conn_bb_trim(int fd, short event, void *arg)
+{
+	struct bigbuf	*bb;
+	size_t		 n = nbbfree;
+
+	while ((bb = TAILQ_FIRST(&bbfree)) != NULL) {
+		TAILQ_REMOVE(&bbfree, bb, entry);
+		nbbfree--;
+		conn_bb_destroy(bb);
+	}
+	log_debug("idle: released %zu frame buffers", n);
+}
+
 /* Give the big buffer back to the pool, or with reuse 0 destroy it. */
 static void
 conn_release(struct conn *c, int reuse)
 {
 	struct bigbuf	*bb = c->bb;
+	struct timeval	 tv = { BB_IDLE_SEC, 0 };
 
 	if (bb == NULL)
 		return;
@@ -673,12 +706,14 @@ conn_release(struct conn *c, int reuse)
 	if (reuse && nbbfree < BB_POOL_KEEP) {
 		TAILQ_INSERT_HEAD(&bbfree, bb, entry);
 		nbbfree++;
+		if (bbtrim == NULL && (bbtrim = evtimer_new(nenv.env->base,
+		    conn_bb_trim, NULL)) == NULL)
+			fatalx("%s: evtimer_new failed", __func__);
+		if (evtimer_add(bbtrim, &tv) == -1)
+			fatalx("%s: evtimer_add failed", __func__);
 		return;
 	}
-	if (munmap(bb->p, bb->sz) == -1)
-		fatal("munmap");
-	(void)close(bb->fd);
-	free(bb);
+	conn_bb_destroy(bb);
 }
 
 /* Grow the small frame buffer to at least len bytes. */

@@ -44,6 +44,8 @@
 #define ST_BUFSZ	(CHUNK_MAX + 2 * ST_ALIGN)
 #define ST_CMP_BLOCK	(1024 * 1024)
 #define ST_SLACK	(64 * 1024)	/* metadata beyond the bytes */
+#define ST_IDLE_SEC	10		/* then the buffer's pages go back */
+#define ST_DIRECT_MIN	(64 * 1024)	/* smaller chunks: page cache */
 
 struct pending {
 	TAILQ_ENTRY(pending)	 entry;
@@ -69,6 +71,7 @@ struct storage {
 	int			 root;		/* the data directory */
 	int			 tmp;		/* .tmp */
 	uint8_t			*buf;		/* aligned, reused */
+	struct event		*idle;		/* gives buf's pages back */
 	int			 direct;	/* O_DIRECT: -1 untried */
 	uint64_t		 seq;
 	uint32_t		 next_seal;
@@ -107,6 +110,8 @@ static void	 st_read(const struct st_req *, int, struct st_res *);
 static uint8_t	*st_map(int, uint64_t, uint64_t, int, void **, size_t *);
 static int	 st_put_direct(int, int, const struct st_req *);
 static void	 st_nodirect(void);
+static void	 st_busy(void);
+static void	 st_idle(int, short, void *);
 static void	 st_list(const struct st_req *, int, struct st_res *);
 static void	 st_stat(const struct st_req *, struct st_res *);
 static void	 st_statfs(const struct st_req *, struct st_res *);
@@ -171,6 +176,8 @@ storage_start(struct child_env *env)
 		fatal("open .tmp");
 	if (posix_memalign((void **)&st.buf, ST_ALIGN, ST_BUFSZ) != 0)
 		fatalx("out of memory for the read-back buffer");
+	if ((st.idle = evtimer_new(env->base, st_idle, NULL)) == NULL)
+		fatalx("evtimer_new failed");
 
 	for (i = 0; i < MAX_WORKERS; i++) {
 		if (env->network[i] == NULL)
@@ -349,6 +356,7 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 			fatalx("%s: write without a payload", __func__);
 		if (st_write(iev, imsg->hdr.peerid, &req, fd, &res) == 1) {
 			(void)close(fd);
+			st_busy();
 			return;		/* answered once sealed */
 		}
 		break;
@@ -372,6 +380,33 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 	if (fd != -1)
 		(void)close(fd);
 	st_reply(iev, imsg->hdr.peerid, &res, outfd);
+	st_busy();
+}
+
+/* Work was done: the buffer's pages stay until ST_IDLE_SEC of quiet. */
+static void
+st_busy(void)
+{
+	struct timeval	 tv = { ST_IDLE_SEC, 0 };
+
+	if (evtimer_add(st.idle, &tv) == -1)
+		fatalx("%s: evtimer_add failed", __func__);
+}
+
+/*
+ * Idle: the read-back buffer's 8 MiB need not stay resident.  They are
+ * faulted in again by the next chunk, a cost that only matters under
+ * load, when this does not run.
+ */
+static void
+st_idle(int fd, short event, void *arg)
+{
+	if (st.scrub.running) {
+		st_busy();
+		return;
+	}
+	if (madvise(st.buf, ST_BUFSZ, MADV_DONTNEED) == -1)
+		log_warn("%s: madvise", __func__);
 }
 
 /*
@@ -747,7 +782,7 @@ st_write(struct imsgev *iev, uint32_t connid, const struct st_req *req,
 	    (uint64_t)sb.st_size < req->off + req->len)
 		fatalx("%s: bad payload buffer from %s", __func__, iev->name);
 	/* Direct I/O for whole blocks of an aligned payload with room. */
-	direct = st.direct != 0 && req->len >= CHUNK_ALIGN &&
+	direct = st.direct != 0 && req->len >= ST_DIRECT_MIN &&
 	    req->off % CHUNK_ALIGN == 0 && (uint64_t)sb.st_size >= req->off +
 	    req->len + CHUNK_ALIGN;
 	if ((dfd = st_open_dir(req, 1, &base, res)) == -1) {
