@@ -512,11 +512,15 @@ read_full(int fd, uint8_t *buf, size_t len, size_t *got)
 }
 
 /*
- * put FILE [NAME]: read FILE once for its length, crc32 and sha256,
- * then a second time into the writer, which refuses to write the
- * metadata if the second reading differs from the first.  With
- * --crc32 (and --length) the caller declares them and FILE is read
- * once, so it may be "-", the standard input.
+ * put FILE [NAME]: read FILE once for its length and crc32, which
+ * every chunk's name holds and so must be known before the first is
+ * sent, then a second time into the writer.  The writer computes the
+ * sha256 of what it is given for the metadata, and refuses to write the
+ * metadata if the second reading's crc32 or length differs from the
+ * first.  The sha256 is not taken in the first reading: it is most of
+ * the CPU a put costs, and once is enough.  With --crc32 (and
+ * --length) the caller declares them and FILE is read once, so it may
+ * be "-", the standard input; the sha256 is recorded all the same.
  */
 int
 cmd_put(int argc, char **argv)
@@ -529,9 +533,8 @@ cmd_put(int argc, char **argv)
 	struct dsrv_writer	*w;
 	struct dsrv_xfer_opts	 xo;
 	struct progress		*prog;
-	crypto_hash_sha256_state sha;
 	struct stat		 st;
-	uint8_t			 digest[crypto_hash_sha256_BYTES], *buf;
+	uint8_t			*buf;
 	char			 err[DSRV_CLIENT_ERRLEN], label[64], *ep;
 	const char		*path, *name, *errstr;
 	uint64_t		 length = 0, sent = 0;
@@ -603,18 +606,15 @@ cmd_put(int argc, char **argv)
 		(void)snprintf(label, sizeof(label), "%.40s: checksum", name);
 		prog = progress_start(label, (uint64_t)st.st_size);
 		crc = crc32(0L, Z_NULL, 0);
-		crypto_hash_sha256_init(&sha);
 		for (;;) {
 			if (read_full(fd, buf, IO_BUFSZ, &n) == -1)
 				die("%s: %s", path, strerror(errno));
 			if (n == 0)
 				break;
 			crc = crc32(crc, buf, (uInt)n);
-			crypto_hash_sha256_update(&sha, buf, n);
 			length += n;
 			progress_set(prog, length);
 		}
-		crypto_hash_sha256_final(&sha, digest);
 		progress_end(prog);
 		if (lseek(fd, 0, SEEK_SET) == -1)
 			die("%s: %s", path, strerror(errno));
@@ -624,11 +624,12 @@ cmd_put(int argc, char **argv)
 	prog = progress_start(label, length);
 	memset(&xo, 0, sizeof(xo));
 	xo.parallel = XFER_PARALLEL;
+	xo.sha256 = 1;
 	xo.progress = progress_cb;
 	xo.arg = prog;
 	err[0] = '\0';
 	if ((w = dsrv_writer_open(pool, name, length, (uint32_t)crc,
-	    declared ? NULL : digest, &xo, err, sizeof(err))) == NULL)
+	    NULL, &xo, err, sizeof(err))) == NULL)
 		fail(-1, err[0] != '\0' ? err : "put failed");
 	for (;;) {
 		if (read_full(fd, buf, IO_BUFSZ, &n) == -1) {

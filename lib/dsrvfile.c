@@ -23,6 +23,7 @@
 #include "dsrvfile.h"
 #include "meta.pb-c.h"
 #include "pool.h"
+#include "sha256.h"
 #include "wire.h"
 
 /* Tags of the checksummed fields around the packed FileMeta. */
@@ -359,13 +360,17 @@ dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
 	return (rc);
 }
 
-/* Same file: everything but stored_at. */
+/*
+ * Same file: everything but stored_at.  A sha256 on one side only is no
+ * difference: metadata written before the writer computed one for every
+ * put (dctl put --crc32 did not record it) describes the same chunks.
+ */
 static int
 meta_same(const struct dsrv_file_meta *a, const struct dsrv_file_meta *b)
 {
 	return (strcmp(a->name, b->name) == 0 && a->length == b->length &&
-	    a->crc == b->crc && a->has_sha256 == b->has_sha256 &&
-	    (!a->has_sha256 || memcmp(a->sha256, b->sha256, 32) == 0) &&
+	    a->crc == b->crc && (!a->has_sha256 || !b->has_sha256 ||
+	    memcmp(a->sha256, b->sha256, 32) == 0) &&
 	    a->nchunks == b->nchunks && (a->nchunks == 0 ||
 	    memcmp(a->chunks, b->chunks, a->nchunks * sizeof(*a->chunks)) ==
 	    0));
@@ -434,9 +439,10 @@ struct dsrv_writer {
 	char			*name;
 	uint64_t		 length;
 	uint32_t		 crc;
-	uint8_t			 sha256[32];
-	int			 has_sha256;
-	crypto_hash_sha256_state sha;
+	uint8_t			 sha256[32];	/* declared, then computed */
+	int			 sha_declared;
+	int			 sha_on;	/* hashing what is written */
+	struct dsrv_sha256_state sha;
 	struct dsrv_xfer_opts	 opts;
 	struct dsrv_chunk_meta	*chunks;
 	size_t			 maxchunks;
@@ -496,14 +502,14 @@ dsrv_writer_open(struct dsrv_pool *pool, const char *name, uint64_t length,
 	w->crc = crc;
 	if (sha256 != NULL) {
 		memcpy(w->sha256, sha256, sizeof(w->sha256));
-		w->has_sha256 = 1;
-		if (crypto_hash_sha256_init(&w->sha) != 0) {
-			free(w);
-			goto nomem;
-		}
+		w->sha_declared = 1;
 	}
 	if (opts != NULL)
 		w->opts = *opts;
+	if (w->sha_declared || w->opts.sha256) {
+		w->sha_on = 1;
+		dsrv_sha256_init(&w->sha);
+	}
 	w->nthreads = xfer_parallel(opts);
 	w->maxbufs = w->nthreads + 1;
 	w->maxchunks = length / DSRV_CHUNK_SIZE + 1;
@@ -685,8 +691,8 @@ dsrv_writer_write(struct dsrv_writer *w, const void *data, size_t len,
 	(void)pthread_mutex_unlock(&w->mtx);
 	if (failed)
 		goto fail;
-	if (w->has_sha256)
-		(void)crypto_hash_sha256_update(&w->sha, p, len);
+	if (w->sha_on)
+		dsrv_sha256_update(&w->sha, p, len);
 	w->total += len;
 	while (len > 0) {
 		if (w->cur == NULL && (w->cur = writer_buf(w)) == NULL)
@@ -780,7 +786,7 @@ writer_meta(struct dsrv_writer *w, char *err, size_t errlen)
 	m.length = w->length;
 	m.crc = w->crc;
 	memcpy(m.sha256, w->sha256, sizeof(m.sha256));
-	m.has_sha256 = w->has_sha256;
+	m.has_sha256 = w->sha_on;
 	m.stored_at = (uint64_t)time(NULL);
 	m.nchunks = w->next;
 	m.chunks = w->chunks;
@@ -847,15 +853,17 @@ dsrv_writer_close(struct dsrv_writer *w, char *err, size_t errlen)
 		rc = WIRE_E_CRC;
 		goto done;
 	}
-	if (w->has_sha256) {
-		(void)crypto_hash_sha256_final(&w->sha, sha);
-		if (sodium_memcmp(sha, w->sha256, sizeof(sha)) != 0) {
+	if (w->sha_on) {
+		dsrv_sha256_final(&w->sha, sha);
+		if (w->sha_declared &&
+		    sodium_memcmp(sha, w->sha256, sizeof(sha)) != 0) {
 			errf(err, errlen, "%s: the data's sha256 "
 			    "differs from the declared one: no metadata "
 			    "written", w->name);
 			rc = WIRE_E_CRC;
 			goto done;
 		}
+		memcpy(w->sha256, sha, sizeof(w->sha256));
 	}
 	if (writer_meta(w, err, errlen) == -1)
 		goto done;
@@ -999,7 +1007,7 @@ dsrv_file_read(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 {
 	struct reader			 r;
 	struct rslot			*s;
-	crypto_hash_sha256_state	 sha;
+	struct dsrv_sha256_state	 sha;
 	pthread_t			*threads = NULL;
 	uint8_t				 digest[32];
 	uint64_t			 done = 0;
@@ -1016,7 +1024,7 @@ dsrv_file_read(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 		return (-1);
 	}
 	if (checksha)
-		(void)crypto_hash_sha256_init(&sha);
+		dsrv_sha256_init(&sha);
 	memset(&r, 0, sizeof(r));
 	r.fcode = -1;
 	r.pool = pool;
@@ -1074,7 +1082,7 @@ dsrv_file_read(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 		}
 		crc = crc32_combine(crc, s->crc, (z_off_t)s->len);
 		if (checksha)
-			(void)crypto_hash_sha256_update(&sha, s->data, s->len);
+			dsrv_sha256_update(&sha, s->data, s->len);
 		done += s->len;
 		(void)pthread_mutex_lock(&r.mtx);
 		s->state = SLOT_FREE;
@@ -1089,7 +1097,7 @@ dsrv_file_read(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 			    "file's is %08lx, the metadata says %08x",
 			    m->name, crc, m->crc);
 			rc = WIRE_E_CORRUPT;
-		} else if (checksha && (crypto_hash_sha256_final(&sha, digest),
+		} else if (checksha && (dsrv_sha256_final(&sha, digest),
 		    sodium_memcmp(digest, m->sha256, sizeof(digest)) != 0)) {
 			errf(err, errlen, "%s: sha256 mismatch: "
 			    "the data differs from the metadata's sha256",

@@ -61,12 +61,21 @@ typedef void (*dsrv_progress_fn)(uint64_t done, uint64_t total, void *arg);
 
 struct dsrv_xfer_opts {
 	int		 parallel;	/* chunks in flight, 0 = 4 */
-	int		 sha256;	/* get: check the sha256 */
+	/*
+	 * The whole file's sha256.  Writer: compute it and record it in
+	 * the metadata.  Reader: check it against the metadata's.
+	 */
+	int		 sha256;
 	dsrv_progress_fn progress;	/* called from the caller's thread */
 	void		*arg;
 };
 
-/* The writer: length and crc32 (and optionally sha256) declared up front. */
+/*
+ * The writer: length and crc32 declared up front, since every chunk's
+ * name holds the file's crc32.  The sha256 is computed from the data
+ * as it is written and recorded when opts->sha256 is set or one is
+ * declared; a declared one must match it.
+ */
 struct dsrv_writer;
 struct dsrv_writer *dsrv_writer_open(struct dsrv_pool *, const char *name,
 	    uint64_t length, uint32_t crc,
