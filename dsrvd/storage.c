@@ -897,39 +897,41 @@ st_write(struct imsgev *iev, uint32_t connid, const struct st_req *req,
 		if (unlinkat(st.tmp, tmpname, 0) == -1)
 			log_warn("unlink .tmp/%s", tmpname);
 	}
+	/*
+	 * The parent makes it immutable while the directory is flushed
+	 * here; the client hears once both are done.
+	 */
+	if ((p = calloc(1, sizeof(*p))) != NULL) {
+		p->id = ++st.next_seal == 0 ? ++st.next_seal : st.next_seal;
+		p->net = iev;
+		p->connid = connid;
+		TAILQ_INSERT_TAIL(&st.pending, p, entry);
+		memset(&seal, 0, sizeof(seal));
+		seal.id = p->id;
+		seal.size = req->len;
+		(void)strlcpy(seal.name, path, sizeof(seal.name));
+		if (imsgev_compose(&st.env->parent, IMSG_ST_SEAL, 0, 0, fd,
+		    &seal, sizeof(seal)) == -1)
+			fatal("%s: compose", __func__);
+		imsgev_push(&st.env->parent);
+	} else
+		(void)close(fd);
 	if (fsync(dfd) == -1) {
 		e = errno;
 		st_flush_failed(path, e);
 		st_fail(res, WIRE_E_IO, "flush of the directory failed: %s",
 		    strerror(e));
-		(void)close(fd);
-		(void)close(dfd);
 		st.write_errors++;
-		return 0;
+	} else {
+		st.chunks_written++;
+		st.bytes_written += req->len;
+		log_debug("%s: stored, %" PRIu64 " bytes crc32 %08x", path,
+		    req->len, req->crc);
 	}
 	(void)close(dfd);
-	st.chunks_written++;
-	st.bytes_written += req->len;
-	log_debug("%s: stored, %" PRIu64 " bytes crc32 %08x", path, req->len,
-	    req->crc);
-
-	/* The parent makes it immutable; the client hears after that. */
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		(void)close(fd);
+	if (p == NULL)
 		return 0;
-	}
-	p->id = ++st.next_seal == 0 ? ++st.next_seal : st.next_seal;
-	p->net = iev;
-	p->connid = connid;
 	p->res = *res;
-	TAILQ_INSERT_TAIL(&st.pending, p, entry);
-	memset(&seal, 0, sizeof(seal));
-	seal.id = p->id;
-	seal.size = req->len;
-	(void)strlcpy(seal.name, path, sizeof(seal.name));
-	if (imsgev_compose(&st.env->parent, IMSG_ST_SEAL, 0, 0, fd, &seal,
-	    sizeof(seal)) == -1)
-		fatal("%s: compose", __func__);
 	return 1;
 
  fail_tmp:

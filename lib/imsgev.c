@@ -145,6 +145,17 @@ imsgev_composev(struct imsgev *iev, uint32_t type, uint32_t peerid,
 }
 
 void
+imsgev_push(struct imsgev *iev)
+{
+	if (iev->dead || imsgbuf_queuelen(&iev->ibuf) == 0)
+		return;
+	/* An error shows again, and is handled, in the loop's write. */
+	(void)imsgbuf_write(&iev->ibuf);
+	if (!iev->indispatch)
+		imsgev_update(iev);
+}
+
+void
 imsgev_shutdown(struct imsgev *iev)
 {
 	if (iev->dead || iev->closing)

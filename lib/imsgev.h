@@ -79,6 +79,11 @@ int	imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
 	    pid_t pid, int fd, const void *data, size_t datalen);
 int	imsgev_composev(struct imsgev *, uint32_t type, uint32_t peerid,
 	    pid_t pid, int fd, const struct iovec *iov, int iovcnt);
+/*
+ * Write what is queued now, as far as the socket takes it, before the
+ * caller blocks in something else; the rest goes from the loop.
+ */
+void	imsgev_push(struct imsgev *);
 /* Stop reading; call closecb(NULL) once everything queued is written. */
 void	imsgev_shutdown(struct imsgev *);
 /* Remove the event, close the socket, free buffers.  No callback. */
