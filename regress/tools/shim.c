@@ -42,9 +42,14 @@ enum shim_mode {
 #define SHIM_BLIND_BYTE	0xa5
 
 static enum shim_mode	 shim_mode = SHIM_OFF;
-/* The file flipped last: a second flush of it must not flip it back. */
+/*
+ * The file flipped last, as it was after the flip: a second flush of it
+ * must not flip it back, but a new file that got its inode number must
+ * be flipped (its change time differs).
+ */
 static dev_t		 last_dev;
 static ino_t		 last_ino;
+static struct timespec	 last_ctime;
 static int		 have_last;
 static int		(*real_fdatasync)(int);
 static int		(*real_fsync)(int);
@@ -128,17 +133,18 @@ corrupt(int fd)
 		fl = -1;
 
 	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    !(have_last && st.st_dev == last_dev && st.st_ino == last_ino)) {
-		have_last = 1;
-		last_dev = st.st_dev;
-		last_ino = st.st_ino;
+	    !(have_last && st.st_dev == last_dev && st.st_ino == last_ino &&
+	    st.st_ctim.tv_sec == last_ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == last_ctime.tv_nsec)) {
 		if (pread(fd, &b, 1, 0) == 1)
 			b ^= 0xff;
 		else
 			b = SHIM_BLIND_BYTE;
 		/* A failure leaves the bytes as they were: the test says so. */
-		if (pwrite(fd, &b, 1, 0) != 1)
-			have_last = 0;
+		have_last = pwrite(fd, &b, 1, 0) == 1 && fstat(fd, &st) == 0;
+		last_dev = st.st_dev;
+		last_ino = st.st_ino;
+		last_ctime = st.st_ctim;
 	}
 	if (fl != -1 && (fl & O_DIRECT) != 0)
 		(void)fcntl(fd, F_SETFL, fl);
