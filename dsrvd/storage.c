@@ -70,6 +70,8 @@ struct storage {
 	int			 instance;
 	int			 root;		/* the data directory */
 	int			 tmp;		/* .tmp */
+	int			 nextfd;	/* made ahead in .tmp, or -1 */
+	char			 nextname[32];
 	uint8_t			*buf;		/* aligned, reused */
 	struct event		*idle;		/* gives buf's pages back */
 	int			 direct;	/* O_DIRECT: -1 untried */
@@ -111,6 +113,8 @@ static uint8_t	*st_map(int, uint64_t, uint64_t, int, void **, size_t *);
 static int	 st_put_direct(int, int, const struct st_req *);
 static void	 st_nodirect(void);
 static void	 st_busy(void);
+static void	 st_tmp_ahead(void);
+static int	 st_tmp_take(char *, size_t);
 static void	 st_idle(int, short, void *);
 static void	 st_list(const struct st_req *, int, struct st_res *);
 static void	 st_stat(const struct st_req *, struct st_res *);
@@ -162,6 +166,7 @@ storage_start(struct child_env *env)
 	st.env = env;
 	st.instance = env->init.instance;
 	st.direct = -1;
+	st.nextfd = -1;
 	TAILQ_INIT(&st.pending);
 	env->conf_apply = st_conf_apply;
 	env->stats = st_stats;
@@ -380,7 +385,46 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 	if (fd != -1)
 		(void)close(fd);
 	st_reply(iev, imsg->hdr.peerid, &res, outfd);
+	if (imsg->hdr.type == IMSG_ST_WRITE) {
+		imsgev_push(iev);
+		st_tmp_ahead();
+	}
 	st_busy();
+}
+
+/*
+ * Create the temporary file for the next chunk now, after the answer
+ * is on its way and before that chunk arrives: creating a file costs
+ * about as much as writing and reading back 4 KiB.  It stays empty
+ * until used; one left by a stop is removed at the next start.
+ */
+static void
+st_tmp_ahead(void)
+{
+	if (st.nextfd != -1 || st.readonly)
+		return;
+	(void)snprintf(st.nextname, sizeof(st.nextname), "%d.%" PRIu64,
+	    st.instance, ++st.seq);
+	st.nextfd = openat(st.tmp, st.nextname, O_RDWR | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* On failure the write that needs one tries again and says why. */
+}
+
+/* The temporary file made ahead, or a new one; -1 with errno. */
+static int
+st_tmp_take(char *name, size_t len)
+{
+	int	 fd;
+
+	if (st.nextfd != -1) {
+		fd = st.nextfd;
+		st.nextfd = -1;
+		(void)strlcpy(name, st.nextname, len);
+		return fd;
+	}
+	(void)snprintf(name, len, "%d.%" PRIu64, st.instance, ++st.seq);
+	return openat(st.tmp, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 }
 
 /* Work was done: the buffer's pages stay until ST_IDLE_SEC of quiet. */
@@ -812,19 +856,14 @@ st_write(struct imsgev *iev, uint32_t connid, const struct st_req *req,
 		goto fail;
 	}
 
-	(void)snprintf(tmpname, sizeof(tmpname), "%d.%" PRIu64, st.instance,
-	    ++st.seq);
-	fd = openat(st.tmp, tmpname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC | (direct ? O_DIRECT : 0), 0600);
-	if (fd == -1 && direct && errno == EINVAL) {
-		st_nodirect();
-		direct = 0;
-		fd = openat(st.tmp, tmpname, O_RDWR | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-	}
-	if (fd == -1) {
+	if ((fd = st_tmp_take(tmpname, sizeof(tmpname))) == -1) {
 		st_fail_errno(res, errno, "create temporary file");
 		goto fail;
+	}
+	if (direct && ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_DIRECT) == -1)) {
+		st_nodirect();
+		direct = 0;
 	}
 	r = direct ? st_put_direct(fd, memfd, req) : 1;
 	if (r == 1 && direct) {
@@ -967,7 +1006,9 @@ st_dispatch_sealed(struct imsgev *iev, struct imsg *imsg)
 	 * could not seal is still the client's data (the parent logged it).
 	 */
 	st_reply(p->net, p->connid, &p->res, -1);
+	imsgev_push(p->net);
 	free(p);
+	st_tmp_ahead();
 }
 
 static void

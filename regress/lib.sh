@@ -519,6 +519,23 @@ empty_dir() {
 	return 1
 }
 
+# tmp_clean DATA: DATA/.tmp holds no chunk data: nothing but the empty
+# temporary files storage workers make ahead for their next chunk (at
+# most one each, named WORKER.SEQ).
+tmp_clean() {
+	[ -d "$1/.tmp" ] || {
+		echo "$1/.tmp is not a directory"
+		return 1
+	}
+	_bad=$(find "$1/.tmp" -mindepth 1 \( ! -type f -o ! -empty -o \
+	    ! -name '[0-9]*.[0-9]*' \) -print)
+	_n=$(find "$1/.tmp" -mindepth 1 -type f -empty | wc -l)
+	[ -z "$_bad" ] && [ "$_n" -le 32 ] && return 0
+	echo "$1/.tmp holds:"
+	ls -lA "$1/.tmp"
+	return 1
+}
+
 # no_file PATH: nothing at PATH.
 no_file() {
 	[ ! -e "$1" ] && [ ! -L "$1" ] && return 0

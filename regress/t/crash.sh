@@ -152,8 +152,8 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	    "$ntmp files in .tmp at the crash"
 
 	start_dsrvd "$CONF" || bail "round $r: dsrvd did not restart"
-	check "round $r: DATA/.tmp empty after the restart" \
-	    empty_dir "$DATA/.tmp"
+	check "round $r: DATA/.tmp holds no data after the restart" \
+	    tmp_clean "$DATA"
 	if [ "$ntmp" -gt 0 ]; then
 		check "round $r: log: removed $ntmp temporary files" \
 		    removed_is "$ntmp"

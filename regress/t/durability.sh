@@ -49,7 +49,7 @@ check "corrupt: cc/one not visible (stat exits 3), no file anywhere" \
     stored_nowhere cc/one
 check "corrupt: get exits 3" exits 3 cdctl chunk get cc/one "$T/got"
 check "corrupt: not listed" [ -z "$(cdctl chunk ls cc 2>&1)" ]
-check "corrupt: DATA/.tmp is empty" empty_dir "$DATA/.tmp"
+check "corrupt: DATA/.tmp holds no data" tmp_clean "$DATA"
 check "corrupt: counter verification failures 1" \
     counter_is "verification failures" 1
 check "corrupt: counter chunks written 0" counter_is "chunks written" 0
@@ -67,7 +67,7 @@ check "corrupt: an 8 MiB chunk (direct I/O) fails too ($rc)" [ "$rc" -eq 4 ]
 check "corrupt: counter verification failures 3" \
     counter_is "verification failures" 3
 check "corrupt: cc/three not visible" stored_nowhere cc/three
-check "corrupt: DATA/.tmp is still empty" empty_dir "$DATA/.tmp"
+check "corrupt: DATA/.tmp still holds no data" tmp_clean "$DATA"
 check "corrupt: the store stays read-write (these are not flush failures)" \
     has "$T/status.out" "^storage +read-write$"
 check "corrupt: dsrvd still runs" alive "$DSRVD_PID"
@@ -99,7 +99,7 @@ for i in 1 2 3; do
 	    has "$T/put.out" "^dctl: ee/e$i: I/O error"
 	check "eio: ee/e$i not visible" stored_nowhere "ee/e$i"
 done
-check "eio: DATA/.tmp is empty" empty_dir "$DATA/.tmp"
+check "eio: DATA/.tmp holds no data" tmp_clean "$DATA"
 check "eio: counter flush failures 3" counter_is "flush failures" 3
 check "eio: status: storage READ-ONLY: ..." \
     has "$T/status.out" "^storage +READ-ONLY: .+"
@@ -128,7 +128,7 @@ check "eio: byte for byte" cmp "$T/keep" "$T/got"
 check "eio: stat still works" cdctl chunk stat kk/keep
 check "eio: ls still works" ls_has kk keep
 check "eio: df still works" cdctl df
-check "eio: DATA/.tmp is still empty" empty_dir "$DATA/.tmp"
+check "eio: DATA/.tmp still holds no data" tmp_clean "$DATA"
 dctl reload >"$T/reload.out" 2>&1
 check "eio: a reload does not clear read-only" \
     counter_is "reloads" 1

@@ -37,7 +37,7 @@ nospace() {
 	fi
 	check "$1: $2 not visible (stat exits 3)" exits 3 cdctl chunk stat "$2"
 	check "$1: no file $2 on disk" no_file "$DATA/$2"
-	check "$1: DATA/.tmp is empty" empty_dir "$DATA/.tmp"
+	check "$1: DATA/.tmp holds no data" tmp_clean "$DATA"
 }
 
 # serving: a stored chunk reads back, lists and stats, and df answers.
@@ -76,7 +76,7 @@ check "filling 1 MiB at a time stops before 6 chunks ($acked stored)" \
 check "the put that stopped it: no space left" \
     has "$T/put.out" "^dctl: fs/fill$i: no space left"
 check "fs/fill$i not visible" exits 3 cdctl chunk stat "fs/fill$i"
-check "DATA/.tmp is empty after the fill" empty_dir "$DATA/.tmp"
+check "DATA/.tmp holds no data after the fill" tmp_clean "$DATA"
 nospace "1 MiB more when full" fs/more "$T/m1"
 n=1
 while [ "$n" -le "$acked" ]; do

@@ -158,7 +158,7 @@ check "nothing created, changed or removed in or around the data directory" \
     diff "$T/tree.before" "$T/tree.after"
 ls -A / >"$T/root.after"
 check "nothing created in /" diff "$T/root.before" "$T/root.after"
-check "DATA/.tmp is empty" empty_dir "$DATA/.tmp"
+check "DATA/.tmp holds no data" tmp_clean "$DATA"
 check "dsrvd still runs" alive "$DSRVD_PID"
 status
 check "counter: chunks written 0" counter_is "chunks written" 0

@@ -228,7 +228,7 @@ check "ab/first on disk: bytes, 0400 _dsrvdata, immutable, crc32 xattr" \
     on_disk ab/first "$T/orig"
 check "directory ab: mode 700, owner _dsrvdata" \
     [ "$(stat -c '%a %U' "$DATA/ab")" = "700 _dsrvdata" ]
-check "DATA/.tmp is empty" empty_dir "$DATA/.tmp"
+check "DATA/.tmp holds no data" tmp_clean "$DATA"
 
 ### status
 
