@@ -35,7 +35,8 @@
 #include "wire.h"
 
 #define IO_BUFSZ		(1024 * 1024)
-#define XFER_PARALLEL		4
+/* Chunks in flight: 8 keep two cores busy where 4 left them waiting. */
+#define XFER_PARALLEL		8
 #define MATCH_PARALLEL		16
 #define POOL_CONNS		8
 #define NWORKERS		4

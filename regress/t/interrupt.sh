@@ -193,11 +193,11 @@ restart_put() {
 	rm -f "$T/restart"
 }
 
-restart_put "through the proxy" "$PPORT" 200 int/restart
+restart_put "through the proxy" "$PPORT" 600 int/restart
 kill "$PPID_" 2>/dev/null
 # Straight to dsrvd: the put meets refused connections while it is
-# down.  300 MiB take seconds, 3 chunks a fraction of one.
-restart_put "direct" "$PORT" 300 int/restart2
+# down.  600 MiB take seconds, 3 chunks a fraction of one.
+restart_put "direct" "$PORT" 600 int/restart2
 
 stop_dsrvd
 rc=$?
