@@ -420,11 +420,11 @@ while [ "$r" -le "$RUNS" ]; do
 	sample conc_peak_rss_kib "$(val "$W/peak.out" peak_rss_kib)"
 	sample conc_peak_pss_kib "$(val "$W/peak.out" peak_pss_kib)"
 
-	# What the 4-client run leaves behind, at once and after 5 s of
-	# idleness (pooled buffers the daemon keeps or gives back).
+	# What the 4-client run leaves behind, at once and after 12 s of
+	# idleness (dsrvd gives pooled buffers back after 10 s).
 	mem conc_end_
-	sleep 5
-	mem conc_idle5_
+	sleep 12
+	mem conc_idle12_
 
 	# Whole 8 MiB chunks in flight, 4 and 16 at once: a first round
 	# from the state just sampled, a second from warm buffer pools.
@@ -499,7 +499,7 @@ idle_conn_rss_kib|RSS per idle connection|-|-|documented
 idle_conn_pss_kib|PSS per idle connection|-|-|-
 start_rss_kib|RSS, all dsrvd, fresh, no client yet|-|-|documented
 conc_end_rss_kib|RSS right after the 4-client run|-|-|-
-conc_idle5_rss_kib|RSS 5 s after the 4-client run|-|-|-
+conc_idle12_rss_kib|RSS 12 s after the 4-client run|-|-|-
 n4_inflight_first_rss_per_chunk_kib|RSS per 8 MiB in flight, 4, after idle|-|-|documented
 n4_inflight_first_pss_per_chunk_kib|PSS per 8 MiB in flight, 4, after idle|-|-|-
 n4_inflight_rss_per_chunk_kib|RSS per 8 MiB in flight, 4, warm|-|-|documented
