@@ -31,7 +31,7 @@
 #include "network.h"
 
 #define CONN_KEEP_BUF	(64 * 1024)	/* larger frames use a bigbuf */
-#define BB_POOL_KEEP	8		/* free bigbufs kept per worker */
+#define BB_POOL_KEEP	16		/* free bigbufs kept per worker */
 #define BB_IDLE_SEC	10		/* then the free ones are unmapped */
 #define LINGER_SEC	2		/* after a refusal, until EOF */
 
