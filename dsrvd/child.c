@@ -302,6 +302,8 @@ child_peer_closed(struct imsgev *iev, const char *why)
 		log_warnx("peer %s: %s", iev->name, why);
 	else
 		log_debug("peer %s closed its channel", iev->name);
+	if (cenv.peer_gone != NULL)
+		cenv.peer_gone(&cenv, iev);
 	if (cenv.crypto == iev)
 		cenv.crypto = NULL;
 	for (i = 0; i < MAX_WORKERS; i++) {

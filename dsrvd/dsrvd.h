@@ -209,6 +209,8 @@ struct child_env {
 	void	(*control_fd)(struct child_env *, int);
 	/* fill at most n counters, return how many */
 	size_t	(*stats)(struct child_env *, struct ctl_counter *, size_t n);
+	/* a peer's channel closed; iev is freed after the call */
+	void	(*peer_gone)(struct child_env *, struct imsgev *);
 };
 
 /* dsrvd.c */

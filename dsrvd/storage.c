@@ -113,6 +113,7 @@ static uint8_t	*st_map(int, uint64_t, uint64_t, int, void **, size_t *);
 static int	 st_put_direct(int, int, const struct st_req *);
 static void	 st_nodirect(void);
 static void	 st_busy(void);
+static void	 st_peer_gone(struct child_env *, struct imsgev *);
 static void	 st_tmp_ahead(void);
 static int	 st_tmp_take(char *, size_t);
 static void	 st_idle(int, short, void *);
@@ -170,6 +171,7 @@ storage_start(struct child_env *env)
 	TAILQ_INIT(&st.pending);
 	env->conf_apply = st_conf_apply;
 	env->stats = st_stats;
+	env->peer_gone = st_peer_gone;
 
 	/* We are chrooted: / is the data directory. */
 	if ((st.root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
@@ -425,6 +427,20 @@ st_tmp_take(char *name, size_t len)
 	(void)snprintf(name, len, "%d.%" PRIu64, st.instance, ++st.seq);
 	return openat(st.tmp, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
+}
+
+/*
+ * A network worker went away (the daemon is stopping): a seal still on
+ * its way has nobody to answer.
+ */
+static void
+st_peer_gone(struct child_env *env, struct imsgev *iev)
+{
+	struct pending	*p;
+
+	TAILQ_FOREACH(p, &st.pending, entry)
+		if (p->net == iev)
+			p->net = NULL;
 }
 
 /* Work was done: the buffer's pages stay until ST_IDLE_SEC of quiet. */
@@ -1005,8 +1021,10 @@ st_dispatch_sealed(struct imsgev *iev, struct imsg *imsg)
 	 * Stored, flushed and verified either way: a chunk the parent
 	 * could not seal is still the client's data (the parent logged it).
 	 */
-	st_reply(p->net, p->connid, &p->res, -1);
-	imsgev_push(p->net);
+	if (p->net != NULL) {
+		st_reply(p->net, p->connid, &p->res, -1);
+		imsgev_push(p->net);
+	}
 	free(p);
 	st_tmp_ahead();
 }
