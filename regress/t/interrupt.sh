@@ -157,11 +157,12 @@ check "abandoned now lists no chunk" [ -z "$(chunk_refs "$T/ab.out")" ]
 # starts again; the put must complete and read back.
 restart_put() {
 	rand_file "$T/restart" $(($3 * MIB)) || bail "cannot make $3 MiB"
+	# Before the put starts: reading the file takes as long as a put.
+	_crc=$(crc32_of "$T/restart")
 	"$DCTL" -r "127.0.0.1:$2" -k "$CKEY" -K "$CKEYNAME" \
 	    put "$T/restart" "$4" >"$T/put.out" 2>&1 &
 	_pp=$!
 	add_bgpid "$_pp"
-	_crc=$(crc32_of "$T/restart")
 	wait_chunks "$DATA" "$_crc" 3 30
 	alive "$_pp"
 	check "$1: 3 chunks stored and the put still runs" \
