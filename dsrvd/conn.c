@@ -614,11 +614,6 @@ conn_crypto_ok(uint32_t id, const struct hs_ok *ok)
 	    ""), CS_ACCEPT);
 }
 
-/*
- * A big buffer for this connection, from the pool or new.  Its size
- * holds the largest frame (and a response's frame header in front of
- * the largest payload).
- */
 /* What to add to off to make it a multiple of CHUNK_ALIGN. */
 static size_t
 conn_align_pad(size_t off)
@@ -626,6 +621,11 @@ conn_align_pad(size_t off)
 	return (CHUNK_ALIGN - off % CHUNK_ALIGN) % CHUNK_ALIGN;
 }
 
+/*
+ * A big buffer for this connection, from the pool or new.  Its size
+ * holds the largest frame (and a response's frame header in front of
+ * the largest payload).
+ */
 static int
 conn_bigbuf(struct conn *c)
 {
@@ -924,7 +924,6 @@ conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 			return;
 		}
 	}
-	(void)strlcpy(c->reqname, req.name, sizeof(c->reqname));
 	conn_to_storage(c, type, &req, fd);
 }
 
@@ -973,7 +972,9 @@ conn_storage_result(struct imsgev *iev, struct imsg *imsg)
 	uint8_t		 pl[32];
 	int		 fd;
 
-	fd = imsg_get_fd(imsg);
+	/* Results carry no file: one would be a broken storage's. */
+	if ((fd = imsg_get_fd(imsg)) != -1)
+		(void)close(fd);
 	if (imsg_get_data(imsg, &res, sizeof(res)) == -1)
 		fatalx("%s: bad size %zu from %s", __func__, imsg->datalen,
 		    iev->name);
@@ -981,16 +982,8 @@ conn_storage_result(struct imsgev *iev, struct imsg *imsg)
 	if (iev->id < MAX_WORKERS && nenv.st_inflight[iev->id] > 0)
 		nenv.st_inflight[iev->id]--;
 	if ((c = conn_find(imsg->hdr.peerid)) == NULL ||
-	    c->state != CS_STORAGE || c->reqid != res.reqid) {
-		/* The client left meanwhile. */
-		if (fd != -1)
-			(void)close(fd);
-		return;
-	}
-	if (fd != -1) {
-		(void)close(fd);
-		fd = -1;
-	}
+	    c->state != CS_STORAGE || c->reqid != res.reqid)
+		return;		/* the client left meanwhile */
 	if (res.error != WIRE_E_OK) {
 		if (c->method == WIRE_M_READ && res.error == WIRE_E_CORRUPT)
 			nenv.corrupt_reads++;

@@ -80,7 +80,6 @@ struct conn {
 	/* the request at storage */
 	uint32_t		 reqid;
 	uint64_t		 method;
-	char			 reqname[WIRE_NAME_MAX + 1];
 
 	/* what is being written */
 	const uint8_t		*out;

@@ -112,6 +112,7 @@ static void	 st_read(const struct st_req *, int, struct st_res *);
 static uint8_t	*st_map(int, uint64_t, uint64_t, int, void **, size_t *);
 static int	 st_put_direct(int, int, const struct st_req *);
 static void	 st_nodirect(void);
+static ssize_t	 st_fill(int, uint8_t *, size_t, int);
 static void	 st_busy(void);
 static void	 st_peer_gone(struct child_env *, struct imsgev *);
 static void	 st_tmp_ahead(void);
@@ -332,9 +333,9 @@ st_path(const char *ns, const char *name, char *buf, size_t len)
 }
 
 static void
-st_reply(struct imsgev *iev, uint32_t connid, struct st_res *res, int fd)
+st_reply(struct imsgev *iev, uint32_t connid, struct st_res *res)
 {
-	if (imsgev_compose(iev, IMSG_ST_RESULT, connid, 0, fd, res,
+	if (imsgev_compose(iev, IMSG_ST_RESULT, connid, 0, -1, res,
 	    sizeof(*res)) == -1)
 		fatal("%s: compose", __func__);
 }
@@ -344,7 +345,7 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct st_req	 req;
 	struct st_res	 res;
-	int		 fd, outfd = -1;
+	int		 fd;
 
 	fd = imsg_get_fd(imsg);
 	if (imsg_get_data(imsg, &req, sizeof(req)) == -1)
@@ -386,7 +387,7 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 	}
 	if (fd != -1)
 		(void)close(fd);
-	st_reply(iev, imsg->hdr.peerid, &res, outfd);
+	st_reply(iev, imsg->hdr.peerid, &res);
 	if (imsg->hdr.type == IMSG_ST_WRITE) {
 		imsgev_push(iev);
 		st_tmp_ahead();
@@ -508,17 +509,18 @@ st_nodirect(void)
 {
 	if (st.direct != 0)
 		log_info("the data directory's file system does not do "
-		    "direct I/O; writing and reading through the page cache");
+		    "direct I/O; using the page cache, dropped before each "
+		    "read-back");
 	st.direct = 0;
 }
 
 /*
- * Write the payload into the temporary file (opened O_DIRECT) straight
+ * Write the payload into the temporary file with direct I/O, straight
  * from the memfd's pages to the device: no page cache to fill, flush
  * and drop again for the read-back.  The bytes after the last whole
  * CHUNK_ALIGN block go through the page cache.  Returns 0, 1 when the
- * file system refused direct I/O before anything was written, or -1
- * with errno.
+ * file system refused direct I/O before anything was written (the file
+ * is left without O_DIRECT), or -1 with errno.
  */
 static int
 st_put_direct(int fd, int memfd, const struct st_req *req)
@@ -530,14 +532,20 @@ st_put_direct(int fd, int memfd, const struct st_req *req)
 	ssize_t		 n;
 	int		 fl, e, rv = -1;
 
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if (fcntl(fd, F_SETFL, fl | O_DIRECT) == -1) {
+		st_nodirect();
+		return 1;
+	}
 	if ((p = st_map(memfd, req->off, req->len, PROT_READ, &base,
 	    &maplen)) == NULL)
 		return -1;
 	body = req->len - req->len % CHUNK_ALIGN;
 	while (done < req->len) {
 		if (done == body) {
-			if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-			    fcntl(fd, F_SETFL, fl & ~O_DIRECT) == -1)
+			/* fl: the flags before O_DIRECT was added. */
+			if (fcntl(fd, F_SETFL, fl) == -1)
 				goto out;
 			body = req->len;
 		}
@@ -546,8 +554,8 @@ st_put_direct(int fd, int memfd, const struct st_req *req)
 			if (errno == EINTR)
 				continue;
 			if (errno == EINVAL && done == 0) {
-				rv = 1;
-				goto out;
+				st_nodirect();
+				rv = fcntl(fd, F_SETFL, fl) == -1 ? -1 : 1;
 			}
 			goto out;
 		}
@@ -623,50 +631,39 @@ st_copy(int memfd, uint64_t off, int fd, uint64_t len)
 }
 
 /*
- * Read a file from the device, not the page cache: drop its pages,
- * then read with O_DIRECT where the file system allows it.  Fills
- * st.buf with up to CHUNK_MAX + 1 bytes (one more than a chunk can
- * have, so an oversized file shows).  Returns the bytes read or -1.
+ * Read up to size bytes of a file into p, with direct I/O if asked and
+ * the file system allows it (p and the room after size bytes aligned to
+ * CHUNK_ALIGN), so that the bytes come from the device and no page cache
+ * fills up.  Returns the bytes read or -1 with errno.
  */
 static ssize_t
-st_readback(int fd)
+st_fill(int fd, uint8_t *p, size_t size, int direct)
 {
 	size_t	 total = 0, want;
 	ssize_t	 n;
-	int	 fl, direct = 0;
+	int	 fl;
 
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	if (st.direct != 0) {
-		if ((fl = fcntl(fd, F_GETFL)) == -1)
-			return -1;
-		if (fcntl(fd, F_SETFL, fl | O_DIRECT) == -1) {
-			if (st.direct == -1)
-				log_info("the data directory's file system "
-				    "does not do direct I/O; reading back "
-				    "after dropping the page cache");
-			st.direct = 0;
-		} else {
-			st.direct = 1;
-			direct = 1;
-		}
+	if (direct && ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_DIRECT) == -1)) {
+		st_nodirect();
+		direct = 0;
 	}
-	for (;;) {
-		want = ST_BUFSZ - total;
-		if (want > ST_CMP_BLOCK * 2)
-			want = ST_CMP_BLOCK * 2;
-		if (want == 0 || total > CHUNK_MAX)
-			break;
-		n = pread(fd, st.buf + total, want, total);
+	while (total < size) {
+		want = size - total;
+		if (direct)
+			want += (CHUNK_ALIGN - want % CHUNK_ALIGN) %
+			    CHUNK_ALIGN;
+		n = pread(fd, p + total, want, total);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			/* Some file systems take O_DIRECT but refuse reads. */
 			if (direct && errno == EINVAL && total == 0) {
+				st_nodirect();
 				if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 				    fcntl(fd, F_SETFL, fl & ~O_DIRECT) == -1)
 					return -1;
 				direct = 0;
-				st.direct = 0;
 				continue;
 			}
 			return -1;
@@ -674,23 +671,23 @@ st_readback(int fd)
 		if (n == 0)
 			break;
 		total += n;
-		/* A short O_DIRECT read is the end of the file. */
-		if (direct && (size_t)n < want)
-			break;
-	}
-	if (direct) {
-		/* Make sure of the end without O_DIRECT's alignment. */
-		if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-		    fcntl(fd, F_SETFL, fl & ~O_DIRECT) == -1)
-			return -1;
-		if (total <= CHUNK_MAX) {
-			n = pread(fd, st.buf + total, 1, total);
-			if (n == -1)
-				return -1;
-			total += n;
-		}
+		if (direct && total % CHUNK_ALIGN != 0)
+			break;		/* the end of the file */
 	}
 	return total;
+}
+
+/*
+ * Read a file from the device, not the page cache: drop its pages (a
+ * chunk's tail went through it), then read.  Fills st.buf with up to
+ * CHUNK_MAX + 1 bytes (one more than a chunk can have, so an oversized
+ * file shows; with direct I/O up to a block more).
+ */
+static ssize_t
+st_readback(int fd)
+{
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	return st_fill(fd, st.buf, CHUNK_MAX + 1, st.direct != 0);
 }
 
 static int
@@ -822,7 +819,7 @@ st_write(struct imsgev *iev, uint32_t connid, const struct st_req *req,
 	size_t		 dirlen;
 	ssize_t		 got;
 	uint32_t	 crc;
-	int		 dfd, fd, e, r, fl, direct;
+	int		 dfd, fd, e, r, direct;
 
 	if (req->len > CHUNK_MAX) {
 		st_fail(res, WIRE_E_TOOBIG, "chunk larger than 8 MiB");
@@ -876,18 +873,7 @@ st_write(struct imsgev *iev, uint32_t connid, const struct st_req *req,
 		st_fail_errno(res, errno, "create temporary file");
 		goto fail;
 	}
-	if (direct && ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_DIRECT) == -1)) {
-		st_nodirect();
-		direct = 0;
-	}
 	r = direct ? st_put_direct(fd, memfd, req) : 1;
-	if (r == 1 && direct) {
-		st_nodirect();
-		if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-		    fcntl(fd, F_SETFL, fl & ~O_DIRECT) == -1)
-			r = -1;
-	}
 	if (r == 1)
 		r = st_copy(memfd, req->off, fd, req->len);
 	if (r == -1) {
@@ -1022,7 +1008,7 @@ st_dispatch_sealed(struct imsgev *iev, struct imsg *imsg)
 	 * could not seal is still the client's data (the parent logged it).
 	 */
 	if (p->net != NULL) {
-		st_reply(p->net, p->connid, &p->res, -1);
+		st_reply(p->net, p->connid, &p->res);
 		imsgev_push(p->net);
 	}
 	free(p);
@@ -1071,48 +1057,6 @@ st_open_chunk(const struct st_req *req, struct stat *sb, struct st_res *res)
 		return -1;
 	}
 	return fd;
-}
-
-/*
- * Read a chunk into a network memfd: with direct I/O where it can, so
- * that what is checked is what the device has and no page cache fills
- * up.  Returns the bytes read or -1 with errno.
- */
-static ssize_t
-st_fill(int fd, uint8_t *p, size_t size, int direct)
-{
-	size_t	 total = 0, want;
-	ssize_t	 n;
-	int	 fl;
-
-	if (direct && ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_DIRECT) == -1))
-		direct = 0;
-	while (total < size) {
-		want = size - total;
-		if (direct)
-			want += (CHUNK_ALIGN - want % CHUNK_ALIGN) %
-			    CHUNK_ALIGN;
-		n = pread(fd, p + total, want, total);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (direct && errno == EINVAL) {
-				if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-				    fcntl(fd, F_SETFL, fl & ~O_DIRECT) == -1)
-					return -1;
-				direct = 0;
-				continue;
-			}
-			return -1;
-		}
-		if (n == 0)
-			break;
-		total += n;
-		if (direct && total % CHUNK_ALIGN != 0)
-			break;		/* the end of the file */
-	}
-	return total;
 }
 
 /*
