@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "log.h"
+#include "bytes.h"
 #include "wire.h"
 
 #define HS_HDR_LEN	6	/* magic, version, type */
@@ -29,12 +30,6 @@
 #define LABEL_SESSION	"dsrv session keys"
 
 static void	 wire_sodium(void);
-static void	 put16(uint8_t *, uint16_t);
-static void	 put32(uint8_t *, uint32_t);
-static void	 put64(uint8_t *, uint64_t);
-static uint16_t	 get16(const uint8_t *);
-static uint32_t	 get32(const uint8_t *);
-static uint64_t	 get64(const uint8_t *);
 static void	 hs_header(uint8_t *, uint8_t);
 static int	 hs_check(const uint8_t *, size_t, size_t, uint8_t,
 		    const char **);
@@ -94,47 +89,11 @@ wire_sodium(void)
 	done = 1;
 }
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
 
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, (uint32_t)v);
-}
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
 
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
 uint64_t
 wire_now_ms(void)
@@ -248,7 +207,7 @@ wire_hello_build(uint8_t out[WIRE_HELLO_LEN], const char *keyname,
 	if (n > 0)
 		memcpy(out + 7, keyname, n);
 	memcpy(out + 39, crand, WIRE_RANDOM_LEN);
-	put64(out + 71, time_ms);
+	be64_put(out + 71, time_ms);
 }
 
 int
@@ -279,7 +238,7 @@ wire_hello_parse(const uint8_t *p, size_t len,
 		return -1;
 	}
 	memcpy(crand, p + 39, WIRE_RANDOM_LEN);
-	*time_ms = get64(p + 71);
+	*time_ms = be64_get(p + 71);
 	return 0;
 }
 
@@ -289,7 +248,7 @@ wire_challenge_build(uint8_t out[WIRE_CHALLENGE_LEN],
 {
 	hs_header(out, WIRE_HS_CHALLENGE);
 	memcpy(out + 6, srand, WIRE_RANDOM_LEN);
-	put64(out + 38, time_ms);
+	be64_put(out + 38, time_ms);
 }
 
 int
@@ -300,7 +259,7 @@ wire_challenge_parse(const uint8_t *p, size_t len,
 	    errstr) == -1)
 		return -1;
 	memcpy(srand, p + 6, WIRE_RANDOM_LEN);
-	*time_ms = get64(p + 38);
+	*time_ms = be64_get(p + 38);
 	return 0;
 }
 
@@ -482,7 +441,7 @@ wire_session_keys(const uint8_t key[WIRE_KEY_LEN],
 	memcpy(keys->c2s, okm, WIRE_KEY_LEN);
 	memcpy(keys->s2c, okm + WIRE_KEY_LEN, WIRE_KEY_LEN);
 	sodium_memzero(okm, sizeof(okm));
-	keys->counter0 = get64(h) & WIRE_COUNTER_MASK;
+	keys->counter0 = be64_get(h) & WIRE_COUNTER_MASK;
 }
 
 int
@@ -498,7 +457,7 @@ static void
 nonce_make(uint8_t n[NONCE_LEN], uint64_t counter)
 {
 	memset(n, 0, 4);
-	put64(n + 4, counter);
+	be64_put(n + 4, counter);
 }
 
 /*
@@ -516,8 +475,8 @@ wire_seal(const uint8_t key[WIRE_KEY_LEN], uint64_t counter, uint8_t *buf,
 	if (ptlen < 4 || ptlen > WIRE_PLAIN_MAX)
 		return 0;
 	wire_sodium();
-	put32(buf, (uint32_t)(ptlen + WIRE_TAG_LEN));
-	put64(buf + 4, counter);
+	be32_put(buf, (uint32_t)(ptlen + WIRE_TAG_LEN));
+	be64_put(buf + 4, counter);
 	nonce_make(nonce, counter);
 	if (crypto_aead_chacha20poly1305_ietf_encrypt_detached(pt,
 	    pt + ptlen, &maclen, pt, ptlen, buf, WIRE_FRAME_HDR, NULL,
@@ -532,11 +491,11 @@ wire_frame_hdr(const uint8_t hdr[WIRE_FRAME_HDR], size_t *ctlen,
 {
 	uint32_t	 len;
 
-	len = get32(hdr);
+	len = be32_get(hdr);
 	if (len < WIRE_FRAME_MIN || len > WIRE_FRAME_MAX)
 		return -1;
 	*ctlen = len;
-	*counter = get64(hdr + 4);
+	*counter = be64_get(hdr + 4);
 	return 0;
 }
 
@@ -548,11 +507,11 @@ wire_open(const uint8_t key[WIRE_KEY_LEN], uint8_t *buf, size_t ctlen)
 	size_t		 mlen;
 
 	if (ctlen < WIRE_FRAME_MIN || ctlen > WIRE_FRAME_MAX ||
-	    get32(buf) != ctlen)
+	    be32_get(buf) != ctlen)
 		return -1;
 	wire_sodium();
 	mlen = ctlen - WIRE_TAG_LEN;
-	nonce_make(nonce, get64(buf + 4));
+	nonce_make(nonce, be64_get(buf + 4));
 	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(ct, NULL,
 	    ct, mlen, ct + mlen, buf, WIRE_FRAME_HDR, nonce, key) != 0)
 		return -1;
@@ -606,11 +565,11 @@ field_put(uint8_t *buf, size_t len, size_t *off, uint8_t tag, uint8_t type,
 	p = buf + *off;
 	p[0] = tag;
 	p[1] = type;
-	put16(p + 2, (uint16_t)vlen);
+	be16_put(p + 2, (uint16_t)vlen);
 	if (vlen > 0)
 		memcpy(p + FIELD_HDR_LEN, v, vlen);
 	crc = crc32(0L, p, FIELD_HDR_LEN + vlen);
-	put32(p + FIELD_HDR_LEN + vlen, (uint32_t)crc);
+	be32_put(p + FIELD_HDR_LEN + vlen, (uint32_t)crc);
 	*off += FIELD_HDR_LEN + vlen + FIELD_CRC_LEN;
 	return 0;
 }
@@ -621,7 +580,7 @@ wire_field_uint(uint8_t *buf, size_t len, size_t *off, uint8_t tag,
 {
 	uint8_t	 val[FIELD_UINT_LEN];
 
-	put64(val, v);
+	be64_put(val, v);
 	return field_put(buf, len, off, tag, WIRE_T_UINT, val, sizeof(val));
 }
 
@@ -651,13 +610,13 @@ wire_field_next(const uint8_t *buf, size_t len, size_t *off, uint8_t *tag,
 		*errstr = "truncated field";
 		return -1;
 	}
-	l = get16(p + 2);
+	l = be16_get(p + 2);
 	if (left - FIELD_HDR_LEN < l + FIELD_CRC_LEN) {
 		*errstr = field_err(p[0], "truncated");
 		return -1;
 	}
 	if (crc32(0L, p, FIELD_HDR_LEN + l) !=
-	    get32(p + FIELD_HDR_LEN + l)) {
+	    be32_get(p + FIELD_HDR_LEN + l)) {
 		*errstr = field_err(p[0], "bad crc32");
 		return -1;
 	}
@@ -781,7 +740,7 @@ wire_hdr_encode(const struct wire_hdr *h, uint8_t *buf, size_t len)
 	}
 	if (off - 4 < 1 || off - 4 > WIRE_HDR_MAX)
 		return -1;
-	put32(buf, (uint32_t)(off - 4));
+	be32_put(buf, (uint32_t)(off - 4));
 	return (ssize_t)off;
 }
 
@@ -800,7 +759,7 @@ wire_hdr_decode(struct wire_hdr *h, const uint8_t *pt, size_t ptlen,
 		*errstr = "plaintext shorter than its header length";
 		return -1;
 	}
-	hl = get32(pt);
+	hl = be32_get(pt);
 	if (hl < 1 || hl > WIRE_HDR_MAX) {
 		*errstr = "header length out of range";
 		return -1;
@@ -860,19 +819,19 @@ wire_hdr_decode(struct wire_hdr *h, const uint8_t *pt, size_t ptlen,
 			h->errmsglen = vlen;
 			break;
 		case WIRE_F_METHOD:
-			h->method = get64(val);
+			h->method = be64_get(val);
 			break;
 		case WIRE_F_TIMESTAMP:
-			h->timestamp = get64(val);
+			h->timestamp = be64_get(val);
 			break;
 		case WIRE_F_PAYLEN:
-			h->paylen = get64(val);
+			h->paylen = be64_get(val);
 			break;
 		case WIRE_F_PAYCRC:
-			h->paycrc = get64(val);
+			h->paycrc = be64_get(val);
 			break;
 		case WIRE_F_ERROR:
-			h->error = get64(val);
+			h->error = be64_get(val);
 			break;
 		}
 		h->present |= 1U << tag;
