@@ -970,15 +970,10 @@ conn_storage_result(struct imsgev *iev, struct imsg *imsg)
 	struct st_res	 res;
 	struct conn	*c;
 	uint8_t		 pl[32];
-	int		 fd;
 
-	/* Results carry no file: one would be a broken storage's. */
-	if ((fd = imsg_get_fd(imsg)) != -1)
-		(void)close(fd);
-	if (imsg_get_data(imsg, &res, sizeof(res)) == -1)
-		fatalx("%s: bad size %zu from %s", __func__, imsg->datalen,
-		    iev->name);
-	res.msg[sizeof(res.msg) - 1] = '\0';
+	/* Results carry no file: network's table refuses one. */
+	if (st_res_get(imsg, &res) == -1)
+		msg_bad(iev, imsg, __func__);
 	if (iev->id < MAX_WORKERS && nenv.st_inflight[iev->id] > 0)
 		nenv.st_inflight[iev->id]--;
 	if ((c = conn_find(imsg->hdr.peerid)) == NULL ||

@@ -35,7 +35,6 @@ struct ctl_conn {
 static void	 control_listen(struct child_env *, int);
 static void	 control_accept(int, short, void *);
 static void	 control_dispatch_request(struct imsgev *, struct imsg *);
-static void	 control_dispatch_parent(struct imsgev *, struct imsg *);
 static void	 control_closed(struct imsgev *, const char *);
 static void	 control_refuse(int, const char *);
 
@@ -50,14 +49,6 @@ control_init(struct child_env *e)
 {
 	env = e;
 	env->control_fd = control_listen;
-	imsgev_on(&env->parent, IMSG_CTL_RESULT, control_dispatch_parent);
-	imsgev_on(&env->parent, IMSG_CTL_STATUS_INFO, control_dispatch_parent);
-	imsgev_on(&env->parent, IMSG_CTL_STATUS_LISTEN,
-	    control_dispatch_parent);
-	imsgev_on(&env->parent, IMSG_CTL_STATUS_PROC, control_dispatch_parent);
-	imsgev_on(&env->parent, IMSG_CTL_STATUS_COUNTER,
-	    control_dispatch_parent);
-	imsgev_on(&env->parent, IMSG_CTL_END, control_dispatch_parent);
 }
 
 static void
@@ -205,15 +196,20 @@ control_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 		return;
 	}
 	c->busy = 1;
-	if (imsgev_compose(&env->parent, imsg->hdr.type, c->id, 0, -1,
+	if (proc_compose(PROC_PARENT, -1, imsg->hdr.type, c->id, -1,
 	    imsg->data, imsg->datalen) == -1)
-		fatal("%s: compose", __func__);
+		fatalx("%s: the parent is gone", __func__);
 }
 
-static void
+/* A reply to a request: network[0]'s table routes the parent's here. */
+void
 control_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	struct ctl_conn	*c;
+
+	if (env == NULL)
+		fatalx("%s: %s to a network worker without the control "
+		    "socket", __func__, imsg_name(imsg->hdr.type));
 
 	TAILQ_FOREACH(c, &ctl_conns, entry)
 		if (c->id == imsg->hdr.peerid)

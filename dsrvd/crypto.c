@@ -6,8 +6,8 @@
  * derived direction keys, the server's proof and the key's rights.  It
  * never sees chunk data.
  *
- * Peers: parent (configuration with key material), every network
- * worker (IMSG_HS_HELLO, IMSG_HS_FINISH, IMSG_HS_ABORT).
+ * Peers, as the table below says: the parent (the keys, in the
+ * configuration series) and every network worker (handshakes).
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -34,6 +34,7 @@ struct hs {
 	char		 peer[128];
 };
 
+static void	 crypto_start(struct child_env *);
 static void	 crypto_conf_apply(struct child_env *, struct dsrvd_conf *);
 static size_t	 crypto_stats(struct child_env *, struct ctl_counter *, size_t);
 static void	 crypto_dispatch_hello(struct imsgev *, struct imsg *);
@@ -42,31 +43,34 @@ static void	 crypto_dispatch_abort(struct imsgev *, struct imsg *);
 static struct hs *hs_find(int, uint32_t);
 static void	 hs_free(struct hs *);
 
+static const struct proc_msg crypto_msgs[] = {
+	{ PROC_PARENT,	IMSG_CONF_KEY,	PROC_NOFD, config_dispatch_key },
+	{ PROC_NETWORK,	IMSG_HS_HELLO,	PROC_NOFD, crypto_dispatch_hello },
+	{ PROC_NETWORK,	IMSG_HS_FINISH,	PROC_NOFD, crypto_dispatch_finish },
+	{ PROC_NETWORK,	IMSG_HS_ABORT,	PROC_NOFD, crypto_dispatch_abort },
+};
+
+const struct proc_def crypto_proc = {
+	.role = PROC_CRYPTO,
+	.name = "crypto",
+	.msgs = crypto_msgs,
+	.nmsgs = sizeof(crypto_msgs) / sizeof(crypto_msgs[0]),
+	.start = crypto_start,
+};
+
 static TAILQ_HEAD(, hs)	 handshakes = TAILQ_HEAD_INITIALIZER(handshakes);
 static struct child_env	*env;
 static size_t		 nhandshakes;
 static uint64_t		 keys_loaded;
 
-void
+static void
 crypto_start(struct child_env *e)
 {
-	int	 i;
-
 	env = e;
 	if (sodium_init() == -1)
 		fatalx("sodium_init failed");
 	env->conf_apply = crypto_conf_apply;
 	env->stats = crypto_stats;
-	for (i = 0; i < MAX_WORKERS; i++) {
-		if (env->network[i] == NULL)
-			continue;
-		imsgev_on(env->network[i], IMSG_HS_HELLO,
-		    crypto_dispatch_hello);
-		imsgev_on(env->network[i], IMSG_HS_FINISH,
-		    crypto_dispatch_finish);
-		imsgev_on(env->network[i], IMSG_HS_ABORT,
-		    crypto_dispatch_abort);
-	}
 }
 
 /*
@@ -93,7 +97,7 @@ crypto_stats(struct child_env *e, struct ctl_counter *cc, size_t max)
 {
 	size_t	 n = 0;
 
-	child_counter(cc, &n, max, "keys", keys_loaded);
+	proc_counter(cc, &n, max, "keys", keys_loaded);
 	return n;
 }
 
@@ -149,9 +153,8 @@ crypto_dispatch_hello(struct imsgev *iev, struct imsg *imsg)
 	uint64_t		 ctime;
 	size_t			 limit;
 
-	if (imsg_get_data(imsg, &hh, sizeof(hh)) == -1)
-		fatalx("%s: bad size %zu", __func__, imsg->datalen);
-	hh.peer[sizeof(hh.peer) - 1] = '\0';
+	if (hs_hello_get(imsg, &hh) == -1)
+		msg_bad(iev, imsg, __func__);
 	if (hs_find(iev->id, imsg->hdr.peerid) != NULL)
 		fatalx("%s: network[%u] reused connection %u", __func__,
 		    iev->id, imsg->hdr.peerid);
@@ -215,8 +218,8 @@ crypto_dispatch_finish(struct imsgev *iev, struct imsg *imsg)
 	uint8_t			 cproof[WIRE_PROOF_LEN], want[WIRE_PROOF_LEN];
 	int			 good;
 
-	if (imsg_get_data(imsg, &hf, sizeof(hf)) == -1)
-		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+	if (hs_finish_get(imsg, &hf) == -1)
+		msg_bad(iev, imsg, __func__);
 	if ((hs = hs_find(iev->id, imsg->hdr.peerid)) == NULL)
 		fatalx("%s: network[%u] connection %u has no handshake",
 		    __func__, iev->id, imsg->hdr.peerid);
@@ -257,7 +260,7 @@ crypto_dispatch_abort(struct imsgev *iev, struct imsg *imsg)
 	struct hs	*hs;
 
 	if (imsg->datalen != 0)
-		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+		msg_bad(iev, imsg, __func__);
 	if ((hs = hs_find(iev->id, imsg->hdr.peerid)) != NULL)
 		hs_free(hs);
 }

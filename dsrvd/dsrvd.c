@@ -1,9 +1,8 @@
 /*
- * dsrvd: the parent process.  It runs as root, reads the configuration,
- * opens what the children cannot open themselves (listening sockets, the
- * control socket, key files), forks and execs the children, relays
- * reloads and status requests, and takes the whole daemon down when any
- * child is lost.  It does no network I/O and never touches chunk data.
+ * dsrvd: main() and the table of roles.  Run by an operator, it becomes
+ * the parent (parent.c); re-exec'd by the parent with -P role, it
+ * becomes that child (proc.c, then the role's file).  -n only parses
+ * the configuration.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -29,16 +28,18 @@
 #include "log.h"
 #include "parent.h"
 
-const char *proc_names[PROC_MAX] = {
-	[PROC_PARENT] = "parent",
-	[PROC_NETWORK] = "network",
-	[PROC_CRYPTO] = "crypto",
-	[PROC_STORAGE] = "storage",
+/*
+ * The roles, each defined at the top of its own file with the messages
+ * it takes from each peer.
+ */
+static const struct proc_def *const procs[PROC_MAX] = {
+	[PROC_PARENT] = &parent_proc,
+	[PROC_NETWORK] = &network_proc,
+	[PROC_CRYPTO] = &crypto_proc,
+	[PROC_STORAGE] = &storage_proc,
 };
 
 __attribute__((__noreturn__)) static void usage(void);
-
-struct parent	 penv;
 
 static void
 usage(void)
@@ -48,35 +49,13 @@ usage(void)
 	exit(1);
 }
 
-const char *
-proc_label(enum proc_role role, int instance, char *buf, size_t len)
-{
-	if (instance < 0)
-		(void)snprintf(buf, len, "%s", proc_names[role]);
-	else
-		(void)snprintf(buf, len, "%s[%d]", proc_names[role],
-		    instance);
-	return buf;
-}
-
-static enum proc_role
-role_from_name(const char *name)
-{
-	int	 i;
-
-	for (i = PROC_NETWORK; i < PROC_MAX; i++)
-		if (strcmp(name, proc_names[i]) == 0)
-			return i;
-	errx_exit("unknown process role %s", name);
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct dsrvd_conf	*conf;
 	const char		*errstr;
 	char			*role = NULL;
-	int			 ch, instance = -1, debug = 0, verbose = 0;
+	int			 ch, instance = -1, debug = 0, verbose = 0, r;
 	int			 noaction = 0;
 
 	penv.conffile = DSRVD_CONF;
@@ -124,9 +103,12 @@ main(int argc, char *argv[])
 	 * Whatever the caller left open without close-on-exec must not
 	 * reach the children: only our own descriptors from here on.
 	 */
+	proc_setup(procs);
 	if (role != NULL) {
 		closefrom(PARENT_SOCK_FILENO + 1);
-		child_main(role_from_name(role), instance, debug, verbose);
+		if ((r = proc_role_by_name(role)) == -1)
+			errx_exit("unknown process role %s", role);
+		proc_child_main(r, instance, debug, verbose);
 	}
 	closefrom(STDERR_FILENO + 1);
 
@@ -154,20 +136,4 @@ main(int argc, char *argv[])
 	parent_run();
 	/* NOTREACHED */
 	return 1;
-}
-
-__attribute__((__noreturn__)) void
-errx_exit(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 buf[1024];
-
-	va_start(ap, fmt);
-	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (penv.started)
-		log_warnx("%s", buf);
-	else
-		fprintf(stderr, "dsrvd: %s\n", buf);
-	exit(1);
 }

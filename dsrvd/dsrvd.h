@@ -1,5 +1,7 @@
 /*
- * dsrvd internals shared by the parent and its children.
+ * The messages dsrvd's processes exchange: their types, their payload
+ * structs and one reader per struct (in msg.c).  Who may send which
+ * type to whom is in the tables at the top of each role file.
  */
 #ifndef DSRVD_H
 #define DSRVD_H
@@ -12,18 +14,8 @@
 #include "conf.h"
 #include "ctl.h"
 #include "imsgev.h"
+#include "proc.h"
 #include "wire.h"
-
-/* The parent's end of the socketpair a child is exec'd with. */
-#define PARENT_SOCK_FILENO	3
-
-enum proc_role {
-	PROC_PARENT,
-	PROC_NETWORK,
-	PROC_CRYPTO,
-	PROC_STORAGE,
-	PROC_MAX
-};
 
 /*
  * Messages between dsrvd processes (the control protocol's types in
@@ -165,66 +157,41 @@ struct hs_fail {
 	char		 keyname[KEY_NAME_MAX + 1];
 };
 
-struct proc_init {
-	int32_t		 role;
-	int32_t		 instance;
-	uid_t		 uid;
-	gid_t		 gid;
-	int32_t		 nnetwork;
-	int32_t		 nstorage;
-	int32_t		 debug;
-	int32_t		 verbose;
-	int32_t		 immutable;		/* storage: the fs has the flag */
-	char		 chroot[PATH_MAX];
-	char		 user[CONF_NAME_MAX + 1];
-};
-
-struct proc_peer {
-	int32_t		 role;
-	int32_t		 instance;
-};
-
 /*
- * What every child has after its start-up: its identity, the parent
- * channel and one channel per peer process it talks to.  The role fills
- * in the hooks; child.c runs the configuration series and the counters
- * request for all roles.
+ * Readers of the payloads above: each copies a message of exactly its
+ * struct's size and terminates every string member, or returns -1.
+ * msg_bad() ends the process over a message that failed its reader.
  */
-struct child_env {
-	struct event_base	*base;
-	struct proc_init	 init;
-	struct imsgev		 parent;
-	struct imsgev		*crypto;		/* network only */
-	struct imsgev		*network[MAX_WORKERS];	/* crypto, storage */
-	struct imsgev		*storage[MAX_WORKERS];	/* network only */
-	struct dsrvd_conf	*conf;			/* current */
-	struct dsrvd_conf	*newconf;		/* being received */
-	int			 ready;			/* READY sent */
-	int			 shmfd;			/* network only */
-	void			*role;			/* the role's state */
+const char	*imsg_name(uint32_t);
+__attribute__((__noreturn__)) void msg_bad(struct imsgev *,
+		    const struct imsg *, const char *);
+int	st_req_get(const struct imsg *, struct st_req *);
+int	st_res_get(const struct imsg *, struct st_res *);
+int	st_seal_get(const struct imsg *, struct st_seal *);
+int	hs_hello_get(const struct imsg *, struct hs_hello *);
+int	hs_challenge_get(const struct imsg *, struct hs_challenge *);
+int	hs_finish_get(const struct imsg *, struct hs_finish *);
+int	hs_ok_get(struct imsg *, struct hs_ok *);
+int	hs_fail_get(const struct imsg *, struct hs_fail *);
+int	proc_init_get(const struct imsg *, struct proc_init *);
+int	proc_peer_get(const struct imsg *, struct proc_peer *);
+int	dsrvd_conf_get(const struct imsg *, struct dsrvd_conf *);
+int	listen_addr_get(const struct imsg *, struct listen_addr *);
+int	conf_key_get(struct imsg *, struct conf_key *);
+int	msg_string_get(const struct imsg *, char *, size_t);
 
-	/* a new configuration is in place; old is freed after the call */
-	void	(*conf_apply)(struct child_env *, struct dsrvd_conf *old);
-	/* the control socket (network 0, once) */
-	void	(*control_fd)(struct child_env *, int);
-	/* fill at most n counters, return how many */
-	size_t	(*stats)(struct child_env *, struct ctl_counter *, size_t n);
-	/* a peer's channel closed; iev is freed after the call */
-	void	(*peer_gone)(struct child_env *, struct imsgev *);
-};
+/* The roles, each in its own file. */
+extern const struct proc_def	 parent_proc;
+extern const struct proc_def	 network_proc;
+extern const struct proc_def	 crypto_proc;
+extern const struct proc_def	 storage_proc;
 
-/* dsrvd.c */
-extern const char	*proc_names[PROC_MAX];
-const char		*proc_label(enum proc_role, int, char *, size_t);
-
-/* child.c: common start-up of every child, then its role's start */
-__attribute__((__noreturn__)) void child_main(enum proc_role, int, int, int);
-void	child_counter(struct ctl_counter *, size_t *, size_t, const char *,
-	    uint64_t);
-
-/* network.c, crypto.c, storage.c: set hooks and handlers */
-void	network_start(struct child_env *);
-void	crypto_start(struct child_env *);
-void	storage_start(struct child_env *);
+/* config.c: the configuration series, the parent's end and the child's */
+void	config_send(struct proc_child *, struct dsrvd_conf *, int, int);
+void	config_dispatch_start(struct imsgev *, struct imsg *);
+void	config_dispatch_listen(struct imsgev *, struct imsg *);
+void	config_dispatch_control(struct imsgev *, struct imsg *);
+void	config_dispatch_key(struct imsgev *, struct imsg *);
+void	config_dispatch_end(struct imsgev *, struct imsg *);
 
 #endif /* DSRVD_H */

@@ -2,10 +2,10 @@
  * The network process: accepts TCP clients on the listening sockets the
  * parent opened and, in network worker 0, the control socket.
  *
- * Peers: parent (configuration, counters, control replies), crypto
- * (IMSG_HS_CHALLENGE, IMSG_HS_OK, IMSG_HS_FAIL), every storage worker
- * (IMSG_ST_RESULT answers to the requests conn.c sends).  Client connections
- * themselves are in conn.c.
+ * Peers, as the table below says: the parent (listening sockets, the
+ * control socket, replies to control requests), crypto (the answers to
+ * handshakes) and every storage worker (the results of the requests
+ * conn.c sends).  Client connections themselves are in conn.c.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -24,6 +24,7 @@
 #include "log.h"
 #include "network.h"
 
+static void	 network_start(struct child_env *);
 static void	 network_conf_apply(struct child_env *, struct dsrvd_conf *);
 static size_t	 network_stats(struct child_env *, struct ctl_counter *,
 		    size_t);
@@ -32,13 +33,35 @@ static void	 network_accept_resume(int, short, void *);
 static void	 network_accept_pause(void);
 static void	 network_dispatch_crypto(struct imsgev *, struct imsg *);
 
+static const struct proc_msg network_msgs[] = {
+	{ PROC_PARENT,	IMSG_CONF_LISTEN,	PROC_FD,   config_dispatch_listen },
+	{ PROC_PARENT,	IMSG_CONF_CONTROL,	PROC_FD,   config_dispatch_control },
+	{ PROC_PARENT,	IMSG_CTL_RESULT,	PROC_NOFD, control_dispatch_parent },
+	{ PROC_PARENT,	IMSG_CTL_STATUS_INFO,	PROC_NOFD, control_dispatch_parent },
+	{ PROC_PARENT,	IMSG_CTL_STATUS_LISTEN,	PROC_NOFD, control_dispatch_parent },
+	{ PROC_PARENT,	IMSG_CTL_STATUS_PROC,	PROC_NOFD, control_dispatch_parent },
+	{ PROC_PARENT,	IMSG_CTL_STATUS_COUNTER, PROC_NOFD, control_dispatch_parent },
+	{ PROC_PARENT,	IMSG_CTL_END,		PROC_NOFD, control_dispatch_parent },
+	{ PROC_CRYPTO,	IMSG_HS_CHALLENGE,	PROC_NOFD, network_dispatch_crypto },
+	{ PROC_CRYPTO,	IMSG_HS_OK,		PROC_NOFD, network_dispatch_crypto },
+	{ PROC_CRYPTO,	IMSG_HS_FAIL,		PROC_NOFD, network_dispatch_crypto },
+	{ PROC_STORAGE,	IMSG_ST_RESULT,		PROC_NOFD, conn_storage_result },
+};
+
+const struct proc_def network_proc = {
+	.role = PROC_NETWORK,
+	.name = "network",
+	.msgs = network_msgs,
+	.nmsgs = sizeof(network_msgs) / sizeof(network_msgs[0]),
+	.start = network_start,
+};
+
 struct network	 nenv;
 
-void
+static void
 network_start(struct child_env *env)
 {
 	void	*p;
-	int	 i;
 
 	nenv.env = env;
 	TAILQ_INIT(&nenv.listeners);
@@ -53,13 +76,6 @@ network_start(struct child_env *env)
 	nenv.shared = p;
 	if (env->crypto == NULL)
 		fatalx("no channel to crypto");
-	imsgev_on(env->crypto, IMSG_HS_CHALLENGE, network_dispatch_crypto);
-	imsgev_on(env->crypto, IMSG_HS_OK, network_dispatch_crypto);
-	imsgev_on(env->crypto, IMSG_HS_FAIL, network_dispatch_crypto);
-	for (i = 0; i < MAX_WORKERS; i++)
-		if (env->storage[i] != NULL)
-			imsgev_on(env->storage[i], IMSG_ST_RESULT,
-			    conn_storage_result);
 	if ((nenv.ev_pause = evtimer_new(env->base, network_accept_resume,
 	    NULL)) == NULL)
 		fatalx("evtimer_new failed");
@@ -178,26 +194,24 @@ network_dispatch_crypto(struct imsgev *iev, struct imsg *imsg)
 
 	switch (imsg->hdr.type) {
 	case IMSG_HS_CHALLENGE:
-		if (imsg_get_data(imsg, &hc, sizeof(hc)) == -1)
-			fatalx("%s: bad challenge size", __func__);
+		if (hs_challenge_get(imsg, &hc) == -1)
+			msg_bad(iev, imsg, __func__);
 		conn_crypto_challenge(imsg->hdr.peerid, &hc);
 		break;
 	case IMSG_HS_OK:
-		if (imsg_get_data(imsg, &ok, sizeof(ok)) == -1)
-			fatalx("%s: bad ok size", __func__);
-		ok.keyname[sizeof(ok.keyname) - 1] = '\0';
-		ok.ns[sizeof(ok.ns) - 1] = '\0';
+		if (hs_ok_get(imsg, &ok) == -1)
+			msg_bad(iev, imsg, __func__);
 		conn_crypto_ok(imsg->hdr.peerid, &ok);
 		explicit_bzero(&ok, sizeof(ok));
 		break;
 	case IMSG_HS_FAIL:
-		if (imsg_get_data(imsg, &f, sizeof(f)) == -1)
-			fatalx("%s: bad fail size", __func__);
-		f.keyname[sizeof(f.keyname) - 1] = '\0';
+		if (hs_fail_get(imsg, &f) == -1)
+			msg_bad(iev, imsg, __func__);
 		conn_crypto_fail(imsg->hdr.peerid, &f);
 		break;
 	default:
-		fatalx("%s: unexpected type %u", __func__, imsg->hdr.type);
+		fatalx("%s: unexpected %s", __func__,
+		    imsg_name(imsg->hdr.type));
 	}
 }
 
@@ -206,26 +220,26 @@ network_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 {
 	size_t	 n = 0;
 
-	child_counter(cc, &n, max, "connections open", nenv.conns_open);
-	child_counter(cc, &n, max, "connections total", nenv.conns_total);
-	child_counter(cc, &n, max, "connections refused", nenv.conns_refused);
-	child_counter(cc, &n, max, "connections dropped", nenv.conns_dropped);
-	child_counter(cc, &n, max, "handshakes ok", nenv.hs_ok);
-	child_counter(cc, &n, max, "handshake failures auth",
+	proc_counter(cc, &n, max, "connections open", nenv.conns_open);
+	proc_counter(cc, &n, max, "connections total", nenv.conns_total);
+	proc_counter(cc, &n, max, "connections refused", nenv.conns_refused);
+	proc_counter(cc, &n, max, "connections dropped", nenv.conns_dropped);
+	proc_counter(cc, &n, max, "handshakes ok", nenv.hs_ok);
+	proc_counter(cc, &n, max, "handshake failures auth",
 	    nenv.hs_fail_auth);
-	child_counter(cc, &n, max, "handshake failures rtt", nenv.hs_fail_rtt);
-	child_counter(cc, &n, max, "handshake failures skew",
+	proc_counter(cc, &n, max, "handshake failures rtt", nenv.hs_fail_rtt);
+	proc_counter(cc, &n, max, "handshake failures skew",
 	    nenv.hs_fail_skew);
-	child_counter(cc, &n, max, "handshake failures other",
+	proc_counter(cc, &n, max, "handshake failures other",
 	    nenv.hs_fail_other);
-	child_counter(cc, &n, max, "messages in", nenv.msgs_in);
-	child_counter(cc, &n, max, "messages out", nenv.msgs_out);
-	child_counter(cc, &n, max, "bytes in", nenv.bytes_in);
-	child_counter(cc, &n, max, "bytes out", nenv.bytes_out);
-	child_counter(cc, &n, max, "chunk reads", nenv.chunk_reads);
-	child_counter(cc, &n, max, "bytes read", nenv.bytes_read);
-	child_counter(cc, &n, max, "corrupt reads", nenv.corrupt_reads);
-	child_counter(cc, &n, max, "control connections",
+	proc_counter(cc, &n, max, "messages in", nenv.msgs_in);
+	proc_counter(cc, &n, max, "messages out", nenv.msgs_out);
+	proc_counter(cc, &n, max, "bytes in", nenv.bytes_in);
+	proc_counter(cc, &n, max, "bytes out", nenv.bytes_out);
+	proc_counter(cc, &n, max, "chunk reads", nenv.chunk_reads);
+	proc_counter(cc, &n, max, "bytes read", nenv.bytes_read);
+	proc_counter(cc, &n, max, "corrupt reads", nenv.corrupt_reads);
+	proc_counter(cc, &n, max, "control connections",
 	    nenv.ctl_conns_total);
 	return n;
 }

@@ -128,5 +128,6 @@ size_t	conn_payload_off(void);
 /* control.c: the control socket, served by network worker 0 */
 void	control_init(struct child_env *);
 void	control_pause(int);
+void	control_dispatch_parent(struct imsgev *, struct imsg *);
 
 #endif /* DSRVD_NETWORK_H */

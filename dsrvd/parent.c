@@ -1,11 +1,16 @@
 /*
- * The parent's life: start-up checks, forking the children, pushing
- * the configuration, then serving reloads, status requests and signals
- * until a child is lost or it is told to stop.
+ * The parent: it runs as root, reads the configuration, opens what the
+ * children cannot open themselves (listening sockets, the control
+ * socket, key files), starts the children (proc.c), pushes the
+ * configuration (config.c), then serves reloads, status requests and
+ * signals until a child is lost or it is told to stop.  It does no
+ * network I/O and never touches chunk data; it seals committed chunks
+ * (parent_seal.c).
  *
- * Peers of the parent: every child.  Each child channel accepts
- * IMSG_CHILD_HELLO, IMSG_CHILD_READY and IMSG_STATS*; network 0 also
- * forwards control requests (IMSG_CTL_*).
+ * Peers: every child.  Each sends IMSG_CHILD_HELLO, IMSG_CHILD_READY
+ * and the counters for dctl status; storage asks for seals and reports
+ * flush failures and scrub results; network 0 forwards dctl's control
+ * requests (IMSG_CTL_*).
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -34,6 +39,8 @@ static void	 parent_dispatch_stats_end(struct imsgev *, struct imsg *);
 static void	 parent_dispatch_ctl_status(struct imsgev *, struct imsg *);
 static void	 parent_dispatch_ctl_reload(struct imsgev *, struct imsg *);
 static void	 parent_dispatch_ctl_verbose(struct imsgev *, struct imsg *);
+static void	 parent_dispatch_ctl_scrub(struct imsgev *, struct imsg *);
+static void	 parent_dispatch_scrub_result(struct imsgev *, struct imsg *);
 static void	 parent_child_closed(struct imsgev *, const char *);
 
 static void	 parent_sig(int, short, void *);
@@ -41,52 +48,54 @@ static void	 parent_sigchld(int, short, void *);
 static void	 parent_shutdown(int) __attribute__((__noreturn__));
 static void	 parent_fork_children(void);
 static void	 parent_send_init(void);
-static void	 parent_send_config(struct child *, struct dsrvd_conf *,
-		    int);
 static int	 parent_reload(char *, size_t);
 static int	 parent_open_listens(struct dsrvd_conf *, struct dsrvd_conf *,
 		    char *, size_t);
 static void	 parent_wipe_keys(struct dsrvd_conf *);
+static void	 parent_ctl_result(uint32_t, int, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+static void	 parent_from_control(struct imsgev *, struct imsg *,
+		    const char *);
 static void	 status_finish(struct status_req *);
 static void	 status_timeout(int, short, void *);
-static struct child *child_by_iev(struct imsgev *);
 static void	 write_pidfile(void);
+static void	 parent_atexit(void);
 
-/*
- * Queue a message to a child.  A child whose channel has closed is on
- * its way out (the reaper takes the daemon down): it gets nothing more,
- * and an fd meant for it is closed here.
- */
-void
-child_compose(struct child *c, uint32_t type, uint32_t peerid, int fd,
-    const void *data, size_t len)
-{
-	if (c->iev.dead) {
-		if (fd != -1)
-			(void)close(fd);
-		return;
-	}
-	if (imsgev_compose(&c->iev, type, peerid, 0, fd, data, len) == -1)
-		fatal("compose to %s", c->label);
-}
+/* What the parent takes from each child. */
+static const struct proc_msg parent_msgs[] = {
+	{ PROC_NETWORK,	IMSG_CHILD_HELLO, PROC_NOFD, parent_dispatch_child_hello },
+	{ PROC_NETWORK,	IMSG_CHILD_READY, PROC_NOFD, parent_dispatch_child_ready },
+	{ PROC_NETWORK,	IMSG_STATS,	PROC_NOFD, parent_dispatch_stats },
+	{ PROC_NETWORK,	IMSG_STATS_END,	PROC_NOFD, parent_dispatch_stats_end },
+	{ PROC_NETWORK,	IMSG_CTL_STATUS, PROC_NOFD, parent_dispatch_ctl_status },
+	{ PROC_NETWORK,	IMSG_CTL_RELOAD, PROC_NOFD, parent_dispatch_ctl_reload },
+	{ PROC_NETWORK,	IMSG_CTL_LOG_VERBOSE, PROC_NOFD,
+	    parent_dispatch_ctl_verbose },
+	{ PROC_NETWORK,	IMSG_CTL_SCRUB,	PROC_NOFD, parent_dispatch_ctl_scrub },
 
-static struct child *
-child_by_iev(struct imsgev *iev)
-{
-	return iev->arg;
-}
+	{ PROC_CRYPTO,	IMSG_CHILD_HELLO, PROC_NOFD, parent_dispatch_child_hello },
+	{ PROC_CRYPTO,	IMSG_CHILD_READY, PROC_NOFD, parent_dispatch_child_ready },
+	{ PROC_CRYPTO,	IMSG_STATS,	PROC_NOFD, parent_dispatch_stats },
+	{ PROC_CRYPTO,	IMSG_STATS_END,	PROC_NOFD, parent_dispatch_stats_end },
 
-struct child *
-network0(void)
-{
-	int	 i;
+	{ PROC_STORAGE,	IMSG_CHILD_HELLO, PROC_NOFD, parent_dispatch_child_hello },
+	{ PROC_STORAGE,	IMSG_CHILD_READY, PROC_NOFD, parent_dispatch_child_ready },
+	{ PROC_STORAGE,	IMSG_STATS,	PROC_NOFD, parent_dispatch_stats },
+	{ PROC_STORAGE,	IMSG_STATS_END,	PROC_NOFD, parent_dispatch_stats_end },
+	{ PROC_STORAGE,	IMSG_ST_SEAL,	PROC_FD,   seal_dispatch_seal },
+	{ PROC_STORAGE,	IMSG_ST_FLUSHFAIL, PROC_NOFD, seal_dispatch_flushfail },
+	{ PROC_STORAGE,	IMSG_ST_SCRUB_RESULT, PROC_NOFD,
+	    parent_dispatch_scrub_result },
+};
 
-	for (i = 0; i < penv.nchildren; i++)
-		if (penv.children[i].role == PROC_NETWORK &&
-		    penv.children[i].instance == 0)
-			return &penv.children[i];
-	return NULL;
-}
+const struct proc_def parent_proc = {
+	.role = PROC_PARENT,
+	.name = "parent",
+	.msgs = parent_msgs,
+	.nmsgs = sizeof(parent_msgs) / sizeof(parent_msgs[0]),
+};
+
+struct parent	 penv;
 
 __attribute__((__noreturn__)) void
 parent_run(void)
@@ -122,7 +131,7 @@ parent_run(void)
 		    "users", conf->user, conf->storage_user);
 	if (check_chroot(conf->chroot, err, sizeof(err)) == -1 ||
 	    check_datadir(conf, penv.suid, penv.sgid, err, sizeof(err)) == -1 ||
-	    storage_probe(conf, err, sizeof(err)) == -1)
+	    seal_probe(conf, penv.suid, penv.sgid, err, sizeof(err)) == -1)
 		errx_exit("%s", err);
 	if (parent_open_listens(conf, NULL, err, sizeof(err)) == -1)
 		errx_exit("%s", err);
@@ -135,6 +144,8 @@ parent_run(void)
 		errx_exit("daemon: %s", strerror(errno));
 	}
 	penv.started = 1;
+	if (atexit(parent_atexit) != 0)
+		fatalx("atexit failed");
 	if (clock_gettime(CLOCK_MONOTONIC, &penv.start) == -1)
 		fatal("clock_gettime");
 	write_pidfile();
@@ -164,6 +175,19 @@ parent_run(void)
 	if (event_base_dispatch(penv.base) == -1)
 		fatalx("event_base_dispatch failed");
 	parent_shutdown(1);
+}
+
+/*
+ * However the parent ends (a fatal error included), the socket and the
+ * pid file go with it; the children end when their channel closes.
+ */
+static void
+parent_atexit(void)
+{
+	if (penv.conf != NULL)
+		(void)unlink(penv.conf->csock);
+	if (penv.pidfile != NULL)
+		(void)unlink(penv.pidfile);
 }
 
 static void
@@ -238,114 +262,31 @@ parent_open_listens(struct dsrvd_conf *conf, struct dsrvd_conf *old,
 static void
 parent_fork_children(void)
 {
-	struct child	*c;
-	char		*argv[12], inst[16];
-	int		 i, j, n, sp[2], fd;
-	pid_t		 pid;
+	int	 i;
 
-	penv.nchildren = 0;
-	for (i = 0; i < penv.conf->nnetwork; i++) {
-		c = &penv.children[penv.nchildren++];
-		c->role = PROC_NETWORK;
-		c->instance = i;
-	}
-	c = &penv.children[penv.nchildren++];
-	c->role = PROC_CRYPTO;
-	c->instance = -1;
-	for (i = 0; i < penv.conf->nstorage; i++) {
-		c = &penv.children[penv.nchildren++];
-		c->role = PROC_STORAGE;
-		c->instance = i;
-	}
-
-	for (i = 0; i < penv.nchildren; i++) {
-		c = &penv.children[i];
-		(void)proc_label(c->role, c->instance, c->label,
-		    sizeof(c->label));
-		n = 0;
-		argv[n++] = (char *)penv.argv0;
-		argv[n++] = "-P";
-		argv[n++] = (char *)proc_names[c->role];
-		if (c->instance >= 0) {
-			(void)snprintf(inst, sizeof(inst), "%d", c->instance);
-			argv[n++] = "-I";
-			argv[n++] = inst;
-		}
-		if (penv.debug)
-			argv[n++] = "-d";
-		for (j = 0; j < penv.verbose && j < 3; j++)
-			argv[n++] = "-v";
-		argv[n] = NULL;
-
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-		    sp) == -1)
-			fatal("socketpair");
-		switch (pid = fork()) {
-		case -1:
-			fatal("fork");
-		case 0:
-			/* Only the parent channel survives the exec. */
-			if (sp[1] == PARENT_SOCK_FILENO) {
-				if ((fd = fcntl(sp[1], F_GETFD)) == -1 ||
-				    fcntl(sp[1], F_SETFD, fd & ~FD_CLOEXEC)
-				    == -1)
-					_exit(1);
-			} else if (dup2(sp[1], PARENT_SOCK_FILENO) == -1)
-				_exit(1);
-			execv("/proc/self/exe", argv);
-			_exit(127);
-		default:
-			break;
-		}
-		(void)close(sp[1]);
-		c->pid = pid;
-		c->alive = 1;
-		if (imsgev_init(&c->iev, penv.base, sp[0], c->label,
-		    parent_child_closed, c) == -1)
-			fatal("imsgev_init");
-		imsgev_allow_fdpass(&c->iev);
-		imsgev_on(&c->iev, IMSG_CHILD_HELLO,
-		    parent_dispatch_child_hello);
-		imsgev_on(&c->iev, IMSG_CHILD_READY,
-		    parent_dispatch_child_ready);
-		imsgev_on(&c->iev, IMSG_STATS, parent_dispatch_stats);
-		imsgev_on(&c->iev, IMSG_STATS_END, parent_dispatch_stats_end);
-		if (c->role == PROC_STORAGE) {
-			imsgev_on(&c->iev, IMSG_ST_SEAL, parent_dispatch_seal);
-			imsgev_on(&c->iev, IMSG_ST_FLUSHFAIL,
-			    parent_dispatch_flushfail);
-			imsgev_on(&c->iev, IMSG_ST_SCRUB_RESULT,
-			    parent_dispatch_scrub_result);
-		}
-		if (c->role == PROC_NETWORK && c->instance == 0) {
-			imsgev_on(&c->iev, IMSG_CTL_SCRUB,
-			    parent_dispatch_ctl_scrub);
-			imsgev_on(&c->iev, IMSG_CTL_STATUS,
-			    parent_dispatch_ctl_status);
-			imsgev_on(&c->iev, IMSG_CTL_RELOAD,
-			    parent_dispatch_ctl_reload);
-			imsgev_on(&c->iev, IMSG_CTL_LOG_VERBOSE,
-			    parent_dispatch_ctl_verbose);
-		}
-		log_debug("started %s, pid %ld", c->label, (long)pid);
-	}
+	for (i = 0; i < penv.conf->nnetwork; i++)
+		(void)proc_fork(penv.argv0, PROC_NETWORK, i, penv.debug,
+		    penv.verbose, parent_child_closed, penv.base);
+	(void)proc_fork(penv.argv0, PROC_CRYPTO, -1, penv.debug, penv.verbose,
+	    parent_child_closed, penv.base);
+	for (i = 0; i < penv.conf->nstorage; i++)
+		(void)proc_fork(penv.argv0, PROC_STORAGE, i, penv.debug,
+		    penv.verbose, parent_child_closed, penv.base);
 }
 
 /*
- * Identity and peer channels, read by each child before it drops
- * privileges.  Only the pairs that talk get a socketpair: every network
- * worker with crypto and with every storage worker.
+ * The start-up series, read by each child before it drops privileges:
+ * who it is, its peer channels, and for network the shared counters.
  */
 static void
 parent_send_init(void)
 {
 	struct proc_init	 init;
-	struct proc_peer	 peer;
-	struct child		*a, *b;
-	int			 i, j, sp[2], shm, fd;
+	struct proc_child	*a;
+	int			 i, shm, fd;
 
-	for (i = 0; i < penv.nchildren; i++) {
-		a = &penv.children[i];
+	for (i = 0; i < proc_nchildren; i++) {
+		a = &proc_children[i];
 		memset(&init, 0, sizeof(init));
 		init.role = a->role;
 		init.instance = a->instance;
@@ -353,7 +294,7 @@ parent_send_init(void)
 		init.nstorage = penv.conf->nstorage;
 		init.debug = penv.debug;
 		init.verbose = penv.verbose;
-		init.immutable = penv.immutable;
+		init.immutable = seal_immutable();
 		if (a->role == PROC_STORAGE) {
 			init.uid = penv.suid;
 			init.gid = penv.sgid;
@@ -369,87 +310,31 @@ parent_send_init(void)
 			(void)strlcpy(init.user, penv.conf->user,
 			    sizeof(init.user));
 		}
-		child_compose(a, IMSG_INIT, 0, -1, &init, sizeof(init));
+		(void)proc_compose(a->role, a->instance, IMSG_INIT, 0, -1,
+		    &init, sizeof(init));
 	}
 
-	for (i = 0; i < penv.nchildren; i++) {
-		a = &penv.children[i];
-		if (a->role != PROC_NETWORK)
-			continue;
-		for (j = 0; j < penv.nchildren; j++) {
-			b = &penv.children[j];
-			if (b->role != PROC_CRYPTO && b->role != PROC_STORAGE)
-				continue;
-			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-			    SOCK_NONBLOCK, 0, sp) == -1)
-				fatal("socketpair");
-			peer.role = b->role;
-			peer.instance = b->instance;
-			child_compose(a, IMSG_INIT_PEER, 0, sp[0], &peer,
-			    sizeof(peer));
-			peer.role = a->role;
-			peer.instance = a->instance;
-			child_compose(b, IMSG_INIT_PEER, 0, sp[1], &peer,
-			    sizeof(peer));
-		}
-	}
+	proc_connect_peers();
 
 	/* One page of counters shared by the network workers. */
 	if ((shm = memfd_create("dsrvd-shared", MFD_CLOEXEC)) == -1)
 		fatal("memfd_create");
 	if (ftruncate(shm, sizeof(struct shared_counters)) == -1)
 		fatal("ftruncate");
-	for (i = 0; i < penv.nchildren; i++) {
-		a = &penv.children[i];
+	for (i = 0; i < proc_nchildren; i++) {
+		a = &proc_children[i];
 		if (a->role != PROC_NETWORK)
 			continue;
 		if ((fd = fcntl(shm, F_DUPFD_CLOEXEC, 0)) == -1)
 			fatal("%s: dup", __func__);
-		child_compose(a, IMSG_INIT_SHM, 0, fd, NULL, 0);
+		(void)proc_compose(a->role, a->instance, IMSG_INIT_SHM, 0, fd,
+		    NULL, 0);
 	}
 	(void)close(shm);
 
-	for (i = 0; i < penv.nchildren; i++)
-		child_compose(&penv.children[i], IMSG_INIT_END, 0, -1, NULL, 0);
-}
-
-/*
- * One configuration series for one child.  Sockets are duplicated per
- * child; key material goes to crypto only.
- */
-static void
-parent_send_config(struct child *c, struct dsrvd_conf *conf, int first)
-{
-	struct dsrvd_conf	 copy;
-	struct listen_addr	*la;
-	struct conf_key		*k;
-	int			 fd;
-
-	copy = *conf;
-	TAILQ_INIT(&copy.listens);
-	TAILQ_INIT(&copy.keys);
-	TAILQ_INIT(&copy.servers);
-	child_compose(c, IMSG_CONF_START, 0, -1, &copy, sizeof(copy));
-	if (c->role == PROC_NETWORK) {
-		TAILQ_FOREACH(la, &conf->listens, entry) {
-			if ((fd = dup(la->fd)) == -1)
-				fatal("%s: dup", __func__);
-			if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
-				fatal("%s: fcntl", __func__);
-			child_compose(c, IMSG_CONF_LISTEN, 0, fd, la,
-			    sizeof(*la));
-		}
-		if (first && c->instance == 0) {
-			if ((fd = fcntl(penv.csock, F_DUPFD_CLOEXEC, 0)) == -1)
-				fatal("%s: dup", __func__);
-			child_compose(c, IMSG_CONF_CONTROL, 0, fd, NULL, 0);
-		}
-	}
-	if (c->role == PROC_CRYPTO) {
-		TAILQ_FOREACH(k, &conf->keys, entry)
-			child_compose(c, IMSG_CONF_KEY, 0, -1, k, sizeof(*k));
-	}
-	child_compose(c, IMSG_CONF_END, 0, -1, NULL, 0);
+	for (i = 0; i < proc_nchildren; i++)
+		(void)proc_compose(proc_children[i].role,
+		    proc_children[i].instance, IMSG_INIT_END, 0, -1, NULL, 0);
 }
 
 /* Once crypto has them, the parent keeps no key material. */
@@ -467,32 +352,36 @@ parent_wipe_keys(struct dsrvd_conf *conf)
 static void
 parent_dispatch_child_hello(struct imsgev *iev, struct imsg *imsg)
 {
-	struct child	*c = child_by_iev(iev);
-	int		 i;
+	struct proc_child	*c = iev->arg;
+	int			 i;
 
+	if (imsg->datalen != 0)
+		msg_bad(iev, imsg, __func__);
 	if (c->hello)
 		fatalx("%s: second hello", c->label);
 	c->hello = 1;
-	for (i = 0; i < penv.nchildren; i++)
-		if (!penv.children[i].hello)
+	for (i = 0; i < proc_nchildren; i++)
+		if (!proc_children[i].hello)
 			return;
 	/* Every child has dropped its privileges: configure them. */
-	for (i = 0; i < penv.nchildren; i++)
-		parent_send_config(&penv.children[i], penv.conf, 1);
+	for (i = 0; i < proc_nchildren; i++)
+		config_send(&proc_children[i], penv.conf, penv.csock, 1);
 	parent_wipe_keys(penv.conf);
 }
 
 static void
 parent_dispatch_child_ready(struct imsgev *iev, struct imsg *imsg)
 {
-	struct child		*c = child_by_iev(iev);
+	struct proc_child	*c = iev->arg;
 	struct listen_addr	*la;
 	char			 buf[1024], addr[300];
 
+	if (imsg->datalen != 0)
+		msg_bad(iev, imsg, __func__);
 	if (c->ready)
 		fatalx("%s: second ready", c->label);
 	c->ready = 1;
-	if (++penv.nready < penv.nchildren)
+	if (++penv.nready < proc_nchildren)
 		return;
 	buf[0] = '\0';
 	TAILQ_FOREACH(la, &penv.conf->listens, entry) {
@@ -508,11 +397,11 @@ parent_dispatch_child_ready(struct imsgev *iev, struct imsg *imsg)
 static void
 parent_child_closed(struct imsgev *iev, const char *why)
 {
-	struct child	*c = child_by_iev(iev);
+	struct proc_child	*c = iev->arg;
 
 	/* The exit itself is reported when the child is reaped. */
 	if (!penv.terminating && why != NULL)
-		log_warnx("%s: channel closed: %s", c->label, why);
+		log_warnx("parent: channel to %s: %s", c->label, why);
 	imsgev_clear(iev);
 	if (!penv.terminating && why != NULL)
 		parent_shutdown(1);
@@ -539,10 +428,10 @@ parent_sig(int sig, short event, void *arg)
 static void
 parent_sigchld(int sig, short event, void *arg)
 {
-	struct child	*c;
-	pid_t		 pid;
-	int		 status, i;
-	char		 how[64];
+	struct proc_child	*c;
+	pid_t			 pid;
+	int			 status, i;
+	char			 how[64];
 
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
@@ -556,9 +445,9 @@ parent_sigchld(int sig, short event, void *arg)
 			return;
 		}
 		c = NULL;
-		for (i = 0; i < penv.nchildren; i++)
-			if (penv.children[i].pid == pid)
-				c = &penv.children[i];
+		for (i = 0; i < proc_nchildren; i++)
+			if (proc_children[i].pid == pid)
+				c = &proc_children[i];
 		if (c == NULL)
 			continue;
 		c->alive = 0;
@@ -583,31 +472,31 @@ parent_sigchld(int sig, short event, void *arg)
 static void
 parent_shutdown(int status)
 {
-	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
-	struct child	*c;
-	pid_t		 pid;
-	int		 i, left, tries, wstatus;
+	struct timespec		 ts = { 0, 50 * 1000 * 1000 };
+	struct proc_child	*c;
+	pid_t			 pid;
+	int			 i, left, tries, wstatus;
 
 	penv.terminating = 1;
-	for (i = 0; i < penv.nchildren; i++) {
-		c = &penv.children[i];
+	for (i = 0; i < proc_nchildren; i++) {
+		c = &proc_children[i];
 		if (c->alive && kill(c->pid, SIGTERM) == -1 && errno != ESRCH)
 			log_warn("kill %s", c->label);
 	}
 	for (tries = 0; ; tries++) {
 		while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0)
-			for (i = 0; i < penv.nchildren; i++)
-				if (penv.children[i].pid == pid)
-					penv.children[i].alive = 0;
+			for (i = 0; i < proc_nchildren; i++)
+				if (proc_children[i].pid == pid)
+					proc_children[i].alive = 0;
 		if (pid == -1 && errno != ECHILD && errno != EINTR)
 			log_warn("waitpid");
-		for (left = 0, i = 0; i < penv.nchildren; i++)
-			left += penv.children[i].alive;
+		for (left = 0, i = 0; i < proc_nchildren; i++)
+			left += proc_children[i].alive;
 		if (left == 0 || (pid == -1 && errno == ECHILD))
 			break;
 		if (tries == 100) {
-			for (i = 0; i < penv.nchildren; i++) {
-				c = &penv.children[i];
+			for (i = 0; i < proc_nchildren; i++) {
+				c = &proc_children[i];
 				if (!c->alive)
 					continue;
 				log_warnx("%s (pid %ld) did not stop, killing "
@@ -690,29 +579,39 @@ parent_reload(char *err, size_t errlen)
 	penv.conf = conf;
 	config_free(old);
 	penv.conf_missing = access(penv.conffile, F_OK) == -1;
-	for (i = 0; i < penv.nchildren; i++)
-		parent_send_config(&penv.children[i], conf, 0);
+	for (i = 0; i < proc_nchildren; i++)
+		config_send(&proc_children[i], conf, penv.csock, 0);
 	parent_wipe_keys(conf);
 	penv.reloads_ok++;
 	log_info("configuration reloaded");
 	return 0;
 }
 
-void
+/* The answer to a control request, through network 0. */
+static void
 parent_ctl_result(uint32_t connid, int code, const char *fmt, ...)
 {
 	struct ctl_result	 res;
-	struct child		*n0;
 	va_list			 ap;
 
-	if ((n0 = network0()) == NULL)
-		return;
 	memset(&res, 0, sizeof(res));
 	res.code = code;
 	va_start(ap, fmt);
 	(void)vsnprintf(res.msg, sizeof(res.msg), fmt, ap);
 	va_end(ap);
-	child_compose(n0, IMSG_CTL_RESULT, connid, -1, &res, sizeof(res));
+	(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_RESULT, connid, -1, &res,
+	    sizeof(res));
+}
+
+/* Control requests come from the control socket, which network 0 has. */
+static void
+parent_from_control(struct imsgev *iev, struct imsg *imsg, const char *func)
+{
+	struct proc_child	*c = iev->arg;
+
+	if (c->role != PROC_NETWORK || c->instance != 0)
+		fatalx("%s: %s sent %s, but only network[0] has the control "
+		    "socket", func, c->label, imsg_name(imsg->hdr.type));
 }
 
 static void
@@ -720,8 +619,9 @@ parent_dispatch_ctl_reload(struct imsgev *iev, struct imsg *imsg)
 {
 	char	 err[1024];
 
+	parent_from_control(iev, imsg, __func__);
 	if (imsg->datalen != 0)
-		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+		msg_bad(iev, imsg, __func__);
 	log_info("reload requested by dctl");
 	if (parent_reload(err, sizeof(err)) == -1)
 		parent_ctl_result(imsg->hdr.peerid, EINVAL, "%s (see the log)",
@@ -737,14 +637,16 @@ parent_dispatch_ctl_verbose(struct imsgev *iev, struct imsg *imsg)
 	int32_t	 v;
 	int	 i;
 
+	parent_from_control(iev, imsg, __func__);
 	if (imsg_get_data(imsg, &v, sizeof(v)) == -1)
-		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+		msg_bad(iev, imsg, __func__);
 	if (v < 0 || v > 3)
 		v = v < 0 ? 0 : 3;
 	log_setverbose(v);
 	penv.verbose = v;
-	for (i = 0; i < penv.nchildren; i++)
-		child_compose(&penv.children[i], IMSG_VERBOSE, 0, -1, &v,
+	for (i = 0; i < proc_nchildren; i++)
+		(void)proc_compose(proc_children[i].role,
+		    proc_children[i].instance, IMSG_VERBOSE, 0, -1, &v,
 		    sizeof(v));
 	log_info("log level set to %s", v ? "verbose" : "brief");
 	parent_ctl_result(imsg->hdr.peerid, 0, "%s", v ? "verbose" : "brief");
@@ -761,8 +663,9 @@ parent_dispatch_ctl_status(struct imsgev *iev, struct imsg *imsg)
 	struct timeval		 tv = { STATUS_TIMEOUT, 0 };
 	int			 i;
 
+	parent_from_control(iev, imsg, __func__);
 	if (imsg->datalen != 0)
-		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+		msg_bad(iev, imsg, __func__);
 	if ((sr = calloc(1, sizeof(*sr))) == NULL)
 		fatal("%s", __func__);
 	sr->id = ++penv.next_reqid;
@@ -772,11 +675,12 @@ parent_dispatch_ctl_status(struct imsgev *iev, struct imsg *imsg)
 	if (evtimer_add(sr->timeout, &tv) == -1)
 		fatalx("evtimer_add failed");
 	TAILQ_INSERT_TAIL(&penv.status_reqs, sr, entry);
-	for (i = 0; i < penv.nchildren; i++) {
-		if (!penv.children[i].alive || penv.children[i].iev.dead)
+	for (i = 0; i < proc_nchildren; i++) {
+		if (!proc_children[i].alive ||
+		    proc_compose(proc_children[i].role,
+		    proc_children[i].instance, IMSG_STATS_REQ, sr->id, -1, NULL,
+		    0) == -1)
 			continue;
-		child_compose(&penv.children[i], IMSG_STATS_REQ, sr->id, -1,
-		    NULL, 0);
 		sr->pending++;
 	}
 }
@@ -819,8 +723,8 @@ parent_dispatch_stats(struct imsgev *iev, struct imsg *imsg)
 	struct ctl_counter	*cc;
 	size_t			 i, n;
 
-	if (imsg->datalen % sizeof(*cc) != 0)
-		fatalx("%s: bad size %zu", __func__, imsg->datalen);
+	if (imsg->datalen == 0 || imsg->datalen % sizeof(*cc) != 0)
+		msg_bad(iev, imsg, __func__);
 	if ((sr = status_find(imsg->hdr.peerid)) == NULL)
 		return;		/* timed out already */
 	cc = imsg->data;
@@ -834,6 +738,8 @@ parent_dispatch_stats_end(struct imsgev *iev, struct imsg *imsg)
 {
 	struct status_req	*sr;
 
+	if (imsg->datalen != 0)
+		msg_bad(iev, imsg, __func__);
 	if ((sr = status_find(imsg->hdr.peerid)) == NULL)
 		return;
 	if (--sr->pending == 0)
@@ -850,6 +756,7 @@ status_timeout(int fd, short event, void *arg)
 	status_finish(sr);
 }
 
+/* The status's counters, summed over the children, then the parent's. */
 static void
 status_finish(struct status_req *sr)
 {
@@ -857,16 +764,15 @@ status_finish(struct status_req *sr)
 	struct ctl_proc		 proc;
 	struct ctl_counter	 cc;
 	struct listen_addr	*la;
-	struct child		*n0, *c;
+	struct proc_child	*c;
 	struct timespec		 now;
+	uint64_t		 sealed, sealfail;
 	char			 addr[300];
 	int			 i;
 
 	TAILQ_REMOVE(&penv.status_reqs, sr, entry);
 	evtimer_del(sr->timeout);
 	event_free(sr->timeout);
-	if ((n0 = network0()) == NULL || !n0->alive)
-		goto done;
 
 	memset(&info, 0, sizeof(info));
 	(void)strlcpy(info.version, DSRVD_VERSION, sizeof(info.version));
@@ -877,32 +783,30 @@ status_finish(struct status_req *sr)
 	info.verbose = penv.verbose;
 	(void)strlcpy(info.conffile, penv.conffile, sizeof(info.conffile));
 	(void)strlcpy(info.datadir, penv.conf->datadir, sizeof(info.datadir));
-	info.readonly = penv.readonly;
-	info.immutable = penv.immutable;
-	(void)strlcpy(info.storage_msg, penv.readonly ? penv.storage_msg :
-	    penv.immutable_why, sizeof(info.storage_msg));
-	child_compose(n0, IMSG_CTL_STATUS_INFO, sr->connid, -1, &info,
-	    sizeof(info));
+	seal_status(&info, &sealed, &sealfail);
+	if (proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_INFO, sr->connid,
+	    -1, &info, sizeof(info)) == -1)
+		goto done;	/* network 0 is gone, and the daemon with it */
 	TAILQ_FOREACH(la, &penv.conf->listens, entry) {
 		(void)listen_addr_str(la, addr, sizeof(addr));
-		child_compose(n0, IMSG_CTL_STATUS_LISTEN, sr->connid, -1, addr,
-		    strlen(addr) + 1);
+		(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_LISTEN,
+		    sr->connid, -1, addr, strlen(addr) + 1);
 	}
 	memset(&proc, 0, sizeof(proc));
 	(void)strlcpy(proc.role, "parent", sizeof(proc.role));
 	proc.instance = -1;
 	proc.pid = getpid();
-	child_compose(n0, IMSG_CTL_STATUS_PROC, sr->connid, -1, &proc,
-	    sizeof(proc));
-	for (i = 0; i < penv.nchildren; i++) {
-		c = &penv.children[i];
+	(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_PROC, sr->connid,
+	    -1, &proc, sizeof(proc));
+	for (i = 0; i < proc_nchildren; i++) {
+		c = &proc_children[i];
 		memset(&proc, 0, sizeof(proc));
-		(void)strlcpy(proc.role, proc_names[c->role],
+		(void)strlcpy(proc.role, proc_name(c->role),
 		    sizeof(proc.role));
 		proc.instance = c->instance;
 		proc.pid = c->pid;
-		child_compose(n0, IMSG_CTL_STATUS_PROC, sr->connid, -1, &proc,
-		    sizeof(proc));
+		(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_PROC,
+		    sr->connid, -1, &proc, sizeof(proc));
 	}
 	memset(&cc, 0, sizeof(cc));
 	(void)strlcpy(cc.name, "reloads", sizeof(cc.name));
@@ -912,16 +816,69 @@ status_finish(struct status_req *sr)
 	cc.value = penv.reloads_failed;
 	status_add(sr, &cc);
 	(void)strlcpy(cc.name, "chunks sealed", sizeof(cc.name));
-	cc.value = penv.chunks_sealed;
+	cc.value = sealed;
 	status_add(sr, &cc);
 	(void)strlcpy(cc.name, "seal failures", sizeof(cc.name));
-	cc.value = penv.seal_failures;
+	cc.value = sealfail;
 	status_add(sr, &cc);
 	for (i = 0; i < (int)sr->ncounters; i++)
-		child_compose(n0, IMSG_CTL_STATUS_COUNTER, sr->connid, -1,
-		    &sr->counters[i], sizeof(sr->counters[i]));
-	child_compose(n0, IMSG_CTL_END, sr->connid, -1, NULL, 0);
+		(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_COUNTER,
+		    sr->connid, -1, &sr->counters[i], sizeof(sr->counters[i]));
+	(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_END, sr->connid, -1, NULL,
+	    0);
  done:
 	free(sr->counters);
 	free(sr);
+}
+
+/* dctl scrub --local: storage 0 does it and answers. */
+static void
+parent_dispatch_ctl_scrub(struct imsgev *iev, struct imsg *imsg)
+{
+	struct ctl_scrub	 cs;
+
+	parent_from_control(iev, imsg, __func__);
+	if (imsg_get_data(imsg, &cs, sizeof(cs)) == -1)
+		msg_bad(iev, imsg, __func__);
+	log_info("scrub requested by dctl");
+	if (proc_compose(PROC_STORAGE, 0, IMSG_ST_SCRUB, imsg->hdr.peerid, -1,
+	    &cs, sizeof(cs)) == -1)
+		parent_ctl_result(imsg->hdr.peerid, ENXIO, "no storage "
+		    "process to scrub with");
+}
+
+static void
+parent_dispatch_scrub_result(struct imsgev *iev, struct imsg *imsg)
+{
+	struct proc_child	*c = iev->arg;
+	struct ctl_result	 r;
+
+	if (c->instance != 0)
+		fatalx("%s: %s sent a scrub result, but only storage[0] "
+		    "scrubs", __func__, c->label);
+	if (imsg_get_data(imsg, &r, sizeof(r)) == -1)
+		msg_bad(iev, imsg, __func__);
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_RESULT, imsg->hdr.peerid,
+	    -1, &r, sizeof(r));
+}
+
+/*
+ * A start-up error: on the terminal while there is one, in the log
+ * once running.
+ */
+__attribute__((__noreturn__)) void
+errx_exit(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[1024];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (penv.started)
+		log_warnx("%s", buf);
+	else
+		fprintf(stderr, "dsrvd: %s\n", buf);
+	exit(1);
 }

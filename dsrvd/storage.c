@@ -11,9 +11,10 @@
  * The parent then makes it immutable.  Nothing here removes or
  * rewrites a chunk: the only unlink is of our own temporaries.
  *
- * Peers: parent (configuration, seals, read-only, scrub), every network
- * worker (IMSG_ST_* requests, with the connection's memfd for WRITE and
- * LIST; the chunk's fd goes back with a READ result).
+ * Peers, as the table below says: the parent (seals, read-only, scrub)
+ * and every network worker (IMSG_ST_* requests; WRITE, READ and LIST
+ * pass the connection's memfd, which holds the chunk to store or gets
+ * the chunk or names read into it; results carry no fd).
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
@@ -100,6 +101,31 @@ struct storage {
 
 static struct storage	 st;
 
+static void	 storage_start(struct child_env *);
+static void	 st_dispatch_request(struct imsgev *, struct imsg *);
+static void	 st_dispatch_sealed(struct imsgev *, struct imsg *);
+static void	 st_dispatch_readonly(struct imsgev *, struct imsg *);
+static void	 st_dispatch_scrub(struct imsgev *, struct imsg *);
+
+static const struct proc_msg storage_msgs[] = {
+	{ PROC_PARENT,	IMSG_ST_SEALED,		PROC_NOFD, st_dispatch_sealed },
+	{ PROC_PARENT,	IMSG_ST_READONLY,	PROC_NOFD, st_dispatch_readonly },
+	{ PROC_PARENT,	IMSG_ST_SCRUB,		PROC_NOFD, st_dispatch_scrub },
+	{ PROC_NETWORK,	IMSG_ST_WRITE,		PROC_FD,   st_dispatch_request },
+	{ PROC_NETWORK,	IMSG_ST_READ,		PROC_FD,   st_dispatch_request },
+	{ PROC_NETWORK,	IMSG_ST_LIST,		PROC_FD,   st_dispatch_request },
+	{ PROC_NETWORK,	IMSG_ST_STAT,		PROC_NOFD, st_dispatch_request },
+	{ PROC_NETWORK,	IMSG_ST_STATFS,		PROC_NOFD, st_dispatch_request },
+};
+
+const struct proc_def storage_proc = {
+	.role = PROC_STORAGE,
+	.name = "storage",
+	.msgs = storage_msgs,
+	.nmsgs = sizeof(storage_msgs) / sizeof(storage_msgs[0]),
+	.start = storage_start,
+};
+
 static void	 st_conf_apply(struct child_env *, struct dsrvd_conf *);
 static size_t	 st_stats(struct child_env *, struct ctl_counter *, size_t);
 static void	 st_dispatch_request(struct imsgev *, struct imsg *);
@@ -159,11 +185,9 @@ st_fail_errno(struct st_res *res, int e, const char *what)
 	}
 }
 
-void
+static void
 storage_start(struct child_env *env)
 {
-	int	 i;
-
 	memset(&st, 0, sizeof(st));
 	st.env = env;
 	st.instance = env->init.instance;
@@ -187,20 +211,6 @@ storage_start(struct child_env *env)
 	if ((st.idle = evtimer_new(env->base, st_idle, NULL)) == NULL)
 		fatalx("evtimer_new failed");
 
-	for (i = 0; i < MAX_WORKERS; i++) {
-		if (env->network[i] == NULL)
-			continue;
-		imsgev_on(env->network[i], IMSG_ST_WRITE, st_dispatch_request);
-		imsgev_on(env->network[i], IMSG_ST_READ, st_dispatch_request);
-		imsgev_on(env->network[i], IMSG_ST_LIST, st_dispatch_request);
-		imsgev_on(env->network[i], IMSG_ST_STAT, st_dispatch_request);
-		imsgev_on(env->network[i], IMSG_ST_STATFS,
-		    st_dispatch_request);
-	}
-	imsgev_on(&env->parent, IMSG_ST_SEALED, st_dispatch_sealed);
-	imsgev_on(&env->parent, IMSG_ST_READONLY, st_dispatch_readonly);
-	imsgev_on(&env->parent, IMSG_ST_SCRUB, st_dispatch_scrub);
-
 	st_cleanup_tmp();
 	if (st.instance == 0 && env->init.immutable)
 		st_sweep();
@@ -217,23 +227,23 @@ st_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 {
 	size_t	 n = 0;
 
-	child_counter(cc, &n, max, "chunks written", st.chunks_written);
-	child_counter(cc, &n, max, "bytes written", st.bytes_written);
-	child_counter(cc, &n, max, "identical rewrites", st.identical);
-	child_counter(cc, &n, max, "verification failures",
+	proc_counter(cc, &n, max, "chunks written", st.chunks_written);
+	proc_counter(cc, &n, max, "bytes written", st.bytes_written);
+	proc_counter(cc, &n, max, "identical rewrites", st.identical);
+	proc_counter(cc, &n, max, "verification failures",
 	    st.verify_failures);
-	child_counter(cc, &n, max, "exists errors", st.exists);
-	child_counter(cc, &n, max, "write errors", st.write_errors);
-	child_counter(cc, &n, max, "flush failures", st.flush_failures);
-	child_counter(cc, &n, max, "chunk stats", st.stats);
-	child_counter(cc, &n, max, "chunk lists", st.lists);
+	proc_counter(cc, &n, max, "exists errors", st.exists);
+	proc_counter(cc, &n, max, "write errors", st.write_errors);
+	proc_counter(cc, &n, max, "flush failures", st.flush_failures);
+	proc_counter(cc, &n, max, "chunk stats", st.stats);
+	proc_counter(cc, &n, max, "chunk lists", st.lists);
 	if (st.instance == 0) {
-		child_counter(cc, &n, max, "scrub runs", st.scrub_runs);
-		child_counter(cc, &n, max, "scrub running",
+		proc_counter(cc, &n, max, "scrub runs", st.scrub_runs);
+		proc_counter(cc, &n, max, "scrub running",
 		    st.scrub.running);
-		child_counter(cc, &n, max, "scrub chunks", st.scrub_chunks);
-		child_counter(cc, &n, max, "scrub bytes", st.scrub_bytes);
-		child_counter(cc, &n, max, "scrub corrupt", st.scrub_corrupt);
+		proc_counter(cc, &n, max, "scrub chunks", st.scrub_chunks);
+		proc_counter(cc, &n, max, "scrub bytes", st.scrub_bytes);
+		proc_counter(cc, &n, max, "scrub corrupt", st.scrub_corrupt);
 	}
 	return n;
 }
@@ -347,13 +357,9 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 	struct st_res	 res;
 	int		 fd;
 
+	if (st_req_get(imsg, &req) == -1)
+		msg_bad(iev, imsg, __func__);
 	fd = imsg_get_fd(imsg);
-	if (imsg_get_data(imsg, &req, sizeof(req)) == -1)
-		fatalx("%s: bad request size %zu from %s", __func__,
-		    imsg->datalen, iev->name);
-	req.ns[sizeof(req.ns) - 1] = '\0';
-	req.name[sizeof(req.name) - 1] = '\0';
-	req.after[sizeof(req.after) - 1] = '\0';
 	memset(&res, 0, sizeof(res));
 	res.reqid = req.reqid;
 	res.method = req.method;
@@ -991,10 +997,8 @@ st_dispatch_sealed(struct imsgev *iev, struct imsg *imsg)
 	struct st_seal	 seal;
 	struct pending	*p;
 
-	if (imsg_get_data(imsg, &seal, sizeof(seal)) == -1)
-		fatalx("%s: bad size", __func__);
-	seal.name[sizeof(seal.name) - 1] = '\0';
-	seal.msg[sizeof(seal.msg) - 1] = '\0';
+	if (st_seal_get(imsg, &seal) == -1)
+		msg_bad(iev, imsg, __func__);
 	if (seal.id == 0)
 		return;		/* the start-up sweep's; the parent logged */
 	TAILQ_FOREACH(p, &st.pending, entry)
@@ -1018,10 +1022,8 @@ st_dispatch_sealed(struct imsgev *iev, struct imsg *imsg)
 static void
 st_dispatch_readonly(struct imsgev *iev, struct imsg *imsg)
 {
-	if (imsg->datalen == 0 || imsg->datalen > sizeof(st.rowhy) ||
-	    ((char *)imsg->data)[imsg->datalen - 1] != '\0')
-		fatalx("%s: bad message", __func__);
-	(void)strlcpy(st.rowhy, imsg->data, sizeof(st.rowhy));
+	if (msg_string_get(imsg, st.rowhy, sizeof(st.rowhy)) == -1)
+		msg_bad(iev, imsg, __func__);
 	st.readonly = 1;
 }
 
@@ -1543,7 +1545,7 @@ st_dispatch_scrub(struct imsgev *iev, struct imsg *imsg)
 	struct timeval		 tv = { 0, 0 };
 
 	if (imsg_get_data(imsg, &cs, sizeof(cs)) == -1)
-		fatalx("%s: bad size", __func__);
+		msg_bad(iev, imsg, __func__);
 	memset(&r, 0, sizeof(r));
 	if (st.scrub.running) {
 		r.code = EBUSY;

@@ -102,6 +102,12 @@ imsgev_on(struct imsgev *iev, uint32_t type, imsgev_handler fn)
 	iev->nhandlers++;
 }
 
+void
+imsgev_on_default(struct imsgev *iev, imsgev_handler fn)
+{
+	iev->fallback = fn;
+}
+
 static imsgev_handler
 imsgev_lookup(const struct imsgev *iev, uint32_t type)
 {
@@ -110,7 +116,7 @@ imsgev_lookup(const struct imsgev *iev, uint32_t type)
 	for (i = 0; i < iev->nhandlers; i++)
 		if (iev->handlers[i].type == type)
 			return iev->handlers[i].fn;
-	return NULL;
+	return iev->fallback;
 }
 
 int

@@ -2,8 +2,9 @@
  * libevent glue for imsg channels.  A process sets up one imsgev per
  * peer, registers a handler for each message type it accepts from that
  * peer, and composes replies; the glue reads, frames, dispatches and
- * writes.  A message of a type with no handler, a framing error, a read
- * or write error and EOF all end the channel through the close callback.
+ * writes.  A message of a type with no handler (and no default handler),
+ * a framing error, a read or write error and EOF all end the channel
+ * through the close callback.
  *
  * Lifetime rules:
  * - The glue calls imsg_free() after a handler returns; a handler that
@@ -48,12 +49,14 @@ struct imsgev {
 	const char		*name;		/* peer, for log lines */
 	void			*arg;		/* the owner's */
 	uint32_t		 id;		/* the owner's, e.g. peer id */
+	int			 kind;		/* the owner's, e.g. peer role */
 	imsgev_closecb		 closecb;
 	struct {
 		uint32_t	 type;
 		imsgev_handler	 fn;
 	}			 handlers[IMSGEV_MAXHANDLERS];
 	int			 nhandlers;
+	imsgev_handler		 fallback;	/* types with no handler */
 	int			 closing;	/* close after the queue drains */
 	int			 dead;		/* closecb already called */
 	int			 indispatch;	/* inside handler loop */
@@ -70,6 +73,11 @@ void	imsgev_allow_fdpass(struct imsgev *);
 int	imsgev_set_maxsize(struct imsgev *, size_t);
 /* Register fn for messages of type.  Re-registering replaces. */
 void	imsgev_on(struct imsgev *, uint32_t type, imsgev_handler fn);
+/*
+ * Register fn for every type that has no handler of its own, instead of
+ * ending the channel: for owners that keep their own table of types.
+ */
+void	imsgev_on_default(struct imsgev *, imsgev_handler fn);
 /*
  * Queue a message and arrange for it to be written.  fd ownership as
  * for imsg_compose().  Allowed after imsgev_shutdown(): the message is

@@ -67,6 +67,7 @@ tool e2fsprogs lsattr
 tool attr setfattr
 tool util-linux mountpoint
 tool util-linux setpriv
+tool gdb gdb
 tool iproute2 ss
 tool procps ps
 tool clang clang

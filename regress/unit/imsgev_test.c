@@ -64,6 +64,7 @@ static void		 run(struct test *);
 static void		 teardown(struct test *, int [2]);
 static void		 test_pingpong(void);
 static void		 test_unknown(void);
+static void		 test_default(void);
 static void		 test_eof(void);
 static void		 test_bad_input(void);
 static void		 test_shutdown_drains(void);
@@ -177,6 +178,19 @@ on_data(struct imsgev *iev, struct imsg *imsg)
 			    (unsigned char)(s->handled + i))
 				s->bad++;
 	s->handled++;
+}
+
+/* The default handler: counts the types it saw without their own. */
+static void
+on_other(struct imsgev *iev, struct imsg *imsg)
+{
+	struct side	*s = side_of(iev);
+
+	s->handled++;
+	if (imsg->hdr.type != MSG_UNKNOWN)
+		s->bad++;
+	if (s->handled == s->shutdown_at)
+		imsgev_shutdown(iev);
 }
 
 static void
@@ -299,6 +313,33 @@ test_pingpong(void)
 	ok(t.a.closed == 1 && t.a.why_null, "a closed cleanly after shutdown");
 	ok(t.b.closed == 1 && t.b.why_null, "b saw EOF: closecb(NULL)");
 	ok(t.a.late == 0 && t.b.late == 0, "no handler after closecb");
+ out:
+	teardown(&t, sv);
+}
+
+static void
+test_default(void)
+{
+	struct test	 t;
+	int		 sv[2];
+	uint32_t	 n = 0;
+
+	diag("default handler");
+	if (!ok(setup(&t, sv, 1) == 0, "setup"))
+		goto out;
+	imsgev_on(t.b.iev, MSG_PING, on_ping);
+	imsgev_on_default(t.b.iev, on_other);
+	t.b.shutdown_at = 3;
+	imsgev_compose(t.a.iev, MSG_UNKNOWN, 0, 0, -1, NULL, 0);
+	imsgev_compose(t.a.iev, MSG_PING, 0, 0, -1, &n, sizeof(n));
+	imsgev_compose(t.a.iev, MSG_UNKNOWN, 0, 0, -1, NULL, 0);
+	run(&t);
+	ok(!t.timedout, "finished in time");
+	is_int(t.b.handled, 3, "both unknown messages reached the default "
+	    "handler, the known one its own");
+	is_int(t.b.bad, 0, "the default handler saw only the unknown type");
+	ok(t.b.closed == 1 && t.b.why_null, "the channel did not end over "
+	    "an unknown type");
  out:
 	teardown(&t, sv);
 }
@@ -565,6 +606,7 @@ main(void)
 
 	test_pingpong();
 	test_unknown();
+	test_default();
 	test_eof();
 	test_bad_input();
 	test_shutdown_drains();

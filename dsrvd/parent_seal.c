@@ -8,9 +8,9 @@
  * or clear.  A compromised storage process can therefore add chunks but
  * never change or remove one.  The parent never clears the flag.
  *
- * It also counts flush failures across all storage workers, puts the
- * store into read-only mode after FLUSH_FAIL_MAX in a row, and relays
- * dctl's scrub request to storage 0.
+ * It also counts flush failures across all storage workers and puts
+ * the store into read-only mode after FLUSH_FAIL_MAX in a row.  The
+ * state is its own; parent.c reads it for dctl status.
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
@@ -25,10 +25,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dsrvd.h"
 #include "log.h"
 #include "parent.h"
 
 #define PROBE_NAME	"probe"
+#define FLUSH_FAIL_MAX	3	/* in a row, then read-only */
+
+static struct {
+	uid_t		 suid;		/* the storage user */
+	int		 immutable;	/* the fs takes the flag */
+	char		 immutable_why[CTL_MSG_MAX];
+	int		 readonly;
+	char		 readonly_why[CTL_MSG_MAX];
+	int		 flush_row;	/* failures in a row */
+	uint64_t	 chunks_sealed;
+	uint64_t	 seal_failures;
+} seal;
 
 /* Clear the flag an interrupted earlier probe may have left. */
 static void
@@ -48,12 +61,14 @@ probe_unflag(int tfd)
 }
 
 int
-storage_probe(const struct dsrvd_conf *conf, char *err, size_t errlen)
+seal_probe(const struct dsrvd_conf *conf, uid_t suid, gid_t sgid, char *err,
+    size_t errlen)
 {
 	struct stat	 sb;
 	int		 dfd, tfd = -1, fd = -1, flags, r = -1;
 
-	penv.immutable = 0;
+	seal.suid = suid;
+	seal.immutable = 0;
 	if ((dfd = open(conf->datadir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		(void)snprintf(err, errlen, "data directory %s: %s",
@@ -71,8 +86,8 @@ storage_probe(const struct dsrvd_conf *conf, char *err, size_t errlen)
 		    strerror(errno));
 		goto done;
 	}
-	if ((sb.st_uid != penv.suid || sb.st_gid != penv.sgid) &&
-	    fchown(tfd, penv.suid, penv.sgid) == -1) {
+	if ((sb.st_uid != suid || sb.st_gid != sgid) &&
+	    fchown(tfd, suid, sgid) == -1) {
 		(void)snprintf(err, errlen, "%s/.tmp: chown: %s",
 		    conf->datadir, strerror(errno));
 		goto done;
@@ -102,14 +117,14 @@ storage_probe(const struct dsrvd_conf *conf, char *err, size_t errlen)
 		goto done;
 	}
 	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == -1)
-		(void)snprintf(penv.immutable_why, sizeof(penv.immutable_why),
+		(void)snprintf(seal.immutable_why, sizeof(seal.immutable_why),
 		    "file system has no inode flags (%s)", strerror(errno));
 	else if ((flags |= FS_IMMUTABLE_FL),
 	    ioctl(fd, FS_IOC_SETFLAGS, &flags) == -1)
-		(void)snprintf(penv.immutable_why, sizeof(penv.immutable_why),
+		(void)snprintf(seal.immutable_why, sizeof(seal.immutable_why),
 		    "%s", strerror(errno));
 	else {
-		penv.immutable = 1;
+		seal.immutable = 1;
 		flags &= ~FS_IMMUTABLE_FL;
 		if (ioctl(fd, FS_IOC_SETFLAGS, &flags) == -1) {
 			(void)snprintf(err, errlen, "%s/.tmp/%s: cannot clear "
@@ -125,10 +140,10 @@ storage_probe(const struct dsrvd_conf *conf, char *err, size_t errlen)
 		    PROBE_NAME, strerror(errno));
 		goto done;
 	}
-	if (!penv.immutable)
+	if (!seal.immutable)
 		log_warnx("cannot set the immutable flag on %s: %s; stored "
 		    "chunks are not protected from deletion", conf->datadir,
-		    penv.immutable_why);
+		    seal.immutable_why);
 	r = 0;
  done:
 	if (fd != -1) {
@@ -147,122 +162,102 @@ storage_probe(const struct dsrvd_conf *conf, char *err, size_t errlen)
  * file with one link, the storage user's, of the size written.
  */
 void
-parent_dispatch_seal(struct imsgev *iev, struct imsg *imsg)
+seal_dispatch_seal(struct imsgev *iev, struct imsg *imsg)
 {
-	struct child	*c = iev->arg;
-	struct st_seal	 seal;
-	struct stat	 sb;
-	int		 fd, flags;
+	struct proc_child	*c = iev->arg;
+	struct st_seal		 ss;
+	struct stat		 sb;
+	int			 fd, flags;
 
-	if ((fd = imsg_get_fd(imsg)) == -1 ||
-	    imsg_get_data(imsg, &seal, sizeof(seal)) == -1)
-		fatalx("%s: bad message from %s", __func__, c->label);
-	seal.name[sizeof(seal.name) - 1] = '\0';
-	seal.ok = 0;
-	seal.msg[0] = '\0';
+	if (st_seal_get(imsg, &ss) == -1)
+		msg_bad(iev, imsg, __func__);
+	fd = imsg_get_fd(imsg);
+	ss.ok = 0;
+	ss.msg[0] = '\0';
 	if (fstat(fd, &sb) == -1)
-		(void)snprintf(seal.msg, sizeof(seal.msg), "fstat: %s",
+		(void)snprintf(ss.msg, sizeof(ss.msg), "fstat: %s",
 		    strerror(errno));
 	else if (!S_ISREG(sb.st_mode))
-		(void)strlcpy(seal.msg, "not a regular file",
-		    sizeof(seal.msg));
+		(void)strlcpy(ss.msg, "not a regular file", sizeof(ss.msg));
 	else if (sb.st_nlink != 1)
-		(void)snprintf(seal.msg, sizeof(seal.msg), "%lu links",
+		(void)snprintf(ss.msg, sizeof(ss.msg), "%lu links",
 		    (unsigned long)sb.st_nlink);
-	else if (sb.st_uid != penv.suid)
-		(void)snprintf(seal.msg, sizeof(seal.msg), "owned by uid %u",
+	else if (sb.st_uid != seal.suid)
+		(void)snprintf(ss.msg, sizeof(ss.msg), "owned by uid %u",
 		    (unsigned int)sb.st_uid);
-	else if ((uint64_t)sb.st_size != seal.size)
-		(void)snprintf(seal.msg, sizeof(seal.msg), "%lld bytes, "
+	else if ((uint64_t)sb.st_size != ss.size)
+		(void)snprintf(ss.msg, sizeof(ss.msg), "%lld bytes, "
 		    "expected %llu", (long long)sb.st_size,
-		    (unsigned long long)seal.size);
-	else if (!penv.immutable)
-		seal.ok = 1;		/* logged once at start */
+		    (unsigned long long)ss.size);
+	else if (!seal.immutable)
+		ss.ok = 1;		/* logged once at start */
 	else if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == -1)
-		(void)snprintf(seal.msg, sizeof(seal.msg), "get flags: %s",
+		(void)snprintf(ss.msg, sizeof(ss.msg), "get flags: %s",
 		    strerror(errno));
 	else if (flags & FS_IMMUTABLE_FL)
-		seal.ok = 1;
+		ss.ok = 1;
 	else if ((flags |= FS_IMMUTABLE_FL),
 	    ioctl(fd, FS_IOC_SETFLAGS, &flags) == -1)
-		(void)snprintf(seal.msg, sizeof(seal.msg), "set flags: %s",
+		(void)snprintf(ss.msg, sizeof(ss.msg), "set flags: %s",
 		    strerror(errno));
 	else {
-		seal.ok = 1;
-		penv.chunks_sealed++;
+		ss.ok = 1;
+		seal.chunks_sealed++;
 	}
 	(void)close(fd);
-	if (!seal.ok) {
-		penv.seal_failures++;
-		log_warnx("cannot make chunk %s immutable: %s", seal.name,
-		    seal.msg);
+	if (!ss.ok) {
+		seal.seal_failures++;
+		log_warnx("cannot make chunk %s immutable: %s", ss.name,
+		    ss.msg);
 	}
 	/* A commit went all the way: the disk takes flushes again. */
-	if (seal.id != 0)
-		penv.flush_row = 0;
-	child_compose(c, IMSG_ST_SEALED, 0, -1, &seal, sizeof(seal));
+	if (ss.id != 0)
+		seal.flush_row = 0;
+	(void)proc_compose(c->role, c->instance, IMSG_ST_SEALED, 0, -1, &ss,
+	    sizeof(ss));
 }
 
 void
-parent_dispatch_flushfail(struct imsgev *iev, struct imsg *imsg)
+seal_dispatch_flushfail(struct imsgev *iev, struct imsg *imsg)
 {
-	struct child	*c = iev->arg;
-	char		 why[CTL_MSG_MAX];
-	int		 i;
+	char	 why[CTL_MSG_MAX];
+	int	 i;
 
-	if (imsg->datalen == 0 || imsg->datalen > sizeof(why) ||
-	    ((char *)imsg->data)[imsg->datalen - 1] != '\0')
-		fatalx("%s: bad message from %s", __func__, c->label);
-	memcpy(why, imsg->data, imsg->datalen);
-	if (penv.readonly || ++penv.flush_row < FLUSH_FAIL_MAX)
+	if (msg_string_get(imsg, why, sizeof(why)) == -1)
+		msg_bad(iev, imsg, __func__);
+	if (seal.readonly || ++seal.flush_row < FLUSH_FAIL_MAX)
 		return;
-	penv.readonly = 1;
-	if (snprintf(penv.storage_msg, sizeof(penv.storage_msg),
-	    "%d flush failures in a row, the last %.180s", penv.flush_row,
+	seal.readonly = 1;
+	if (snprintf(seal.readonly_why, sizeof(seal.readonly_why),
+	    "%d flush failures in a row, the last %.180s", seal.flush_row,
 	    why) < 0)
 		fatal("snprintf");
 	log_warnx("storage is read-only after %d flush failures: the last "
 	    "%s; chunks can still be read; restart dsrvd once the disk is "
-	    "sound", penv.flush_row, why);
-	for (i = 0; i < penv.nchildren; i++)
-		if (penv.children[i].role == PROC_STORAGE)
-			child_compose(&penv.children[i], IMSG_ST_READONLY, 0,
-			    -1, penv.storage_msg, strlen(penv.storage_msg) + 1);
+	    "sound", seal.flush_row, why);
+	for (i = 0; i < proc_nchildren; i++)
+		if (proc_children[i].role == PROC_STORAGE)
+			(void)proc_compose(PROC_STORAGE,
+			    proc_children[i].instance, IMSG_ST_READONLY, 0,
+			    -1, seal.readonly_why,
+			    strlen(seal.readonly_why) + 1);
 }
 
-/* dctl scrub --local: storage 0 does it and answers. */
-void
-parent_dispatch_ctl_scrub(struct imsgev *iev, struct imsg *imsg)
+int
+seal_immutable(void)
 {
-	struct ctl_scrub	 cs;
-	int			 i;
-
-	if (imsg_get_data(imsg, &cs, sizeof(cs)) == -1)
-		fatalx("%s: bad size %zu", __func__, imsg->datalen);
-	for (i = 0; i < penv.nchildren; i++)
-		if (penv.children[i].role == PROC_STORAGE &&
-		    penv.children[i].instance == 0)
-			break;
-	if (i == penv.nchildren || penv.children[i].iev.dead) {
-		parent_ctl_result(imsg->hdr.peerid, ENXIO, "no storage "
-		    "process to scrub with");
-		return;
-	}
-	log_info("scrub requested by dctl");
-	child_compose(&penv.children[i], IMSG_ST_SCRUB, imsg->hdr.peerid, -1,
-	    &cs, sizeof(cs));
+	return seal.immutable;
 }
 
+/* What dctl status says about the store. */
 void
-parent_dispatch_scrub_result(struct imsgev *iev, struct imsg *imsg)
+seal_status(struct ctl_status_info *info, uint64_t *sealed,
+    uint64_t *failures)
 {
-	struct ctl_result	 r;
-	struct child		*n0;
-
-	if (imsg_get_data(imsg, &r, sizeof(r)) == -1)
-		fatalx("%s: bad size %zu", __func__, imsg->datalen);
-	r.msg[sizeof(r.msg) - 1] = '\0';
-	if ((n0 = network0()) != NULL)
-		child_compose(n0, IMSG_CTL_RESULT, imsg->hdr.peerid, -1, &r,
-		    sizeof(r));
+	info->readonly = seal.readonly;
+	info->immutable = seal.immutable;
+	(void)strlcpy(info->storage_msg, seal.readonly ? seal.readonly_why :
+	    seal.immutable_why, sizeof(info->storage_msg));
+	*sealed = seal.chunks_sealed;
+	*failures = seal.seal_failures;
 }

@@ -1,0 +1,150 @@
+/*
+ * The privsep core: who the processes are, who may talk to whom, and
+ * what each may send.  Every role file (parent.c, network.c, crypto.c,
+ * storage.c) starts with a table of the messages it takes, one entry
+ * per peer and type; the core builds the channels from those tables
+ * and refuses anything they do not list.  A channel exists between two
+ * roles only if each lists the other; the parent talks to every child.
+ */
+#ifndef DSRVD_PROC_H
+#define DSRVD_PROC_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "imsgev.h"
+
+/* The parent's end of the socketpair a child is exec'd with. */
+#define PARENT_SOCK_FILENO	3
+
+#define MAX_CHILDREN	(2 * MAX_WORKERS + 1)
+
+enum proc_role {
+	PROC_PARENT,
+	PROC_NETWORK,
+	PROC_CRYPTO,
+	PROC_STORAGE,
+	PROC_MAX
+};
+
+/* How a message may carry a file descriptor. */
+#define PROC_NOFD	0		/* never: one arriving is an error */
+#define PROC_FD		1		/* always */
+
+/* One message a role takes: from which peer, of which type. */
+struct proc_msg {
+	enum proc_role	 peer;
+	uint32_t	 type;
+	int		 fd;		/* PROC_NOFD, PROC_FD */
+	imsgev_handler	 fn;
+};
+
+struct child_env;
+
+/*
+ * A role.  The messages it takes are the whole of its interface; the
+ * next fields to come are its sandbox (user, chroot, syscall filter,
+ * file rules, rlimits), declared here beside them.
+ */
+struct proc_def {
+	enum proc_role		 role;
+	const char		*name;
+	const struct proc_msg	*msgs;
+	size_t			 nmsgs;
+	/* children: set the role's hooks, before the first message */
+	void			(*start)(struct child_env *);
+};
+
+/* What the parent tells a child about itself, before it drops root. */
+struct proc_init {
+	int32_t		 role;
+	int32_t		 instance;
+	uid_t		 uid;
+	gid_t		 gid;
+	int32_t		 nnetwork;
+	int32_t		 nstorage;
+	int32_t		 debug;
+	int32_t		 verbose;
+	int32_t		 immutable;		/* storage: the fs has the flag */
+	char		 chroot[PATH_MAX];
+	char		 user[CONF_NAME_MAX + 1];
+};
+
+/* One peer channel offered to a child, with the socket. */
+struct proc_peer {
+	int32_t		 role;
+	int32_t		 instance;
+};
+
+/*
+ * What every child has after its start-up: its identity, the parent
+ * channel and one channel per peer process it talks to.  The role's
+ * start function fills in the hooks.
+ */
+struct child_env {
+	struct event_base	*base;
+	struct proc_init	 init;
+	struct imsgev		 parent;
+	struct imsgev		*crypto;		/* network only */
+	struct imsgev		*network[MAX_WORKERS];	/* crypto, storage */
+	struct imsgev		*storage[MAX_WORKERS];	/* network only */
+	struct dsrvd_conf	*conf;			/* current */
+	struct dsrvd_conf	*newconf;		/* being received */
+	int			 ready;			/* READY sent */
+	int			 shmfd;			/* network only */
+	void			*role;			/* the role's state */
+
+	/* a new configuration is in place; old is freed after the call */
+	void	(*conf_apply)(struct child_env *, struct dsrvd_conf *old);
+	/* the control socket (network 0, once) */
+	void	(*control_fd)(struct child_env *, int);
+	/* fill at most n counters, return how many */
+	size_t	(*stats)(struct child_env *, struct ctl_counter *, size_t n);
+	/* a peer closed its channel (EOF); iev is freed after the call */
+	void	(*peer_gone)(struct child_env *, struct imsgev *);
+};
+
+/* The parent's view of one child. */
+struct proc_child {
+	enum proc_role		 role;
+	int			 instance;	/* -1: the only one */
+	pid_t			 pid;
+	struct imsgev		 iev;
+	int			 alive;		/* not yet reaped */
+	int			 hello;		/* privileges dropped */
+	int			 ready;		/* first config applied */
+	char			 label[32];
+};
+
+extern struct proc_child	 proc_children[MAX_CHILDREN];
+extern int			 proc_nchildren;
+
+/* Both ends */
+void		 proc_setup(const struct proc_def *const [PROC_MAX]);
+const char	*proc_name(enum proc_role);
+const char	*proc_label(enum proc_role, int, char *, size_t);
+int		 proc_role_by_name(const char *);
+int		 proc_talks(enum proc_role, enum proc_role);
+void		 proc_listen(struct imsgev *, enum proc_role, int);
+int		 proc_compose(enum proc_role, int, uint32_t, uint32_t, int,
+		    const void *, size_t);
+__attribute__((__noreturn__)) void proc_bad(struct imsgev *,
+		    const struct imsg *, const char *);
+
+/* The parent */
+struct proc_child *proc_fork(const char *, enum proc_role, int, int, int,
+		    imsgev_closecb, struct event_base *);
+void		 proc_connect_peers(void);
+struct proc_child *proc_child(enum proc_role, int);
+
+/* A child */
+__attribute__((__noreturn__)) void proc_child_main(enum proc_role, int, int,
+		    int);
+void		 proc_counter(struct ctl_counter *, size_t *, size_t,
+		    const char *, uint64_t);
+
+#endif /* DSRVD_PROC_H */
