@@ -34,9 +34,6 @@
 
 static void	 parent_dispatch_child_hello(struct imsgev *, struct imsg *);
 static void	 parent_dispatch_child_ready(struct imsgev *, struct imsg *);
-static void	 parent_dispatch_stats(struct imsgev *, struct imsg *);
-static void	 parent_dispatch_stats_end(struct imsgev *, struct imsg *);
-static void	 parent_dispatch_ctl_status(struct imsgev *, struct imsg *);
 static void	 parent_dispatch_ctl_reload(struct imsgev *, struct imsg *);
 static void	 parent_dispatch_ctl_verbose(struct imsgev *, struct imsg *);
 static void	 parent_dispatch_ctl_scrub(struct imsgev *, struct imsg *);
@@ -48,16 +45,8 @@ static void	 parent_sigchld(int, short, void *);
 static void	 parent_shutdown(int) __attribute__((__noreturn__));
 static void	 parent_fork_children(void);
 static void	 parent_send_init(void);
-static int	 parent_reload(char *, size_t);
-static int	 parent_open_listens(struct dsrvd_conf *, struct dsrvd_conf *,
-		    char *, size_t);
-static void	 parent_wipe_keys(struct dsrvd_conf *);
 static void	 parent_ctl_result(uint32_t, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
-static void	 parent_from_control(struct imsgev *, struct imsg *,
-		    const char *);
-static void	 status_finish(struct status_req *);
-static void	 status_timeout(int, short, void *);
 static void	 write_pidfile(void);
 static void	 parent_atexit(void);
 
@@ -203,62 +192,6 @@ write_pidfile(void)
 		fatal("pid file %s", penv.pidfile);
 }
 
-static int
-same_addr(const struct listen_addr *a, const struct listen_addr *b)
-{
-	return a->sslen == b->sslen && a->port == b->port &&
-	    memcmp(&a->ss, &b->ss, a->sslen) == 0;
-}
-
-/*
- * Open a socket for every listen address of conf, taking over the
- * socket of an identical address in old (at reload).  On failure all
- * that this call opened is closed again and old is untouched.
- */
-static int
-parent_open_listens(struct dsrvd_conf *conf, struct dsrvd_conf *old,
-    char *err, size_t errlen)
-{
-	struct listen_addr	*la, *ola;
-
-	TAILQ_FOREACH(la, &conf->listens, entry) {
-		la->fd = -1;
-		if (old != NULL) {
-			TAILQ_FOREACH(ola, &old->listens, entry)
-				if (ola->fd != -1 && same_addr(la, ola))
-					break;
-			if (ola != NULL)
-				continue;	/* taken below, on success */
-		}
-		if ((la->fd = listen_open(la, err, errlen)) == -1)
-			goto fail;
-	}
-	if (old != NULL) {
-		TAILQ_FOREACH(la, &conf->listens, entry) {
-			if (la->fd != -1)
-				continue;
-			TAILQ_FOREACH(ola, &old->listens, entry)
-				if (ola->fd != -1 && same_addr(la, ola))
-					break;
-			la->fd = ola->fd;
-			ola->fd = -1;
-		}
-		TAILQ_FOREACH(ola, &old->listens, entry) {
-			if (ola->fd != -1)
-				(void)close(ola->fd);
-			ola->fd = -1;
-		}
-	}
-	return 0;
- fail:
-	TAILQ_FOREACH(la, &conf->listens, entry) {
-		if (la->fd != -1)
-			(void)close(la->fd);
-		la->fd = -1;
-	}
-	return -1;
-}
-
 static void
 parent_fork_children(void)
 {
@@ -335,18 +268,6 @@ parent_send_init(void)
 	for (i = 0; i < proc_nchildren; i++)
 		(void)proc_compose(proc_children[i].role,
 		    proc_children[i].instance, IMSG_INIT_END, 0, -1, NULL, 0);
-}
-
-/* Once crypto has them, the parent keeps no key material. */
-static void
-parent_wipe_keys(struct dsrvd_conf *conf)
-{
-	struct conf_key	*k;
-
-	TAILQ_FOREACH(k, &conf->keys, entry) {
-		explicit_bzero(k->key, sizeof(k->key));
-		k->loaded = 0;
-	}
 }
 
 static void
@@ -514,79 +435,6 @@ parent_shutdown(int status)
 	exit(status);
 }
 
-/*
- * Parse the configuration again.  On any error the running one stays,
- * untouched; settings that need a restart keep their running values.
- */
-static int
-parent_reload(char *err, size_t errlen)
-{
-	struct dsrvd_conf	*conf, *old = penv.conf;
-	int			 i;
-
-	conf = parse_config(penv.conffile, CONF_SERVER | CONF_OPTIONAL);
-	if (conf == NULL) {
-		(void)snprintf(err, errlen, "%s has errors, keeping the "
-		    "running configuration", penv.conffile);
-		log_warnx("reload: %s", err);
-		penv.reloads_failed++;
-		return -1;
-	}
-
-#define KEEP(field, what) do {						\
-	if (memcmp(&conf->field, &old->field, sizeof(conf->field)) != 0) { \
-		log_warnx("reload: %s changed; restart dsrvd to apply",	\
-		    what);						\
-		memcpy(&conf->field, &old->field, sizeof(conf->field));	\
-	}								\
-} while (0)
-	if (strcmp(conf->datadir, old->datadir) != 0) {
-		log_warnx("reload: data directory changed; restart dsrvd to "
-		    "apply");
-		(void)strlcpy(conf->datadir, old->datadir,
-		    sizeof(conf->datadir));
-	}
-	if (strcmp(conf->chroot, old->chroot) != 0) {
-		log_warnx("reload: chroot changed; restart dsrvd to apply");
-		(void)strlcpy(conf->chroot, old->chroot, sizeof(conf->chroot));
-	}
-	if (strcmp(conf->user, old->user) != 0) {
-		log_warnx("reload: user changed; restart dsrvd to apply");
-		(void)strlcpy(conf->user, old->user, sizeof(conf->user));
-	}
-	if (strcmp(conf->storage_user, old->storage_user) != 0) {
-		log_warnx("reload: storage user changed; restart dsrvd to "
-		    "apply");
-		(void)strlcpy(conf->storage_user, old->storage_user,
-		    sizeof(conf->storage_user));
-	}
-	if (strcmp(conf->csock, old->csock) != 0) {
-		log_warnx("reload: socket changed; restart dsrvd to apply");
-		(void)strlcpy(conf->csock, old->csock, sizeof(conf->csock));
-	}
-	KEEP(nnetwork, "network workers");
-	KEEP(nstorage, "storage workers");
-	KEEP(require_mount, "require mount");
-#undef KEEP
-
-	if (parent_open_listens(conf, old, err, errlen) == -1) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    err);
-		config_free(conf);
-		penv.reloads_failed++;
-		return -1;
-	}
-	penv.conf = conf;
-	config_free(old);
-	penv.conf_missing = access(penv.conffile, F_OK) == -1;
-	for (i = 0; i < proc_nchildren; i++)
-		config_send(&proc_children[i], conf, penv.csock, 0);
-	parent_wipe_keys(conf);
-	penv.reloads_ok++;
-	log_info("configuration reloaded");
-	return 0;
-}
-
 /* The answer to a control request, through network 0. */
 static void
 parent_ctl_result(uint32_t connid, int code, const char *fmt, ...)
@@ -601,17 +449,6 @@ parent_ctl_result(uint32_t connid, int code, const char *fmt, ...)
 	va_end(ap);
 	(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_RESULT, connid, -1, &res,
 	    sizeof(res));
-}
-
-/* Control requests come from the control socket, which network 0 has. */
-static void
-parent_from_control(struct imsgev *iev, struct imsg *imsg, const char *func)
-{
-	struct proc_child	*c = iev->arg;
-
-	if (c->role != PROC_NETWORK || c->instance != 0)
-		fatalx("%s: %s sent %s, but only network[0] has the control "
-		    "socket", func, c->label, imsg_name(imsg->hdr.type));
 }
 
 static void
@@ -650,185 +487,6 @@ parent_dispatch_ctl_verbose(struct imsgev *iev, struct imsg *imsg)
 		    sizeof(v));
 	log_info("log level set to %s", v ? "verbose" : "brief");
 	parent_ctl_result(imsg->hdr.peerid, 0, "%s", v ? "verbose" : "brief");
-}
-
-/*
- * dctl status: ask every child for its counters, answer when all have
- * (or after STATUS_TIMEOUT, with what came).
- */
-static void
-parent_dispatch_ctl_status(struct imsgev *iev, struct imsg *imsg)
-{
-	struct status_req	*sr;
-	struct timeval		 tv = { STATUS_TIMEOUT, 0 };
-	int			 i;
-
-	parent_from_control(iev, imsg, __func__);
-	if (imsg->datalen != 0)
-		msg_bad(iev, imsg, __func__);
-	if ((sr = calloc(1, sizeof(*sr))) == NULL)
-		fatal("%s", __func__);
-	sr->id = ++penv.next_reqid;
-	sr->connid = imsg->hdr.peerid;
-	if ((sr->timeout = evtimer_new(penv.base, status_timeout, sr)) == NULL)
-		fatalx("evtimer_new failed");
-	if (evtimer_add(sr->timeout, &tv) == -1)
-		fatalx("evtimer_add failed");
-	TAILQ_INSERT_TAIL(&penv.status_reqs, sr, entry);
-	for (i = 0; i < proc_nchildren; i++) {
-		if (!proc_children[i].alive ||
-		    proc_compose(proc_children[i].role,
-		    proc_children[i].instance, IMSG_STATS_REQ, sr->id, -1, NULL,
-		    0) == -1)
-			continue;
-		sr->pending++;
-	}
-}
-
-static struct status_req *
-status_find(uint32_t id)
-{
-	struct status_req	*sr;
-
-	TAILQ_FOREACH(sr, &penv.status_reqs, entry)
-		if (sr->id == id)
-			return sr;
-	return NULL;
-}
-
-static void
-status_add(struct status_req *sr, const struct ctl_counter *cc)
-{
-	struct ctl_counter	*n;
-	size_t			 i;
-
-	for (i = 0; i < sr->ncounters; i++)
-		if (strcmp(sr->counters[i].name, cc->name) == 0) {
-			sr->counters[i].value += cc->value;
-			return;
-		}
-	n = reallocarray(sr->counters, sr->ncounters + 1, sizeof(*n));
-	if (n == NULL)
-		fatal("%s", __func__);
-	sr->counters = n;
-	sr->counters[sr->ncounters] = *cc;
-	sr->counters[sr->ncounters].name[sizeof(cc->name) - 1] = '\0';
-	sr->ncounters++;
-}
-
-static void
-parent_dispatch_stats(struct imsgev *iev, struct imsg *imsg)
-{
-	struct status_req	*sr;
-	struct ctl_counter	*cc;
-	size_t			 i, n;
-
-	if (imsg->datalen == 0 || imsg->datalen % sizeof(*cc) != 0)
-		msg_bad(iev, imsg, __func__);
-	if ((sr = status_find(imsg->hdr.peerid)) == NULL)
-		return;		/* timed out already */
-	cc = imsg->data;
-	n = imsg->datalen / sizeof(*cc);
-	for (i = 0; i < n; i++)
-		status_add(sr, &cc[i]);
-}
-
-static void
-parent_dispatch_stats_end(struct imsgev *iev, struct imsg *imsg)
-{
-	struct status_req	*sr;
-
-	if (imsg->datalen != 0)
-		msg_bad(iev, imsg, __func__);
-	if ((sr = status_find(imsg->hdr.peerid)) == NULL)
-		return;
-	if (--sr->pending == 0)
-		status_finish(sr);
-}
-
-static void
-status_timeout(int fd, short event, void *arg)
-{
-	struct status_req	*sr = arg;
-
-	log_warnx("status: %d process(es) did not send counters in time",
-	    sr->pending);
-	status_finish(sr);
-}
-
-/* The status's counters, summed over the children, then the parent's. */
-static void
-status_finish(struct status_req *sr)
-{
-	struct ctl_status_info	 info;
-	struct ctl_proc		 proc;
-	struct ctl_counter	 cc;
-	struct listen_addr	*la;
-	struct proc_child	*c;
-	struct timespec		 now;
-	uint64_t		 sealed, sealfail;
-	char			 addr[300];
-	int			 i;
-
-	TAILQ_REMOVE(&penv.status_reqs, sr, entry);
-	evtimer_del(sr->timeout);
-	event_free(sr->timeout);
-
-	memset(&info, 0, sizeof(info));
-	(void)strlcpy(info.version, DSRVD_VERSION, sizeof(info.version));
-	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
-		fatal("clock_gettime");
-	info.uptime = now.tv_sec - penv.start.tv_sec;
-	info.conf_missing = penv.conf_missing;
-	info.verbose = penv.verbose;
-	(void)strlcpy(info.conffile, penv.conffile, sizeof(info.conffile));
-	(void)strlcpy(info.datadir, penv.conf->datadir, sizeof(info.datadir));
-	seal_status(&info, &sealed, &sealfail);
-	if (proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_INFO, sr->connid,
-	    -1, &info, sizeof(info)) == -1)
-		goto done;	/* network 0 is gone, and the daemon with it */
-	TAILQ_FOREACH(la, &penv.conf->listens, entry) {
-		(void)listen_addr_str(la, addr, sizeof(addr));
-		(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_LISTEN,
-		    sr->connid, -1, addr, strlen(addr) + 1);
-	}
-	memset(&proc, 0, sizeof(proc));
-	(void)strlcpy(proc.role, "parent", sizeof(proc.role));
-	proc.instance = -1;
-	proc.pid = getpid();
-	(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_PROC, sr->connid,
-	    -1, &proc, sizeof(proc));
-	for (i = 0; i < proc_nchildren; i++) {
-		c = &proc_children[i];
-		memset(&proc, 0, sizeof(proc));
-		(void)strlcpy(proc.role, proc_name(c->role),
-		    sizeof(proc.role));
-		proc.instance = c->instance;
-		proc.pid = c->pid;
-		(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_PROC,
-		    sr->connid, -1, &proc, sizeof(proc));
-	}
-	memset(&cc, 0, sizeof(cc));
-	(void)strlcpy(cc.name, "reloads", sizeof(cc.name));
-	cc.value = penv.reloads_ok;
-	status_add(sr, &cc);
-	(void)strlcpy(cc.name, "reloads failed", sizeof(cc.name));
-	cc.value = penv.reloads_failed;
-	status_add(sr, &cc);
-	(void)strlcpy(cc.name, "chunks sealed", sizeof(cc.name));
-	cc.value = sealed;
-	status_add(sr, &cc);
-	(void)strlcpy(cc.name, "seal failures", sizeof(cc.name));
-	cc.value = sealfail;
-	status_add(sr, &cc);
-	for (i = 0; i < (int)sr->ncounters; i++)
-		(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_STATUS_COUNTER,
-		    sr->connid, -1, &sr->counters[i], sizeof(sr->counters[i]));
-	(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_END, sr->connid, -1, NULL,
-	    0);
- done:
-	free(sr->counters);
-	free(sr);
 }
 
 /* dctl scrub --local: storage 0 does it and answers. */

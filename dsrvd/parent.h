@@ -55,6 +55,18 @@ __attribute__((__noreturn__)) void parent_run(void);
 __attribute__((__noreturn__)) void errx_exit(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 
+/* parent_conf.c: the configuration's sockets, reloads, key wiping */
+int	parent_open_listens(struct dsrvd_conf *, struct dsrvd_conf *, char *,
+	    size_t);
+void	parent_wipe_keys(struct dsrvd_conf *);
+int	parent_reload(char *, size_t);
+
+/* parent_status.c: dctl status, collected from every child */
+void	parent_from_control(struct imsgev *, struct imsg *, const char *);
+void	parent_dispatch_ctl_status(struct imsgev *, struct imsg *);
+void	parent_dispatch_stats(struct imsgev *, struct imsg *);
+void	parent_dispatch_stats_end(struct imsgev *, struct imsg *);
+
 /* parent_seal.c: the parent's part in storage */
 int	seal_probe(const struct dsrvd_conf *, uid_t, gid_t, char *, size_t);
 int	seal_immutable(void);

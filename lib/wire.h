@@ -113,6 +113,11 @@ struct wire_hdr {
 
 /* Milliseconds since the epoch, CLOCK_REALTIME. */
 uint64_t	 wire_now_ms(void);
+/*
+ * The length of the longest prefix of s, at most max bytes, that does
+ * not end inside a UTF-8 character.
+ */
+size_t		 wire_utf8_cut(const char *, size_t);
 /* Text for a response error code or a handshake RESULT code. */
 const char	*wire_strerror(uint64_t);
 const char	*wire_hs_strerror(int);
