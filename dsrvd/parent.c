@@ -496,7 +496,7 @@ parent_dispatch_ctl_scrub(struct imsgev *iev, struct imsg *imsg)
 	struct ctl_scrub	 cs;
 
 	parent_from_control(iev, imsg, __func__);
-	if (imsg_get_data(imsg, &cs, sizeof(cs)) == -1)
+	if (ctl_scrub_get(imsg, &cs) == -1)
 		msg_bad(iev, imsg, __func__);
 	log_info("scrub requested by dctl");
 	if (proc_compose(PROC_STORAGE, 0, IMSG_ST_SCRUB, imsg->hdr.peerid, -1,
@@ -514,9 +514,8 @@ parent_dispatch_scrub_result(struct imsgev *iev, struct imsg *imsg)
 	if (c->instance != 0)
 		fatalx("%s: %s sent a scrub result, but only storage[0] "
 		    "scrubs", __func__, c->label);
-	if (imsg_get_data(imsg, &r, sizeof(r)) == -1)
+	if (ctl_result_get(imsg, &r) == -1)
 		msg_bad(iev, imsg, __func__);
-	r.msg[sizeof(r.msg) - 1] = '\0';
 	(void)proc_compose(PROC_NETWORK, 0, IMSG_CTL_RESULT, imsg->hdr.peerid,
 	    -1, &r, sizeof(r));
 }

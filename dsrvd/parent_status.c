@@ -93,7 +93,6 @@ status_add(struct status_req *sr, const struct ctl_counter *cc)
 		fatal("%s", __func__);
 	sr->counters = n;
 	sr->counters[sr->ncounters] = *cc;
-	sr->counters[sr->ncounters].name[sizeof(cc->name) - 1] = '\0';
 	sr->ncounters++;
 }
 
@@ -101,15 +100,13 @@ void
 parent_dispatch_stats(struct imsgev *iev, struct imsg *imsg)
 {
 	struct status_req	*sr;
-	struct ctl_counter	*cc;
+	struct ctl_counter	 cc[64];
 	size_t			 i, n;
 
-	if (imsg->datalen == 0 || imsg->datalen % sizeof(*cc) != 0)
+	if (ctl_counters_get(imsg, cc, sizeof(cc) / sizeof(cc[0]), &n) == -1)
 		msg_bad(iev, imsg, __func__);
 	if ((sr = status_find(imsg->hdr.peerid)) == NULL)
 		return;		/* timed out already */
-	cc = imsg->data;
-	n = imsg->datalen / sizeof(*cc);
 	for (i = 0; i < n; i++)
 		status_add(sr, &cc[i]);
 }

@@ -1544,7 +1544,7 @@ st_dispatch_scrub(struct imsgev *iev, struct imsg *imsg)
 	struct ctl_result	 r;
 	struct timeval		 tv = { 0, 0 };
 
-	if (imsg_get_data(imsg, &cs, sizeof(cs)) == -1)
+	if (ctl_scrub_get(imsg, &cs) == -1)
 		msg_bad(iev, imsg, __func__);
 	memset(&r, 0, sizeof(r));
 	if (st.scrub.running) {

@@ -6,6 +6,7 @@
 #ifndef DSRV_CTL_H
 #define DSRV_CTL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define DSRVD_VERSION		"0.1.0"
@@ -63,5 +64,19 @@ struct ctl_counter {
 	char		 name[CTL_NAME_MAX];
 	uint64_t	 value;
 };
+
+/*
+ * Readers of the structs above (lib/ctl.c): each takes a message of
+ * exactly its struct's size and terminates every string member, or
+ * returns -1.  ctl_counters_get() takes an array of 1 to max counters.
+ */
+struct imsg;
+int	ctl_result_get(const struct imsg *, struct ctl_result *);
+int	ctl_status_info_get(const struct imsg *, struct ctl_status_info *);
+int	ctl_scrub_get(const struct imsg *, struct ctl_scrub *);
+int	ctl_proc_get(const struct imsg *, struct ctl_proc *);
+int	ctl_counter_get(const struct imsg *, struct ctl_counter *);
+int	ctl_counters_get(const struct imsg *, struct ctl_counter *, size_t,
+	    size_t *);
 
 #endif /* DSRV_CTL_H */
