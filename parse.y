@@ -132,8 +132,6 @@ static void	 set_user(const char *, char *, struct where *,
 static void	 set_workers(const char *, int *, int64_t);
 static int	 add_listen(const char *, int, int);
 static int	 sa_cmp(const void *, const void *);
-static int	 same_listen(const struct listen_addr *,
-		    const struct listen_addr *);
 static void	 add_key(const char *, const char *);
 static void	 add_server(const char *, const char *, int, const char *,
 		    const char *);
@@ -1108,26 +1106,6 @@ sa_cmp(const void *a, const void *b)
 	    sizeof(struct in6_addr)));
 }
 
-static int
-same_listen(const struct listen_addr *a, const struct listen_addr *b)
-{
-	const struct sockaddr_in	*a4, *b4;
-	const struct sockaddr_in6	*a6, *b6;
-
-	if (a->ss.ss_family != b->ss.ss_family || a->port != b->port)
-		return (0);
-	if (a->ss.ss_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)&a->ss;
-		b4 = (const struct sockaddr_in *)&b->ss;
-		return (a4->sin_addr.s_addr == b4->sin_addr.s_addr);
-	}
-	a6 = (const struct sockaddr_in6 *)&a->ss;
-	b6 = (const struct sockaddr_in6 *)&b->ss;
-	return (a6->sin6_scope_id == b6->sin6_scope_id &&
-	    memcmp(&a6->sin6_addr, &b6->sin6_addr,
-	    sizeof(a6->sin6_addr)) == 0);
-}
-
 /*
  * One listen_addr for every address host resolves to.  AI_ADDRCONFIG
  * is left out on purpose: it would drop ::1 on a host whose only IPv6
@@ -1188,7 +1166,7 @@ add_listen(const char *host, int port, int report)
 		la->fd = -1;
 
 		TAILQ_FOREACH(l, &conf->listens, entry)
-			if (same_listen(l, la))
+			if (listen_addr_same(l, la))
 				break;
 		if (l != NULL) {
 			if (report)
@@ -1289,59 +1267,6 @@ add_server(const char *name, const char *host, int port,
 	(void)strlcpy(s->keyname, keyname, sizeof(s->keyname));
 	(void)strlcpy(s->keypath, path, sizeof(s->keypath));
 	TAILQ_INSERT_TAIL(&conf->servers, s, entry);
-}
-
-struct dsrvd_conf *
-config_new(void)
-{
-	struct dsrvd_conf	*c;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return (NULL);
-	(void)strlcpy(c->datadir, DSRVD_DATADIR, sizeof(c->datadir));
-	(void)strlcpy(c->chroot, DSRVD_CHROOT, sizeof(c->chroot));
-	(void)strlcpy(c->user, DSRVD_USER, sizeof(c->user));
-	(void)strlcpy(c->storage_user, DSRVD_STORAGE_USER,
-	    sizeof(c->storage_user));
-	(void)strlcpy(c->csock, DSRVD_SOCKET, sizeof(c->csock));
-	c->nnetwork = DEF_NETWORK_WORKERS;
-	c->nstorage = DEF_STORAGE_WORKERS;
-	c->max_conns = DEF_MAX_CONNS;
-	c->max_rtt_ms = DEF_MAX_RTT_MS;
-	c->max_skew_ms = DEF_MAX_SKEW_MS;
-	c->handshake_timeout_ms = DEF_HANDSHAKE_TO_MS;
-	c->idle_timeout_ms = DEF_IDLE_TO_MS;
-	c->message_timeout_ms = DEF_MESSAGE_TO_MS;
-	c->reserve = DEF_RESERVE;
-	TAILQ_INIT(&c->listens);
-	TAILQ_INIT(&c->keys);
-	TAILQ_INIT(&c->servers);
-	return (c);
-}
-
-void
-config_free(struct dsrvd_conf *c)
-{
-	struct listen_addr	*la;
-	struct conf_key		*k;
-	struct conf_server	*s;
-
-	if (c == NULL)
-		return;
-	while ((la = TAILQ_FIRST(&c->listens)) != NULL) {
-		TAILQ_REMOVE(&c->listens, la, entry);
-		free(la);
-	}
-	while ((k = TAILQ_FIRST(&c->keys)) != NULL) {
-		TAILQ_REMOVE(&c->keys, k, entry);
-		explicit_bzero(k, sizeof(*k));
-		free(k);
-	}
-	while ((s = TAILQ_FIRST(&c->servers)) != NULL) {
-		TAILQ_REMOVE(&c->servers, s, entry);
-		free(s);
-	}
-	free(c);
 }
 
 /* Listen on the loopback addresses when nothing else was asked for. */
