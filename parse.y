@@ -35,7 +35,13 @@
 
 #define TOKEN_MAX		8192	/* longest word or quoted string */
 #define PUSHBACK_MAX		128
-#define INCLUDE_DEPTH_MAX	16	/* stops include loops */
+#define INCLUDE_DEPTH_MAX	16	/* nesting; cycles are refused anyway */
+/*
+ * Files opened by one parse, the top one included.  Without it a file
+ * that includes another twice, which includes a third twice, and so
+ * on, reads 2^INCLUDE_DEPTH_MAX files: a reload would hang the parent.
+ */
+#define INCLUDE_FILES_MAX	64
 
 struct file {
 	TAILQ_ENTRY(file)	 entry;
@@ -49,6 +55,8 @@ struct file {
 	char			*expand;	/* macro value being read */
 	size_t			 expandpos;
 	int			 tail;	/* char after macro name */
+	dev_t			 dev;	/* which file, for include cycles */
+	ino_t			 ino;
 };
 TAILQ_HEAD(files, file);
 
@@ -92,6 +100,7 @@ static int			 errors;
 static int			 lexerr;
 static struct where		 user_where, suser_where;
 static int			 where_seq;
+static int			 nfiles;	/* opened by this parse */
 
 static struct {
 	uint32_t		 perms;
@@ -114,6 +123,7 @@ static int	 isword(int);
 static int	 expand_macro(void);
 static char	*tokstr(const char *);
 static struct file *pushfile(const char *, int);
+static int	 include_cycle(const char *, const struct stat *);
 static int	 popfile(void);
 static void	 closefiles(void);
 static int	 symset(const char *, const char *, int);
@@ -769,6 +779,11 @@ pushfile(const char *name, int top)
 		conferr("include %s: nested too deeply", name);
 		return (NULL);
 	}
+	if (nfiles >= INCLUDE_FILES_MAX) {
+		conferr("include %s: more than %d files in one configuration",
+		    name, INCLUDE_FILES_MAX);
+		return (NULL);
+	}
 
 	/*
 	 * A relative include is found next to the file that includes
@@ -806,9 +821,49 @@ pushfile(const char *name, int top)
 		errno = saved;
 		return (NULL);
 	}
+	if (!top && include_cycle(path, &st)) {
+		(void)fclose(nfile->stream);
+		free(path);
+		free(nfile);
+		return (NULL);
+	}
+	nfile->dev = st.st_dev;
+	nfile->ino = st.st_ino;
+	nfiles++;
 	nfile->lineno = top ? 1 : 0;
 	TAILQ_INSERT_TAIL(&files, nfile, entry);
 	return (nfile);
+}
+
+/*
+ * Is the file about to be included one that is being read already?
+ * Names cannot tell ("a.conf", "./a.conf", a link), so the opened file
+ * is compared.  The error names the chain of files that made the cycle.
+ */
+static int
+include_cycle(const char *path, const struct stat *st)
+{
+	struct file	*f, *first;
+	char		*chain, *next;
+
+	TAILQ_FOREACH(first, &files, entry)
+		if (first->dev == st->st_dev && first->ino == st->st_ino)
+			break;
+	if (first == NULL)
+		return (0);
+	if ((chain = strdup(first->name)) == NULL)
+		fatal("%s: strdup", __func__);
+	for (f = TAILQ_NEXT(first, entry); f != NULL;
+	    f = TAILQ_NEXT(f, entry)) {
+		if (asprintf(&next, "%s -> %s", chain, f->name) == -1)
+			fatal("%s: asprintf", __func__);
+		free(chain);
+		chain = next;
+	}
+	conferr("include %s: cycle, already being read (%s -> %s)", path,
+	    chain, path);
+	free(chain);
+	return (1);
 }
 
 /* Back to the including file; EOF at the end of the top file. */
@@ -1291,6 +1346,7 @@ parse_config(const char *filename, int flags)
 	}
 	parse_flags = flags;
 	errors = 0;
+	nfiles = 0;
 	lexerr = 0;
 	memset(&user_where, 0, sizeof(user_where));
 	memset(&suser_where, 0, sizeof(suser_where));
