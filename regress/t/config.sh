@@ -83,6 +83,19 @@ hung() {
 	diag "$2: no verdict after ${CONF_TIMEOUT}s (a loop in the grammar?)"
 }
 
+# accepted RC OUT ERR WANT FILE: the checker exited 0, said nothing on
+# stderr and printed WANT for FILE; otherwise why not, as diagnostics.
+accepted() {
+	if [ "$1" -eq 0 ] && [ ! -s "$3" ] &&
+	    diff -u "$4" "$2" >"$T/diff" 2>&1; then
+		return 0
+	fi
+	hung "$1" "$5" || diag "exit status $1"
+	diagfile "$3"
+	diagfile "$T/diff"
+	return 1
+}
+
 # run OUT ERR FILE -n|-nv: the checker with the corpus conventions.
 run() {
 	_out=$1 _err=$2 _f=$3 _opt=$4
@@ -150,16 +163,10 @@ for f in *.conf; do
 		# same.
 		sed '$d' "$T/out" >"$T/rt.conf"
 		check_conf -nv -f "$T/rt.conf" >"$T/rt.out" 2>"$T/rt.err"
-		rc=$?
-		if [ "$rc" -eq 0 ] && [ ! -s "$T/rt.err" ] &&
-		    diff -u "$T/out" "$T/rt.out" >"$T/diff" 2>&1; then
-			ok "config $f: the normal form parses to itself"
-		else
-			notok "config $f: the normal form parses to itself"
-			diag "exit status $rc"
-			diagfile "$T/rt.err"
-			diagfile "$T/diff"
-		fi
+		accepted $? "$T/rt.out" "$T/rt.err" "$T/out" \
+		    "the normal form of $f" >"$T/why"
+		result $? "config $f: the normal form parses to itself"
+		cat "$T/why"
 		;;
 	esac
 done
@@ -182,16 +189,10 @@ fi
 # macros and no setup on the test machine.
 if selected shipped; then
 	check_conf -n -f "$SHIPPED" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -eq 0 ] && [ ! -s "$T/err" ] &&
-	    diff -u "$T/want" "$T/out" >"$T/diff" 2>&1; then
-		ok "the shipped etc/dsrvd.conf is accepted"
-	else
-		notok "the shipped etc/dsrvd.conf is accepted"
-		hung "$rc" "$SHIPPED" || diag "exit status $rc"
-		diagfile "$T/err"
-		diagfile "$T/diff"
-	fi
+	accepted $? "$T/out" "$T/err" "$T/want" "$SHIPPED" \
+	    >"$T/why"
+	result $? "the shipped etc/dsrvd.conf is accepted"
+	cat "$T/why"
 fi
 
 [ "$TESTNUM" -gt 0 ] || bail "config: ONLY=$ONLY matches no case"

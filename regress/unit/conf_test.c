@@ -55,6 +55,7 @@ static void	test_key_load(void);
 static void	test_parse(void);
 static void	test_roundtrip(void);
 static void	test_listen_same(void);
+static struct dsrvd_conf *quiet_parse(const char *);
 static void	test_include(void);
 static int	run_check(int, char **);
 static void	cleanup(void);
@@ -494,6 +495,21 @@ test_listen_same(void)
 	    "listen_addr_host IPv6");
 }
 
+/* The file in tmpdir, parsed as dsrvd -n would without key files. */
+static struct dsrvd_conf *
+quiet_parse(const char *name)
+{
+	struct dsrvd_conf	*c;
+	char			*p;
+
+	p = tpath(name);
+	quiet();
+	c = parse_config(p, CONF_SERVER | CONF_NOKEYS);
+	loud();
+	free(p);
+	return (c);
+}
+
 /*
  * Includes that would never end: a cycle, whatever the name it is
  * reached by, and a fan of files each including the next three times,
@@ -523,16 +539,14 @@ test_include(void)
 		p = tpath("many.conf");
 		writefile(p, all, 0644);
 		free(all);
-		quiet();
-		c = parse_config(p, CONF_SERVER | CONF_NOKEYS);
-		loud();
+		free(p);
+		c = quiet_parse("many.conf");
 		if (n == 63)
 			ok(c != NULL && c->max_conns == 7,
 			    "one file included 63 times: 64 files are read");
 		else
 			ok(c == NULL, "included 64 times: 65 files refused");
 		config_free(c);
-		free(p);
 	}
 
 	p = tpath("self.conf");
@@ -541,13 +555,11 @@ test_include(void)
 	(void)unlink(q);
 	if (symlink("self.conf", q) == -1)
 		err(1, "symlink %s", q);
-	quiet();
-	c = parse_config(p, CONF_SERVER | CONF_NOKEYS);
-	loud();
-	ok(c == NULL, "a file including itself through a link is refused");
-	config_free(c);
 	free(p);
 	free(q);
+	c = quiet_parse("self.conf");
+	ok(c == NULL, "a file including itself through a link is refused");
+	config_free(c);
 
 	for (i = 0; i < 15; i++) {
 		(void)snprintf(next, sizeof(next), "fan%zu.conf", i + 1);
@@ -562,13 +574,9 @@ test_include(void)
 		writefile(p, text, 0644);
 		free(p);
 	}
-	p = tpath("fan0.conf");
-	quiet();
-	c = parse_config(p, CONF_SERVER | CONF_NOKEYS);
-	loud();
+	c = quiet_parse("fan0.conf");
 	ok(c == NULL, "a fan of includes stops at the bound on files");
 	config_free(c);
-	free(p);
 	for (i = 0; i < 15; i++) {
 		(void)snprintf(name, sizeof(name), "fan%zu.conf", i);
 		p = tpath(name);
