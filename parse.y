@@ -5,9 +5,17 @@
  * The lexer reads one file at a time from a stack of included files.
  * Each file keeps its own push-back buffer and macro expansion, so an
  * include never sees characters that belong to the file including it.
+ * A file that is on the stack already is not read again (a cycle), and
+ * one parse opens a bounded number of files, so that no configuration
+ * can keep a reload from finishing.
+ *
  * Errors never stop the parse: each one is logged as "file:line: msg"
  * and the parse goes on to the next line, so that one run reports all
  * of them.
+ *
+ * The actions fill a struct dsrvd_conf made by lib/config.c, which
+ * also spells values for the error messages; lib/printconf.c prints
+ * the result and asks only conf_keyword() of this file.
  */
 
 %{
