@@ -5,9 +5,17 @@
  * The lexer reads one file at a time from a stack of included files.
  * Each file keeps its own push-back buffer and macro expansion, so an
  * include never sees characters that belong to the file including it.
+ * A file that is on the stack already is not read again (a cycle), and
+ * one parse opens a bounded number of files, so that no configuration
+ * can keep a reload from finishing.
+ *
  * Errors never stop the parse: each one is logged as "file:line: msg"
  * and the parse goes on to the next line, so that one run reports all
  * of them.
+ *
+ * The actions fill a struct dsrvd_conf made by lib/config.c, which
+ * also spells values for the error messages; lib/printconf.c prints
+ * the result and asks only conf_keyword() of this file.
  */
 
 %{
@@ -35,7 +43,13 @@
 
 #define TOKEN_MAX		8192	/* longest word or quoted string */
 #define PUSHBACK_MAX		128
-#define INCLUDE_DEPTH_MAX	16	/* stops include loops */
+#define INCLUDE_DEPTH_MAX	16	/* nesting; cycles are refused anyway */
+/*
+ * Files opened by one parse, the top one included.  Without it a file
+ * that includes another twice, which includes a third twice, and so
+ * on, reads 2^INCLUDE_DEPTH_MAX files: a reload would hang the parent.
+ */
+#define INCLUDE_FILES_MAX	64
 
 struct file {
 	TAILQ_ENTRY(file)	 entry;
@@ -49,6 +63,8 @@ struct file {
 	char			*expand;	/* macro value being read */
 	size_t			 expandpos;
 	int			 tail;	/* char after macro name */
+	dev_t			 dev;	/* which file, for include cycles */
+	ino_t			 ino;
 };
 TAILQ_HEAD(files, file);
 
@@ -92,6 +108,7 @@ static int			 errors;
 static int			 lexerr;
 static struct where		 user_where, suser_where;
 static int			 where_seq;
+static int			 nfiles;	/* opened by this parse */
 
 static struct {
 	uint32_t		 perms;
@@ -114,6 +131,7 @@ static int	 isword(int);
 static int	 expand_macro(void);
 static char	*tokstr(const char *);
 static struct file *pushfile(const char *, int);
+static int	 include_cycle(const char *, const struct stat *);
 static int	 popfile(void);
 static void	 closefiles(void);
 static int	 symset(const char *, const char *, int);
@@ -132,8 +150,6 @@ static void	 set_user(const char *, char *, struct where *,
 static void	 set_workers(const char *, int *, int64_t);
 static int	 add_listen(const char *, int, int);
 static int	 sa_cmp(const void *, const void *);
-static int	 same_listen(const struct listen_addr *,
-		    const struct listen_addr *);
 static void	 add_key(const char *, const char *);
 static void	 add_server(const char *, const char *, int, const char *,
 		    const char *);
@@ -771,6 +787,11 @@ pushfile(const char *name, int top)
 		conferr("include %s: nested too deeply", name);
 		return (NULL);
 	}
+	if (nfiles >= INCLUDE_FILES_MAX) {
+		conferr("include %s: more than %d files in one configuration",
+		    name, INCLUDE_FILES_MAX);
+		return (NULL);
+	}
 
 	/*
 	 * A relative include is found next to the file that includes
@@ -808,9 +829,49 @@ pushfile(const char *name, int top)
 		errno = saved;
 		return (NULL);
 	}
+	if (!top && include_cycle(path, &st)) {
+		(void)fclose(nfile->stream);
+		free(path);
+		free(nfile);
+		return (NULL);
+	}
+	nfile->dev = st.st_dev;
+	nfile->ino = st.st_ino;
+	nfiles++;
 	nfile->lineno = top ? 1 : 0;
 	TAILQ_INSERT_TAIL(&files, nfile, entry);
 	return (nfile);
+}
+
+/*
+ * Is the file about to be included one that is being read already?
+ * Names cannot tell ("a.conf", "./a.conf", a link), so the opened file
+ * is compared.  The error names the chain of files that made the cycle.
+ */
+static int
+include_cycle(const char *path, const struct stat *st)
+{
+	struct file	*f, *first;
+	char		*chain, *next;
+
+	TAILQ_FOREACH(first, &files, entry)
+		if (first->dev == st->st_dev && first->ino == st->st_ino)
+			break;
+	if (first == NULL)
+		return (0);
+	if ((chain = strdup(first->name)) == NULL)
+		fatal("%s: strdup", __func__);
+	for (f = TAILQ_NEXT(first, entry); f != NULL;
+	    f = TAILQ_NEXT(f, entry)) {
+		if (asprintf(&next, "%s -> %s", chain, f->name) == -1)
+			fatal("%s: asprintf", __func__);
+		free(chain);
+		chain = next;
+	}
+	conferr("include %s: cycle, already being read (%s -> %s)", path,
+	    chain, path);
+	free(chain);
+	return (1);
 }
 
 /* Back to the including file; EOF at the end of the top file. */
@@ -1108,26 +1169,6 @@ sa_cmp(const void *a, const void *b)
 	    sizeof(struct in6_addr)));
 }
 
-static int
-same_listen(const struct listen_addr *a, const struct listen_addr *b)
-{
-	const struct sockaddr_in	*a4, *b4;
-	const struct sockaddr_in6	*a6, *b6;
-
-	if (a->ss.ss_family != b->ss.ss_family || a->port != b->port)
-		return (0);
-	if (a->ss.ss_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)&a->ss;
-		b4 = (const struct sockaddr_in *)&b->ss;
-		return (a4->sin_addr.s_addr == b4->sin_addr.s_addr);
-	}
-	a6 = (const struct sockaddr_in6 *)&a->ss;
-	b6 = (const struct sockaddr_in6 *)&b->ss;
-	return (a6->sin6_scope_id == b6->sin6_scope_id &&
-	    memcmp(&a6->sin6_addr, &b6->sin6_addr,
-	    sizeof(a6->sin6_addr)) == 0);
-}
-
 /*
  * One listen_addr for every address host resolves to.  AI_ADDRCONFIG
  * is left out on purpose: it would drop ::1 on a host whose only IPv6
@@ -1188,7 +1229,7 @@ add_listen(const char *host, int port, int report)
 		la->fd = -1;
 
 		TAILQ_FOREACH(l, &conf->listens, entry)
-			if (same_listen(l, la))
+			if (listen_addr_same(l, la))
 				break;
 		if (l != NULL) {
 			if (report)
@@ -1291,59 +1332,6 @@ add_server(const char *name, const char *host, int port,
 	TAILQ_INSERT_TAIL(&conf->servers, s, entry);
 }
 
-struct dsrvd_conf *
-config_new(void)
-{
-	struct dsrvd_conf	*c;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return (NULL);
-	(void)strlcpy(c->datadir, DSRVD_DATADIR, sizeof(c->datadir));
-	(void)strlcpy(c->chroot, DSRVD_CHROOT, sizeof(c->chroot));
-	(void)strlcpy(c->user, DSRVD_USER, sizeof(c->user));
-	(void)strlcpy(c->storage_user, DSRVD_STORAGE_USER,
-	    sizeof(c->storage_user));
-	(void)strlcpy(c->csock, DSRVD_SOCKET, sizeof(c->csock));
-	c->nnetwork = DEF_NETWORK_WORKERS;
-	c->nstorage = DEF_STORAGE_WORKERS;
-	c->max_conns = DEF_MAX_CONNS;
-	c->max_rtt_ms = DEF_MAX_RTT_MS;
-	c->max_skew_ms = DEF_MAX_SKEW_MS;
-	c->handshake_timeout_ms = DEF_HANDSHAKE_TO_MS;
-	c->idle_timeout_ms = DEF_IDLE_TO_MS;
-	c->message_timeout_ms = DEF_MESSAGE_TO_MS;
-	c->reserve = DEF_RESERVE;
-	TAILQ_INIT(&c->listens);
-	TAILQ_INIT(&c->keys);
-	TAILQ_INIT(&c->servers);
-	return (c);
-}
-
-void
-config_free(struct dsrvd_conf *c)
-{
-	struct listen_addr	*la;
-	struct conf_key		*k;
-	struct conf_server	*s;
-
-	if (c == NULL)
-		return;
-	while ((la = TAILQ_FIRST(&c->listens)) != NULL) {
-		TAILQ_REMOVE(&c->listens, la, entry);
-		free(la);
-	}
-	while ((k = TAILQ_FIRST(&c->keys)) != NULL) {
-		TAILQ_REMOVE(&c->keys, k, entry);
-		explicit_bzero(k, sizeof(*k));
-		free(k);
-	}
-	while ((s = TAILQ_FIRST(&c->servers)) != NULL) {
-		TAILQ_REMOVE(&c->servers, s, entry);
-		free(s);
-	}
-	free(c);
-}
-
 /* Listen on the loopback addresses when nothing else was asked for. */
 static void
 default_listens(void)
@@ -1366,6 +1354,7 @@ parse_config(const char *filename, int flags)
 	}
 	parse_flags = flags;
 	errors = 0;
+	nfiles = 0;
 	lexerr = 0;
 	memset(&user_where, 0, sizeof(user_where));
 	memset(&suser_where, 0, sizeof(suser_where));

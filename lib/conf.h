@@ -1,6 +1,7 @@
 /*
- * The configuration, as parse.y produces it and printconf.c prints it.
- * Shared by dsrvd (server statements) and dctl (client statements).
+ * The configuration, as parse.y produces it and printconf.c prints it;
+ * config.c makes, frees and spells its values.  Shared by dsrvd
+ * (server statements) and dctl (client statements).
  */
 #ifndef DSRV_CONF_H
 #define DSRV_CONF_H
@@ -102,6 +103,8 @@ struct dsrvd_conf {
 	struct conf_servers	 servers;		/* dctl only */
 };
 
+/* parse.y */
+
 /* parse_config() flags */
 #define CONF_SERVER		0x01	/* dsrvd.conf: server statements */
 #define CONF_CLIENT		0x02	/* dctl: server entries too */
@@ -119,21 +122,31 @@ struct dsrvd_conf	*parse_config(const char *file, int flags);
 int			 cmdline_symset(const char *);
 /* Is the word a keyword of the grammar?  (Then it prints quoted.) */
 int			 conf_keyword(const char *);
+
+/* config.c */
 /* A configuration with every default and no listen, key or server. */
 struct dsrvd_conf	*config_new(void);
 /* Free everything, wiping key material; closes no fds. */
 void			 config_free(struct dsrvd_conf *);
-/* Normalised form, parseable again (dsrvd -nv). */
-void			 print_config(FILE *, const struct dsrvd_conf *);
+/* Same family, address and port (the name as written does not count). */
+int			 listen_addr_same(const struct listen_addr *,
+			    const struct listen_addr *);
+/* The numeric address ("::1") into buf; returns buf. */
+const char		*listen_addr_host(const struct listen_addr *,
+			    char *, size_t);
+/* "127.0.0.1 port 7481" / "::1 port 7481" into buf; returns buf. */
+const char		*listen_addr_str(const struct listen_addr *,
+			    char *, size_t);
 /* "read, write" etc. into buf; returns buf. */
 const char		*key_perms_str(uint32_t, char *, size_t);
 /* Canonical duration and size text ("500ms", "30s", "8M"). */
 const char		*fmt_duration(unsigned int ms, char *, size_t);
 const char		*fmt_size(uint64_t, char *, size_t);
-/* "127.0.0.1 port 7481" / "::1 port 7481" into buf; returns buf. */
-const char		*listen_addr_str(const struct listen_addr *,
-			    char *, size_t);
 
+/* printconf.c: the normalised form, parseable again (dsrvd -nv). */
+void			 print_config(FILE *, const struct dsrvd_conf *);
+
+/* keyfile.c */
 /*
  * Load a key file: one line, the 32-byte key in standard base64 (44
  * characters), optionally followed by a newline.  The file must be a

@@ -3,6 +3,11 @@
  * setting explicit, one canonical spelling, and text that parse.y
  * reads back into the same configuration.  Key material never leaves
  * the structure; only key names and file paths are printed.
+ *
+ * Only the printer lives here: the canonical spelling of each value
+ * comes from config.c, and whether a word needs quotes from the
+ * grammar's keyword table (conf_keyword() in parse.y), which never
+ * calls back.  dsrvd -n and the tests link this file; dctl does not.
  */
 
 #include <sys/types.h>
@@ -12,101 +17,13 @@
 #include <netdb.h>
 
 #include <ctype.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "conf.h"
 
-static const char	*addr_str(const struct listen_addr *, char *, size_t);
 static void		 print_quoted(FILE *, const char *);
 static void		 print_word(FILE *, const char *);
-
-static const struct {
-	uint32_t	 perm;
-	const char	*name;
-} perm_names[] = {
-	{ KEY_PERM_READ,	"read" },
-	{ KEY_PERM_WRITE,	"write" },
-	{ KEY_PERM_LIST,	"list" },
-	{ KEY_PERM_STAT,	"stat" },
-	{ KEY_PERM_ADMIN,	"admin" },
-};
-
-const char *
-key_perms_str(uint32_t perms, char *buf, size_t len)
-{
-	size_t	i;
-
-	if (len == 0)
-		return (buf);
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(perm_names) / sizeof(perm_names[0]); i++) {
-		if ((perms & perm_names[i].perm) == 0)
-			continue;
-		if (buf[0] != '\0')
-			(void)strlcat(buf, ", ", len);
-		(void)strlcat(buf, perm_names[i].name, len);
-	}
-	if (buf[0] == '\0')
-		(void)strlcpy(buf, "none", len);
-	return (buf);
-}
-
-/* The largest unit that divides exactly, so the text reads back equal. */
-const char *
-fmt_duration(unsigned int ms, char *buf, size_t len)
-{
-	if (ms == 0)
-		(void)snprintf(buf, len, "0s");
-	else if (ms % (3600 * 1000) == 0)
-		(void)snprintf(buf, len, "%uh", ms / (3600 * 1000));
-	else if (ms % (60 * 1000) == 0)
-		(void)snprintf(buf, len, "%um", ms / (60 * 1000));
-	else if (ms % 1000 == 0)
-		(void)snprintf(buf, len, "%us", ms / 1000);
-	else
-		(void)snprintf(buf, len, "%ums", ms);
-	return (buf);
-}
-
-const char *
-fmt_size(uint64_t n, char *buf, size_t len)
-{
-	static const char	 units[] = "TGMK";
-	int			 i, shift;
-
-	if (n != 0) {
-		for (i = 0, shift = 40; units[i] != '\0'; i++, shift -= 10) {
-			if (n % ((uint64_t)1 << shift) == 0) {
-				(void)snprintf(buf, len, "%" PRIu64 "%c",
-				    n >> shift, units[i]);
-				return (buf);
-			}
-		}
-	}
-	(void)snprintf(buf, len, "%" PRIu64, n);
-	return (buf);
-}
-
-static const char *
-addr_str(const struct listen_addr *la, char *buf, size_t len)
-{
-	if (getnameinfo((const struct sockaddr *)&la->ss, la->sslen,
-	    buf, len, NULL, 0, NI_NUMERICHOST) != 0)
-		(void)strlcpy(buf, la->name, len);
-	return (buf);
-}
-
-const char *
-listen_addr_str(const struct listen_addr *la, char *buf, size_t len)
-{
-	char	host[NI_MAXHOST];
-
-	(void)snprintf(buf, len, "%s port %u",
-	    addr_str(la, host, sizeof(host)), (unsigned int)la->port);
-	return (buf);
-}
 
 static void
 print_quoted(FILE *fp, const char *s)
@@ -159,7 +76,7 @@ print_config(FILE *fp, const struct dsrvd_conf *conf)
 
 	TAILQ_FOREACH(la, &conf->listens, entry) {
 		fputs("listen on ", fp);
-		print_word(fp, addr_str(la, buf, sizeof(buf)));
+		print_word(fp, listen_addr_host(la, buf, sizeof(buf)));
 		fprintf(fp, " port %u\n", (unsigned int)la->port);
 	}
 

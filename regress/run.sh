@@ -1,13 +1,20 @@
 #!/bin/sh
 # Run the regression tests: unit test binaries, then the daemon tests.
+# regress/README says how to run all, one file, one case, and as whom.
 #
 #	sh regress/run.sh [file ...]
+#	sh regress/run.sh file case	(the same as ONLY=case ... file)
 #
 # Every file prints TAP lines; "ok" and "not ok" lines are counted.  A
 # file that exits non-zero without having reported a failure, that
 # dies of a signal or times out, or that runs fewer tests than it
 # planned, counts as one more failure.  The last line is always
 # "N passed, N failed"; the exit status is 1 if anything failed.
+#
+# A test file that starts real daemons says so near its top with the
+# line "# needs: root".  Run by another user such a file is skipped,
+# with the reason, and counts neither way; everything else (the unit
+# tests, the configuration corpus) runs as any user.
 
 cd "$(dirname "$0")/.." || exit 1
 TOP=$(pwd -P)
@@ -22,6 +29,21 @@ failed=0
 out=$(mktemp /tmp/dsrvd-run.XXXXXXXX) || exit 1
 trap 'rm -f "$out"' EXIT
 trap 'exit 1' HUP INT PIPE TERM
+
+# needs_root FILE: does the file declare that it needs root?
+needs_root() {
+	case $1 in
+	*.sh)	head -n 20 "$1" | grep -qx '# needs: root' ;;
+	*)	return 1 ;;
+	esac
+}
+
+# "run.sh FILE CASE": a second word that is not a file names a case.
+if [ $# -eq 2 ] && [ -f "$1" ] && [ ! -e "$2" ]; then
+	ONLY=$2
+	export ONLY
+	set -- "$1"
+fi
 
 if [ $# -gt 0 ]; then
 	files="$*"
@@ -38,23 +60,26 @@ else
 	done
 fi
 
-root_refused=0
+skipped=0
 for f in $files; do
 	echo "$f"
+	if [ ! -f "$f" ]; then
+		echo "    not ok - $f: no such test file"
+		failed=$((failed + 1))
+		continue
+	fi
+	if [ "$(id -u)" -ne 0 ] && needs_root "$f"; then
+		echo "    skipped: needs root (its \"# needs: root\" line)"
+		skipped=$((skipped + 1))
+		continue
+	fi
+	# Only some files pick cases (regress/README); say when it is
+	# ignored, rather than quietly run the whole file.
+	if [ -n "$ONLY" ] && ! grep -q ONLY "$f"; then
+		echo "    # ONLY=$ONLY ignored: this file runs all its cases"
+	fi
 	case $f in
 	*.sh)
-		if [ "$(id -u)" -ne 0 ]; then
-			# One failure for the lot: the reason is the same.
-			if [ "$root_refused" -eq 0 ]; then
-				echo "    not ok - regress: the tests run dsrvd" \
-				    "as root"
-				failed=$((failed + 1))
-				root_refused=1
-			else
-				echo "    skipped: not root"
-			fi
-			continue
-		fi
 		# LeakSanitizer cannot work in a chrooted child (no /proc):
 		# unless told otherwise, sanitized daemons run without it.
 		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} \
@@ -97,5 +122,7 @@ for f in $files; do
 	fi
 done
 
+[ "$skipped" -eq 0 ] ||
+    echo "test files skipped because they need root: $skipped"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -16,6 +16,18 @@
 # "# nv-filter: SED" is applied to the output before the comparison,
 # for what depends on the host (like whether localhost is also ::1).
 #
+# Every run of the checker is bounded by CONF_TIMEOUT seconds (default
+# 10): a grammar that loops (an include cycle read over and over) is a
+# failure of that case, not a hung test suite.
+#
+# The shipped etc/dsrvd.conf must be accepted as it is (case "shipped"),
+# and plain "-n" prints only the verdict (case "verdict").
+#
+# ONLY=PATTERN (a shell pattern, as in case) runs only the corpus files,
+# or the named extra cases, whose name matches: ONLY=bad-include runs
+# bad-include.conf alone, ONLY='bad-inc*' every include error.  Needs
+# no root: "dsrvd -n" reads files and opens no socket.
+#
 # CONF_CHECK=path runs another program with dsrvd's -n conventions (the
 # regress/unit/conf_test driver does); CONF_REGEN=1 rewrites the golden
 # files from the current output, to be reviewed with git diff.
@@ -25,6 +37,8 @@
 tmpdir
 
 CHECK=${CONF_CHECK:-$DSRVD}
+CONF_TIMEOUT=${CONF_TIMEOUT:-10}
+SHIPPED=$REGRESS/../etc/dsrvd.conf
 if [ ! -x "$CHECK" ] && [ -z "$CONF_CHECK" ] &&
     [ -x "$REGRESS/unit/conf_test" ]; then
 	diag "no $CHECK, using regress/unit/conf_test"
@@ -48,11 +62,45 @@ chmod 600 "$K/good.key" "$K/other.key" "$K/short.key" &&
 
 cd "$REGRESS/config" || bail "config: no $REGRESS/config"
 
+# selected NAME: is the case NAME to run?
+selected() {
+	[ -z "$ONLY" ] && return 0
+	# shellcheck disable=SC2254
+	case $1 in
+	$ONLY)	return 0 ;;
+	esac
+	return 1
+}
+
+# check_conf ARGS...: the checker, bounded in time.
+check_conf() {
+	timeout -k 5 "$CONF_TIMEOUT" "$CHECK" "$@"
+}
+
+# hung RC FILE: say so when the checker was stopped by the timeout.
+hung() {
+	[ "$1" -eq 124 ] || [ "$1" -eq 137 ] || return 1
+	diag "$2: no verdict after ${CONF_TIMEOUT}s (a loop in the grammar?)"
+}
+
+# accepted RC OUT ERR WANT FILE: the checker exited 0, said nothing on
+# stderr and printed WANT for FILE; otherwise why not, as diagnostics.
+accepted() {
+	if [ "$1" -eq 0 ] && [ ! -s "$3" ] &&
+	    diff -u "$4" "$2" >"$T/diff" 2>&1; then
+		return 0
+	fi
+	hung "$1" "$5" || diag "exit status $1"
+	diagfile "$3"
+	diagfile "$T/diff"
+	return 1
+}
+
 # run OUT ERR FILE -n|-nv: the checker with the corpus conventions.
 run() {
 	_out=$1 _err=$2 _f=$3 _opt=$4
 	# shellcheck disable=SC2046
-	"$CHECK" "$_opt" -D keydir="$K" $(sed -n 's/^# args: //p' "$_f") \
+	check_conf "$_opt" -D keydir="$K" $(sed -n 's/^# args: //p' "$_f") \
 	    -f "$_f" >"$_out" 2>"$_err"
 }
 
@@ -78,11 +126,14 @@ golden() {
 
 for f in *.conf; do
 	name=${f%.conf}
+	selected "$name" || continue
 	case $name in
 	bad-*)
 		run "$T/out" "$T/err" "$f" -n
 		rc=$?
-		if [ "$rc" -eq 0 ]; then
+		if hung "$rc" "$f"; then
+			notok "config $f is refused with the expected errors"
+		elif [ "$rc" -eq 0 ]; then
 			notok "config $f is refused"
 			diag "exit status 0"
 			diagfile "$T/out"
@@ -98,7 +149,7 @@ for f in *.conf; do
 		rc=$?
 		if [ "$rc" -ne 0 ] || [ -s "$T/err" ]; then
 			notok "config $f is accepted"
-			diag "exit status $rc"
+			hung "$rc" "$f" || diag "exit status $rc"
 			diagfile "$T/err"
 			continue
 		fi
@@ -111,29 +162,39 @@ for f in *.conf; do
 		# The normal form, with the real key paths, reads back the
 		# same.
 		sed '$d' "$T/out" >"$T/rt.conf"
-		"$CHECK" -nv -f "$T/rt.conf" >"$T/rt.out" 2>"$T/rt.err"
-		rc=$?
-		if [ "$rc" -eq 0 ] && [ ! -s "$T/rt.err" ] &&
-		    diff -u "$T/out" "$T/rt.out" >"$T/diff" 2>&1; then
-			ok "config $f: the normal form parses to itself"
-		else
-			notok "config $f: the normal form parses to itself"
-			diag "exit status $rc"
-			diagfile "$T/rt.err"
-			diagfile "$T/diff"
-		fi
+		check_conf -nv -f "$T/rt.conf" >"$T/rt.out" 2>"$T/rt.err"
+		accepted $? "$T/rt.out" "$T/rt.err" "$T/out" \
+		    "the normal form of $f" >"$T/why"
+		result $? "config $f: the normal form parses to itself"
+		cat "$T/why"
 		;;
 	esac
 done
 
-# Without -v, only the verdict.
-"$CHECK" -n -f empty.conf >"$T/out" 2>&1
 printf 'configuration OK\n' >"$T/want"
-if diff -u "$T/want" "$T/out" >"$T/diff"; then
-	ok "dsrvd -n prints configuration OK"
-else
-	notok "dsrvd -n prints configuration OK"
-	diagfile "$T/diff"
+
+# Without -v, only the verdict.
+if selected verdict; then
+	check_conf -n -f empty.conf >"$T/out" 2>&1
+	if diff -u "$T/want" "$T/out" >"$T/diff"; then
+		ok "dsrvd -n prints configuration OK"
+	else
+		notok "dsrvd -n prints configuration OK"
+		diagfile "$T/diff"
+	fi
 fi
+
+# The example that is installed as /etc/dsrvd.conf, as it ships: it
+# names no key file and no user is looked up by -n, so it needs no
+# macros and no setup on the test machine.
+if selected shipped; then
+	check_conf -n -f "$SHIPPED" >"$T/out" 2>"$T/err"
+	accepted $? "$T/out" "$T/err" "$T/want" "$SHIPPED" \
+	    >"$T/why"
+	result $? "the shipped etc/dsrvd.conf is accepted"
+	cat "$T/why"
+fi
+
+[ "$TESTNUM" -gt 0 ] || bail "config: ONLY=$ONLY matches no case"
 
 finish

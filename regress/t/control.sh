@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # The control socket and dctl: status, reload (dctl and SIGHUP, good and
 # broken configs), log levels, refusals, and a clean SIGTERM.
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Crashes: several writers put chunks concurrently while every dsrvd
 # process is killed with SIGKILL at a random moment, several rounds.
 # After each restart: no temporaries are left, every chunk on disk is

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Process life: without -d dsrvd detaches quietly and keeps a pid file;
 # no fd leaks across exec; a lost child takes the whole daemon down.
 

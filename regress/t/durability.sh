@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Faults on the way to the disk, injected into the real storage child
 # with regress/tools/shim.so (LD_PRELOAD):
 #

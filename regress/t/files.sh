@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Files on dsrvd end to end with dctl: put/get round trips of 0 B, 1 B,
 # 8 MiB, 8 MiB + 1 and 300 MiB of random data, byte for byte, to a file
 # and to stdout, with --sha256; the chunks on disk are exactly the D

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # A full file system: the data directory on a small tmpfs.  A write
 # that does not fit fails with a clear NOSPACE error and leaves nothing
 # behind (no chunk, nothing in .tmp), while the daemon keeps serving

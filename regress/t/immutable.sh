@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # A committed chunk cannot be changed: as the storage user (what a
 # compromised storage child could do) every attempt to unlink, rename
 # over, rename away, truncate, open for writing or appending, chmod,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Transfers that lose their connections or their daemon half-way, with
 # regress/tools/cutproxy between dctl and dsrvd (a loopback relay that
 # resets every connection after so many bytes, or on SIGUSR1, and can

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Only the crypto process holds the pre-shared keys.  After start-up and
 # after sessions have been set up, the memory of every other dsrvd
 # process (parent, network, storage) is scanned for each key, raw and in

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # The limits a peer cannot push past: handshake round trip, clock skew,
 # per-message, idle and handshake timeouts, and the connection count.
 # Each is refused with its RESULT code or a close, logged with its

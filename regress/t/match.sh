@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # dctl match over a few thousand stored files (stored quickly with the
 # lib writer through regress/tools/filetool, several writers at once):
 # "" lists them all and every line shows the crc32, size and name the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Chunk names: path traversal and every other bad name (.., more than
 # one slash, a leading dot, empty parts, too long, control characters,
 # NUL, bytes outside the alphabet) is refused, through dctl and through

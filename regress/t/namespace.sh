@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Namespace confinement: keys confined to namespaces A and B and an
 # unconfined key each write the same DIR/NAME with their own bytes.
 # Each reads back its own, none sees or reaches the others' chunks

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Privilege separation: every child runs as its own user, in its own
 # chroot, with no way back to root; the parent stays root.
 

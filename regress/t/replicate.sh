@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # dctl replicate between two daemons on the loopback (A and B, separate
 # data directories and ports, the same key): files of 0 B, 1 B, 8 MiB,
 # 20 MiB and fifty small ones under rep/ go to B; B then lists the same

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Start-up refusals, each with exit status 1 and a message that names
 # the problem; and the configuration check (-n), which needs no root.
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # Chunk storage end to end with dctl over the network: put/get round
 # trips of 0 B, 1 B and 8 MiB compared byte for byte, 8 MiB + 1 refused,
 # identical and different rewrites, ls, stat (length and crc32 checked

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # The wire protocol end to end: a good handshake and ping over IPv4 and
 # IPv6 with wiretool and with dctl, then every attack wiretool knows.
 # Each attack must be refused, logged with its reason, and leave the

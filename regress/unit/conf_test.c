@@ -4,7 +4,9 @@
  * Without arguments: unit checks (TAP) of the formatting helpers,
  * cmdline_symset(), key_load() and the parts of parse_config() that
  * dsrvd -n cannot reach (dctl's client entries, CONF_OPTIONAL, the
- * print/parse round trip).
+ * print/parse round trip, include cycles and the bound on included
+ * files).  ONLY=PATTERN in the environment (an fnmatch(3) pattern, e.g.
+ * ONLY=include) runs only the groups of checks whose name matches.
  *
  * With arguments it behaves like "dsrvd -n", so that the config corpus
  * can be run before, or without, the daemon:
@@ -18,9 +20,14 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +54,9 @@ static void	test_symset(void);
 static void	test_key_load(void);
 static void	test_parse(void);
 static void	test_roundtrip(void);
+static void	test_listen_same(void);
+static struct dsrvd_conf *quiet_parse(const char *);
+static void	test_include(void);
 static int	run_check(int, char **);
 static void	cleanup(void);
 
@@ -437,10 +447,150 @@ test_roundtrip(void)
 }
 
 static void
+set_listen(struct listen_addr *la, const char *addr, in_port_t port)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&la->ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&la->ss;
+
+	memset(la, 0, sizeof(*la));
+	la->port = port;
+	(void)strlcpy(la->name, addr, sizeof(la->name));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		la->sslen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		la->sslen = sizeof(*sin6);
+	} else
+		errx(1, "set_listen %s", addr);
+}
+
+/* The parent keeps a socket across a reload when this says equal. */
+static void
+test_listen_same(void)
+{
+	struct listen_addr	a, b;
+	char			buf[NI_MAXHOST + 32];
+
+	set_listen(&a, "127.0.0.1", 7481);
+	set_listen(&b, "127.0.0.1", 7481);
+	(void)strlcpy(b.name, "localhost", sizeof(b.name));
+	ok(listen_addr_same(&a, &b), "same address, other name: same");
+	set_listen(&b, "127.0.0.1", 7482);
+	ok(!listen_addr_same(&a, &b), "other port: not the same");
+	set_listen(&b, "127.0.0.2", 7481);
+	ok(!listen_addr_same(&a, &b), "other IPv4 address: not the same");
+	set_listen(&b, "::ffff:127.0.0.1", 7481);
+	ok(!listen_addr_same(&a, &b), "IPv4 and mapped IPv6: not the same");
+	set_listen(&a, "::1", 7481);
+	set_listen(&b, "::1", 7481);
+	ok(listen_addr_same(&a, &b), "same IPv6 address: same");
+	((struct sockaddr_in6 *)&b.ss)->sin6_scope_id = 1;
+	ok(!listen_addr_same(&a, &b), "other scope: not the same");
+	is_str(listen_addr_str(&a, buf, sizeof(buf)), "::1 port 7481",
+	    "listen_addr_str IPv6");
+	is_str(listen_addr_host(&a, buf, sizeof(buf)), "::1",
+	    "listen_addr_host IPv6");
+}
+
+/* The file in tmpdir, parsed as dsrvd -n would without key files. */
+static struct dsrvd_conf *
+quiet_parse(const char *name)
+{
+	struct dsrvd_conf	*c;
+	char			*p;
+
+	p = tpath(name);
+	quiet();
+	c = parse_config(p, CONF_SERVER | CONF_NOKEYS);
+	loud();
+	free(p);
+	return (c);
+}
+
+/*
+ * Includes that would never end: a cycle, whatever the name it is
+ * reached by, and a fan of files each including the next three times,
+ * which repeats no file on the stack but would read 3^14 files.
+ */
+static void
+test_include(void)
+{
+	struct dsrvd_conf	*c;
+	char			 name[32], next[32], text[256];
+	char			*p, *q, *all;
+	size_t			 i, j;
+	int			 n;
+
+	p = tpath("part.inc");
+	writefile(p, "max connections 7\n", 0644);
+	free(p);
+	for (n = 63; n <= 64; n++) {
+		all = NULL;
+		for (i = 0; i < (size_t)n; i++) {
+			q = all;
+			if (asprintf(&all, "%sinclude \"part.inc\"\n",
+			    q != NULL ? q : "") == -1)
+				err(1, "asprintf");
+			free(q);
+		}
+		p = tpath("many.conf");
+		writefile(p, all, 0644);
+		free(all);
+		free(p);
+		c = quiet_parse("many.conf");
+		if (n == 63)
+			ok(c != NULL && c->max_conns == 7,
+			    "one file included 63 times: 64 files are read");
+		else
+			ok(c == NULL, "included 64 times: 65 files refused");
+		config_free(c);
+	}
+
+	p = tpath("self.conf");
+	q = tpath("link.conf");
+	writefile(p, "include \"link.conf\"\n", 0644);
+	(void)unlink(q);
+	if (symlink("self.conf", q) == -1)
+		err(1, "symlink %s", q);
+	free(p);
+	free(q);
+	c = quiet_parse("self.conf");
+	ok(c == NULL, "a file including itself through a link is refused");
+	config_free(c);
+
+	for (i = 0; i < 15; i++) {
+		(void)snprintf(next, sizeof(next), "fan%zu.conf", i + 1);
+		text[0] = '\0';
+		for (j = 0; i < 14 && j < 3; j++) {
+			(void)strlcat(text, "include \"", sizeof(text));
+			(void)strlcat(text, next, sizeof(text));
+			(void)strlcat(text, "\"\n", sizeof(text));
+		}
+		(void)snprintf(name, sizeof(name), "fan%zu.conf", i);
+		p = tpath(name);
+		writefile(p, text, 0644);
+		free(p);
+	}
+	c = quiet_parse("fan0.conf");
+	ok(c == NULL, "a fan of includes stops at the bound on files");
+	config_free(c);
+	for (i = 0; i < 15; i++) {
+		(void)snprintf(name, sizeof(name), "fan%zu.conf", i);
+		p = tpath(name);
+		(void)unlink(p);
+		free(p);
+	}
+}
+
+static void
 cleanup(void)
 {
 	static const char *names[] = { "k1", "k2", "klink", "client.conf",
-	    "d.conf", "key.conf", "rt.conf" };
+	    "d.conf", "key.conf", "rt.conf", "part.inc", "many.conf",
+	    "self.conf", "link.conf" };
 	size_t	 i;
 	char	*p;
 
@@ -504,17 +654,33 @@ run_check(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	static const struct {
+		const char	*name;
+		void		(*fn)(void);
+	} tests[] = {
+		{ "fmt",		test_fmt },
+		{ "symset",		test_symset },
+		{ "key_load",		test_key_load },
+		{ "parse",		test_parse },
+		{ "roundtrip",		test_roundtrip },
+		{ "listen_same",	test_listen_same },
+		{ "include",		test_include },
+	};
+	const char	*only;
+	size_t		 i;
+
 	log_init(1, LOG_DAEMON);
 	if (argc > 1)
 		return (run_check(argc, argv));
 
 	if (mkdtemp(tmpdir) == NULL)
 		err(1, "mkdtemp");
-	test_fmt();
-	test_symset();
-	test_key_load();
-	test_parse();
-	test_roundtrip();
+	only = getenv("ONLY");
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (only == NULL || fnmatch(only, tests[i].name, 0) == 0)
+			tests[i].fn();
 	cleanup();
+	if (tap_count == 0)
+		ok(0, "ONLY=%s matches a group of checks", only);
 	return (tap_done());
 }
