@@ -17,16 +17,6 @@
 #include "log.h"
 #include "parent.h"
 
-static int	 same_addr(const struct listen_addr *,
-		    const struct listen_addr *);
-
-static int
-same_addr(const struct listen_addr *a, const struct listen_addr *b)
-{
-	return a->sslen == b->sslen && a->port == b->port &&
-	    memcmp(&a->ss, &b->ss, a->sslen) == 0;
-}
-
 /*
  * Open a socket for every listen address of conf, taking over the
  * socket of an identical address in old (at reload).  On failure all
@@ -42,7 +32,7 @@ parent_open_listens(struct dsrvd_conf *conf, struct dsrvd_conf *old,
 		la->fd = -1;
 		if (old != NULL) {
 			TAILQ_FOREACH(ola, &old->listens, entry)
-				if (ola->fd != -1 && same_addr(la, ola))
+				if (ola->fd != -1 && listen_addr_same(la, ola))
 					break;
 			if (ola != NULL)
 				continue;	/* taken below, on success */
@@ -55,7 +45,7 @@ parent_open_listens(struct dsrvd_conf *conf, struct dsrvd_conf *old,
 			if (la->fd != -1)
 				continue;
 			TAILQ_FOREACH(ola, &old->listens, entry)
-				if (ola->fd != -1 && same_addr(la, ola))
+				if (ola->fd != -1 && listen_addr_same(la, ola))
 					break;
 			la->fd = ola->fd;
 			ola->fd = -1;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# needs: root
 # The privsep core: a broken channel between two processes ends the
 # whole daemon, with a log line that names both; a peer a role's table
 # does not list is refused.  The live processes are made to misbehave
