@@ -25,8 +25,10 @@
 #include <sodium.h>
 #include <zlib.h>
 
+#include "bytes.h"
 #include "chunkname.h"
 #include "client.h"
+#include "util.h"
 #include "wire.h"
 
 /* The largest frame on the wire, with its 12 header bytes. */
@@ -35,6 +37,9 @@
 #define CLIENT_BUF_STEP		(64 * 1024)
 /* The start of every handshake message: magic, version, type. */
 #define HS_PREFIX		6
+
+/* A name escaped by safename(): up to four bytes for each of its bytes. */
+#define SAFENAME_MAX		(4 * WIRE_NAME_MAX)
 
 #define IO_OK			0
 #define IO_ERR			(-1)	/* errno says why */
@@ -64,7 +69,7 @@ struct iotime {
 static uint64_t	 mono_us(void);
 static void	 seterr(char *, size_t, const char *, const char *, ...)
 		    __attribute__((__format__ (printf, 4, 5)));
-static void	 printable(char *);
+static void	 printable(char *, size_t);
 static int	 io_poll(int, short, const struct iotime *);
 static int	 io_write(int, const void *, size_t, const struct iotime *);
 static int	 io_read(int, void *, size_t, const struct iotime *);
@@ -86,7 +91,6 @@ static int	 request(struct dsrv_client *, uint32_t, const char *,
 static void	 safename(const char *, char *, size_t);
 static int	 unsendable(struct dsrv_client *, const char *, int,
 		    const char *, char *, size_t);
-static uint64_t	 get_be64(const uint8_t *);
 static int	 reply_code(struct dsrv_client *, const struct dsrv_reply *,
 		    const char *, char *, size_t);
 static int	 list_page_check(struct dsrv_client *, const char *,
@@ -118,13 +122,22 @@ seterr(char *err, size_t errlen, const char *peer, const char *fmt, ...)
 	(void)snprintf(err, errlen, "%s: %s", peer, msg);
 }
 
-/* Text from the server ends up on a terminal: no control characters. */
+/*
+ * Text from the server ends up on a terminal: escaped in place, in its
+ * own buffer of size bytes (cut there if the escapes make it longer).
+ */
 static void
-printable(char *s)
+printable(char *s, size_t size)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	char	*copy;
+
+	if ((copy = strdup(s)) == NULL) {
+		/* Nothing unsafe is shown, even without memory. */
+		s[0] = '\0';
+		return;
+	}
+	dsrv_vis(s, size, copy);
+	free(copy);
 }
 
 /* Wait for fd to become ready: 0, or -1 with errno (ETIMEDOUT). */
@@ -364,7 +377,7 @@ hs_result(struct dsrv_client *c, uint8_t *buf, const struct iotime *t,
 		return (-1);
 	}
 	msg[WIRE_RESULT_MSG_MAX] = '\0';
-	printable(msg);
+	printable(msg, WIRE_RESULT_MSG_MAX + 1);
 	return (0);
 }
 
@@ -704,7 +717,7 @@ request(struct dsrv_client *c, uint32_t method, const char *name,
 		    (unsigned long long)crc,
 		    (unsigned long long)reply->hdr.paycrc));
 	reply->hdr.errmsg[sizeof(reply->hdr.errmsg) - 1] = '\0';
-	printable(reply->hdr.errmsg);
+	printable(reply->hdr.errmsg, sizeof(reply->hdr.errmsg));
 	reply->payload = pt + off;
 	reply->len = paylen;
 	return (0);
@@ -737,7 +750,7 @@ dsrv_client_ping(struct dsrv_client *c, char *version, size_t vlen,
 		memcpy(version, r.payload, n);
 		version[n] = '\0';
 		/* An embedded NUL ends it; the rest must be printable. */
-		printable(version);
+		printable(version, vlen);
 	}
 	if (server_ms != NULL)
 		*server_ms = r.hdr.timestamp;
@@ -747,19 +760,16 @@ dsrv_client_ping(struct dsrv_client *c, char *version, size_t vlen,
 }
 
 /*
- * A name the user typed, fit for a message: at most WIRE_NAME_MAX
- * bytes, control characters and non-ASCII bytes shown as '?'.
+ * A name the user typed, fit for a message: its first WIRE_NAME_MAX
+ * bytes, escaped (see dsrv_vis), in a buffer of SAFENAME_MAX + 1.
  */
 static void
 safename(const char *name, char *buf, size_t len)
 {
-	size_t	 i;
+	char	 cut[WIRE_NAME_MAX + 1];
 
-	(void)strlcpy(buf, name != NULL ? name : "", len);
-	for (i = 0; buf[i] != '\0'; i++)
-		if ((unsigned char)buf[i] < 0x20 ||
-		    (unsigned char)buf[i] >= 0x7f)
-			buf[i] = '?';
+	(void)strlcpy(cut, name != NULL ? name : "", sizeof(cut));
+	dsrv_vis(buf, len, cut);
 }
 
 /*
@@ -822,7 +832,7 @@ dsrv_client_write(struct dsrv_client *c, const char *name, const void *data,
 {
 	struct dsrv_reply	 r;
 	const char		*errstr;
-	char			 sn[WIRE_NAME_MAX + 1];
+	char			 sn[SAFENAME_MAX + 1];
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -853,7 +863,7 @@ dsrv_client_read(struct dsrv_client *c, const char *name,
 {
 	struct dsrv_reply	 r;
 	uLong			 got;
-	char			 sn[WIRE_NAME_MAX + 1];
+	char			 sn[SAFENAME_MAX + 1];
 	int			 crcok, code;
 
 	*data = NULL;
@@ -930,7 +940,7 @@ dsrv_client_list(struct dsrv_client *c, const char *dir, const char *after,
 {
 	struct dsrv_reply	 r;
 	const char		*errstr;
-	char			 sn[WIRE_NAME_MAX + 1];
+	char			 sn[SAFENAME_MAX + 1];
 	size_t			 alen;
 	int			 code;
 
@@ -995,23 +1005,12 @@ dsrv_client_list_all(struct dsrv_client *c, const char *dir,
 	return (WIRE_E_OK);
 }
 
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t	 v = 0;
-	int		 i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (v);
-}
-
 int
 dsrv_client_stat(struct dsrv_client *c, const char *name, uint64_t *length,
     uint32_t *crc, char *err, size_t errlen)
 {
 	struct dsrv_reply	 r;
-	char			 sn[WIRE_NAME_MAX + 1];
+	char			 sn[SAFENAME_MAX + 1];
 	int			 code;
 
 	if (err != NULL && errlen > 0)
@@ -1027,9 +1026,8 @@ dsrv_client_stat(struct dsrv_client *c, const char *name, uint64_t *length,
 	if (r.len != 12)
 		return (broken(c, err, errlen, "%s: STAT response of %zu "
 		    "bytes, expected 12", sn, r.len));
-	*length = get_be64(r.payload);
-	*crc = (uint32_t)r.payload[8] << 24 | (uint32_t)r.payload[9] << 16 |
-	    (uint32_t)r.payload[10] << 8 | r.payload[11];
+	*length = be64_get(r.payload);
+	*crc = be32_get(r.payload + 8);
 	return (WIRE_E_OK);
 }
 
@@ -1048,10 +1046,10 @@ dsrv_client_statfs(struct dsrv_client *c, struct dsrv_statfs *sf, char *err,
 	if (r.len != 32)
 		return (broken(c, err, errlen, "statfs: STATFS response of "
 		    "%zu bytes, expected 32", r.len));
-	sf->total = get_be64(r.payload);
-	sf->free = get_be64(r.payload + 8);
-	sf->avail = get_be64(r.payload + 16);
-	sf->chunks = get_be64(r.payload + 24);
+	sf->total = be64_get(r.payload);
+	sf->free = be64_get(r.payload + 8);
+	sf->avail = be64_get(r.payload + 16);
+	sf->chunks = be64_get(r.payload + 24);
 	return (WIRE_E_OK);
 }
 
