@@ -43,6 +43,8 @@ struct dsrv_file_meta {
 };
 
 void	dsrv_meta_free(struct dsrv_file_meta *);
+/* A deep copy for the caller to keep; NULL: no memory. */
+struct dsrv_file_meta *dsrv_meta_copy(const struct dsrv_file_meta *);
 void	dsrv_data_name(uint32_t filecrc, uint32_t index, uint32_t chunkcrc,
 	    char out[CHUNK_NAME_MAX + 1]);
 void	dsrv_meta_name(const char *filename, uint32_t filecrc,
