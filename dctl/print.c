@@ -19,7 +19,6 @@
 
 static void	 fmt_date(uint64_t, char *, size_t);
 static void	 hex(const uint8_t *, size_t, char *);
-static size_t	 utf8_len(const unsigned char *);
 
 /* UTC, so that the same file shows the same date everywhere. */
 static void
@@ -60,38 +59,6 @@ printable(const char *s)
 	return (buf[which]);
 }
 
-/* The length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	unsigned char	 c = s[0];
-	size_t		 n, i;
-	unsigned char	 lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;		/* no overlong forms */
-		else if (c == 0xed)
-			hi = 0x9f;		/* no surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;		/* nothing above U+10FFFF */
-	} else
-		return (0);
-	if (s[1] < lo || s[1] > hi)
-		return (0);
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return (0);
-	return (n);
-}
-
 void
 json_string(FILE *fp, const char *str)
 {
@@ -107,7 +74,7 @@ json_string(FILE *fp, const char *str)
 			fprintf(fp, "\\u%04x", *s++);
 		} else if (*s < 0x80) {
 			fputc(*s++, fp);
-		} else if ((n = utf8_len(s)) > 0) {
+		} else if ((n = dsrv_utf8_len((const char *)s)) > 0) {
 			(void)fwrite(s, 1, n, fp);
 			s += n;
 		} else {
