@@ -34,7 +34,8 @@ static void	 ctl_connect(void);
 static void	 ctl_send(uint32_t, const void *, size_t);
 static void	 ctl_next(struct imsg *);
 static void	 need_size(const struct imsg *, size_t);
-static void	 ctl_get_result(const struct imsg *, struct ctl_result *);
+static uint32_t	 ctl_reply(struct imsg *, struct ctl_result *);
+static void	 ctl_want_result(struct ctl_result *);
 static int	 ctl_result(const char *, const char *);
 static void	 fmt_uptime(int64_t, char *, size_t);
 static void	 sanitize(char *, size_t);
@@ -111,13 +112,32 @@ need_size(const struct imsg *imsg, size_t len)
 		    imsg->datalen);
 }
 
-/* An IMSG_CTL_RESULT into res, its message terminated. */
-static void
-ctl_get_result(const struct imsg *imsg, struct ctl_result *res)
+/*
+ * The next message from the daemon, by type.  An IMSG_CTL_RESULT (the
+ * answer to a request, or its refusal) is read into res, its message
+ * terminated, and freed here.
+ */
+static uint32_t
+ctl_reply(struct imsg *imsg, struct ctl_result *res)
 {
-	need_size(imsg, sizeof(*res));
-	memcpy(res, imsg->data, sizeof(*res));
-	res->msg[sizeof(res->msg) - 1] = '\0';
+	ctl_next(imsg);
+	if (imsg->hdr.type == IMSG_CTL_RESULT) {
+		need_size(imsg, sizeof(*res));
+		memcpy(res, imsg->data, sizeof(*res));
+		res->msg[sizeof(res->msg) - 1] = '\0';
+		imsg_free(imsg);
+	}
+	return (imsg->hdr.type);
+}
+
+/* The IMSG_CTL_RESULT that answers a request, and nothing else. */
+static void
+ctl_want_result(struct ctl_result *res)
+{
+	struct imsg	 imsg;
+
+	if (ctl_reply(&imsg, res) != IMSG_CTL_RESULT)
+		die("unexpected message type %u from dsrvd", imsg.hdr.type);
 }
 
 /*
@@ -127,14 +147,9 @@ ctl_get_result(const struct imsg *imsg, struct ctl_result *res)
 static int
 ctl_result(const char *what, const char *failtext)
 {
-	struct imsg		 imsg;
 	struct ctl_result	 res;
 
-	ctl_next(&imsg);
-	if (imsg.hdr.type != IMSG_CTL_RESULT)
-		die("unexpected message type %u from dsrvd", imsg.hdr.type);
-	ctl_get_result(&imsg, &res);
-	imsg_free(&imsg);
+	ctl_want_result(&res);
 	if (res.code != 0) {
 		fprintf(stderr, "dctl: %s: %s\n", failtext, res.msg);
 		return 1;
@@ -175,12 +190,9 @@ cmd_status(int argc, char **argv)
 	ctl_connect();
 	ctl_send(IMSG_CTL_STATUS, NULL, 0);
 	for (;;) {
-		ctl_next(&imsg);
-		switch (imsg.hdr.type) {
+		switch (ctl_reply(&imsg, &res)) {
 		case IMSG_CTL_RESULT:
 			/* the daemon refused the request */
-			ctl_get_result(&imsg, &res);
-			imsg_free(&imsg);
 			fprintf(stderr, "dctl: %s\n", res.msg);
 			return 1;
 		case IMSG_CTL_STATUS_INFO:
@@ -295,10 +307,8 @@ scrub_counters(struct scrub_counters *sc)
 	memset(sc, 0, sizeof(*sc));
 	ctl_send(IMSG_CTL_STATUS, NULL, 0);
 	for (;;) {
-		ctl_next(&imsg);
-		switch (imsg.hdr.type) {
+		switch (ctl_reply(&imsg, &res)) {
 		case IMSG_CTL_RESULT:
-			ctl_get_result(&imsg, &res);
 			die("scrub: %s", res.msg);
 		case IMSG_CTL_STATUS_COUNTER:
 			need_size(&imsg, sizeof(cc));
@@ -387,7 +397,6 @@ cmd_localscrub(int argc, char **argv)
 {
 	struct scrub_counters	 before, now;
 	struct ctl_scrub	 req;
-	struct imsg		 imsg;
 	struct ctl_result	 res;
 	int64_t			 rate;
 	int			 i, wait = 0;
@@ -415,11 +424,7 @@ cmd_localscrub(int argc, char **argv)
 	ctl_send(IMSG_CTL_SCRUB, &req, sizeof(req));
 	if (!wait)
 		return ctl_result("scrub", "scrub");
-	ctl_next(&imsg);
-	if (imsg.hdr.type != IMSG_CTL_RESULT)
-		die("unexpected message type %u from dsrvd", imsg.hdr.type);
-	ctl_get_result(&imsg, &res);
-	imsg_free(&imsg);
+	ctl_want_result(&res);
 	sanitize(res.msg, sizeof(res.msg));
 	if (res.code != 0) {
 		fprintf(stderr, "dctl: scrub: %s\n", res.msg);

@@ -60,6 +60,7 @@ struct work {
 	void		 (*fn)(struct work *, struct job *, uint8_t *);
 };
 
+static void	 job_init(struct job *, const struct files *, size_t, int64_t);
 static void	 job_set(struct job *, enum jstatus, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 static void	 job_code(struct job *, int, const char *);
@@ -73,6 +74,21 @@ static int	 name_cmp(const void *, const void *);
 static void	 names_add(struct names *, const char *, const char *);
 static int	 ref_collect(const struct dsrv_file_meta *, void *);
 static int	 list_collect(const char *, void *);
+
+/* The job for chunk k of file i, or with k -1 for its metadata chunk. */
+static void
+job_init(struct job *j, const struct files *f, size_t i, int64_t k)
+{
+	const struct dsrv_file_meta	*m = f->v[i];
+
+	j->file = i;
+	j->index = k;
+	if (k < 0)
+		(void)strlcpy(j->name, m->metaname, sizeof(j->name));
+	else
+		dsrv_data_name(m->crc, (uint32_t)k, m->chunks[k].crc,
+		    j->name);
+}
 
 static void
 job_set(struct job *j, enum jstatus st, const char *fmt, ...)
@@ -230,17 +246,9 @@ cmd_netscrub(int argc, char **argv)
 	if (n > 0 && (w.jobs = calloc(n, sizeof(*w.jobs))) == NULL)
 		die("%s", strerror(errno));
 	for (i = 0, n = 0; i < f.n; i++) {
-		j = &w.jobs[n++];
-		j->file = i;
-		j->index = -1;
-		(void)strlcpy(j->name, f.v[i]->metaname, sizeof(j->name));
-		for (k = 0; k < f.v[i]->nchunks; k++) {
-			j = &w.jobs[n++];
-			j->file = i;
-			j->index = (int64_t)k;
-			dsrv_data_name(f.v[i]->crc, (uint32_t)k,
-			    f.v[i]->chunks[k].crc, j->name);
-		}
+		job_init(&w.jobs[n++], &f, i, -1);
+		for (k = 0; k < f.v[i]->nchunks; k++)
+			job_init(&w.jobs[n++], &f, i, (int64_t)k);
 	}
 	w.files = &f;
 	w.njobs = n;
@@ -472,13 +480,8 @@ cmd_replicate(int argc, char **argv)
 	else if (f.n == 0)
 		bad = NULL;
 	for (i = 0, n = 0; i < f.n; i++)
-		for (k = 0; k < f.v[i]->nchunks; k++) {
-			j = &w.jobs[n++];
-			j->file = i;
-			j->index = (int64_t)k;
-			dsrv_data_name(f.v[i]->crc, (uint32_t)k,
-			    f.v[i]->chunks[k].crc, j->name);
-		}
+		for (k = 0; k < f.v[i]->nchunks; k++)
+			job_init(&w.jobs[n++], &f, i, (int64_t)k);
 	w.files = &f;
 	w.njobs = n;
 	w.fn = repl_one;
@@ -493,11 +496,7 @@ cmd_replicate(int argc, char **argv)
 	for (i = 0; i < f.n; i++) {
 		if (bad[i])
 			continue;
-		mj[nm].file = i;
-		mj[nm].index = -1;
-		(void)strlcpy(mj[nm].name, f.v[i]->metaname,
-		    sizeof(mj[nm].name));
-		nm++;
+		job_init(&mj[nm++], &f, i, -1);
 	}
 	/* The metadata only now: its data is all there. */
 	dj = w.jobs;
