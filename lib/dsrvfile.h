@@ -10,6 +10,9 @@
  * Every name is a function of the content, so writing the same file
  * twice writes the same chunks, and prefix matching needs no reads of
  * the metadata of files that cannot match.
+ *
+ * dsrvfile_meta.c has the names and the metadata format,
+ * dsrvfile_write.c the writer, dsrvfile_read.c the reader and matching.
  */
 #ifndef DSRV_FILE_H
 #define DSRV_FILE_H
