@@ -69,7 +69,7 @@ lib/%.pb-c.c lib/%.pb-c.h: lib/%.proto
 
 # Named here so that make keeps them as targets, not intermediates.
 lib/meta.pb-c.o: lib/meta.pb-c.c lib/meta.pb-c.h
-lib/dsrvfile.o: lib/meta.pb-c.h
+lib/dsrvfile_meta.o: lib/meta.pb-c.h
 
 lib/libdsrv.a: $(LIB_OBJS)
 	rm -f $@

@@ -17,38 +17,19 @@
 #include "chunkname.h"
 #include "client.h"
 #include "dctl.h"
+#include "util.h"
 #include "wire.h"
 
-static int	 exit_code(int);
 __attribute__((__noreturn__))
-static void	 fail(struct dsrv_client *, int, const char *);
+static void	 chunk_fail(struct dsrv_client *, int, const char *);
 static void	 check_name(const char *);
 static void	 read_input(const char *, const char *, uint8_t **, size_t *);
-static int	 write_all(int, const uint8_t *, size_t);
 static void	 write_out(const char *, const uint8_t *, size_t);
 static int	 print_name(const char *, void *);
-static const char *human(uint64_t, char *, size_t);
 static int	 chunk_put(int, char **);
 static int	 chunk_get(int, char **);
 static int	 chunk_ls(int, char **);
 static int	 chunk_stat(int, char **);
-
-/* What a request's outcome means for dctl's exit status. */
-static int
-exit_code(int code)
-{
-	switch (code) {
-	case WIRE_E_OK:
-		return (0);
-	case WIRE_E_NOTFOUND:
-		return (EXIT_NOTFOUND);
-	case WIRE_E_CRC:
-	case WIRE_E_CORRUPT:
-		return (EXIT_CORRUPT);
-	default:
-		return (EXIT_ERROR);
-	}
-}
 
 /*
  * The server's answer as "dctl: DIR/NAME: <code text>: <message>": the
@@ -56,7 +37,7 @@ exit_code(int code)
  * protocol keeps "HOST port P: " in front.
  */
 static void
-fail(struct dsrv_client *c, int code, const char *err)
+chunk_fail(struct dsrv_client *c, int code, const char *err)
 {
 	const char	*peer;
 	size_t		 plen;
@@ -68,7 +49,7 @@ fail(struct dsrv_client *c, int code, const char *err)
 		err += plen + 2;
 	fprintf(stderr, "dctl: %s\n", err);
 	dsrv_client_close(c);
-	exit(exit_code(code));
+	exit(exit_status(code));
 }
 
 /*
@@ -80,15 +61,13 @@ static void
 check_name(const char *name)
 {
 	const char	*errstr;
-	char		 sn[WIRE_NAME_MAX + 1];
-	size_t		 i;
+	char		 cut[WIRE_NAME_MAX + 1], sn[4 * WIRE_NAME_MAX + 1];
 
 	if (chunk_name_check(name, strlen(name), NULL, &errstr) == 0)
 		return;
-	(void)strlcpy(sn, name, sizeof(sn));
-	for (i = 0; sn[i] != '\0'; i++)
-		if ((unsigned char)sn[i] < 0x20 || (unsigned char)sn[i] >= 0x7f)
-			sn[i] = '?';
+	/* As the library shows names: the wire's length, escaped. */
+	(void)strlcpy(cut, name, sizeof(cut));
+	dsrv_vis(sn, sizeof(sn), cut);
 	fprintf(stderr, "dctl: %s: %s: %s\n", sn,
 	    wire_strerror(WIRE_E_BADNAME), errstr);
 	exit(EXIT_ERROR);
@@ -153,23 +132,6 @@ read_input(const char *name, const char *path, uint8_t **buf, size_t *len)
 	*len = off;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 /* The verified chunk into FILE (see output.c) or onto stdout. */
 static void
 write_out(const char *path, const uint8_t *data, size_t len)
@@ -177,7 +139,7 @@ write_out(const char *path, const uint8_t *data, size_t len)
 	struct outfile	 out;
 
 	out_open(&out, path);
-	if (write_all(out.fd, data, len) == -1) {
+	if (dsrv_write_all(out.fd, data, len) == -1) {
 		int	 saved = errno;
 
 		out_abort(&out);
@@ -192,26 +154,6 @@ print_name(const char *name, void *arg)
 	if (printf("%s\n", name) < 0)
 		return (-1);
 	return (0);
-}
-
-/* "1.5G": powers of 1024, one decimal, like df -h. */
-static const char *
-human(uint64_t n, char *buf, size_t len)
-{
-	static const char	 units[] = "KMGTPE";
-	double			 v = (double)n;
-	int			 i = -1;
-
-	if (n < 1024) {
-		(void)snprintf(buf, len, "%" PRIu64 "B", n);
-		return (buf);
-	}
-	while (v >= 1024 && i < (int)sizeof(units) - 2) {
-		v /= 1024;
-		i++;
-	}
-	(void)snprintf(buf, len, "%.1f%c", v, units[i]);
-	return (buf);
 }
 
 static int
@@ -232,7 +174,7 @@ chunk_put(int argc, char **argv)
 	c = net_connect(&t);
 	if ((code = dsrv_client_write(c, argv[1], buf, len, err,
 	    sizeof(err))) != WIRE_E_OK)
-		fail(c, code, err);
+		chunk_fail(c, code, err);
 	dsrv_client_close(c);
 	free(buf);
 	return (0);
@@ -255,7 +197,7 @@ chunk_get(int argc, char **argv)
 	/* The client library checked the crc32 before handing data over. */
 	if ((code = dsrv_client_read(c, argv[1], &data, &len, NULL, err,
 	    sizeof(err))) != WIRE_E_OK)
-		fail(c, code, err);
+		chunk_fail(c, code, err);
 	write_out(argc == 3 ? argv[2] : NULL, data, len);
 	dsrv_client_close(c);
 	return (0);
@@ -278,7 +220,7 @@ chunk_ls(int argc, char **argv)
 	if (code == -1 && err[0] == '\0')
 		die("stdout: %s", strerror(errno));
 	if (code != WIRE_E_OK)
-		fail(c, code, err);
+		chunk_fail(c, code, err);
 	dsrv_client_close(c);
 	if (fflush(stdout) == EOF)
 		die("stdout: %s", strerror(errno));
@@ -301,7 +243,7 @@ chunk_stat(int argc, char **argv)
 	c = net_connect(&t);
 	if ((code = dsrv_client_stat(c, argv[1], &length, &crc, err,
 	    sizeof(err))) != WIRE_E_OK)
-		fail(c, code, err);
+		chunk_fail(c, code, err);
 	dsrv_client_close(c);
 	/* The server knew the name, so it is printable. */
 	printf("%s length %" PRIu64 " crc32 %08" PRIx32 "\n", argv[1], length,
@@ -345,7 +287,7 @@ cmd_df(int argc, char **argv)
 	c = net_connect(&t);
 	if ((code = dsrv_client_statfs(c, &sf, err, sizeof(err))) !=
 	    WIRE_E_OK)
-		fail(c, code, err);
+		chunk_fail(c, code, err);
 	dsrv_client_close(c);
 	if (cargs.json) {
 		printf("{\"total\":%" PRIu64 ",\"free\":%" PRIu64 ","
@@ -356,11 +298,11 @@ cmd_df(int argc, char **argv)
 		return (0);
 	}
 	printf("%-16s%-8s(%" PRIu64 " bytes)\n", "total",
-	    human(sf.total, h, sizeof(h)), sf.total);
+	    human_size(sf.total, h, sizeof(h)), sf.total);
 	printf("%-16s%-8s(%" PRIu64 " bytes)\n", "free",
-	    human(sf.free, h, sizeof(h)), sf.free);
+	    human_size(sf.free, h, sizeof(h)), sf.free);
 	printf("%-16s%-8s(%" PRIu64 " bytes)\n", "available",
-	    human(sf.avail, h, sizeof(h)), sf.avail);
+	    human_size(sf.avail, h, sizeof(h)), sf.avail);
 	printf("%-16s%" PRIu64 "\n", "chunks", sf.chunks);
 	if (fflush(stdout) == EOF)
 		die("stdout: %s", strerror(errno));

@@ -1,6 +1,8 @@
 /*
- * dctl's network commands: choosing the server and key from the
- * command line and /etc/dctl.conf, ping, and making key files.
+ * dctl's network side: choosing the server and key from the command
+ * line and /etc/dctl.conf, a connection or a pool of them to it, and
+ * the commands ping and keygen.  The commands of file.c, jobs.c and
+ * chunk.c connect through it; it calls only util.c.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -20,6 +22,7 @@
 #include "conf.h"
 #include "dctl.h"
 #include "log.h"
+#include "pool.h"
 #include "wire.h"
 
 static struct dsrvd_conf *load_conf(const char **);
@@ -191,6 +194,27 @@ net_connect(const struct target *t)
 	if (c == NULL)
 		die("%s", err);
 	return (c);
+}
+
+struct dsrv_pool *
+pool_open(const struct target *t, int maxconns)
+{
+	struct dsrv_pool_opts	 po;
+	struct dsrv_pool	*p;
+	char			 err[DSRV_CLIENT_ERRLEN];
+
+	memset(&po, 0, sizeof(po));
+	if (key_load(t->keypath, po.conn.key, err, sizeof(err)) == -1)
+		die("%s", err);
+	po.conn.host = t->host;
+	po.conn.port = t->port;
+	po.conn.keyname = t->keyname;
+	po.maxconns = maxconns;
+	p = dsrv_pool_new(&po, err, sizeof(err));
+	sodium_memzero(po.conn.key, sizeof(po.conn.key));
+	if (p == NULL)
+		die("%s", err);
+	return (p);
 }
 
 /* 2026-11-21T22:40:00.123Z */

@@ -2,11 +2,11 @@
  * The progress line of long network commands: bytes done of the total,
  * the rate and the time left, redrawn in place on standard error.  It
  * is drawn only on a terminal and never with -q, so scripts and pipes
- * see nothing of it.
+ * see nothing of it.  A leaf of dctl: util.c's die() calls
+ * progress_clear(), and nothing here calls back.
  */
 #include <sys/types.h>
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dctl.h"
+#include "util.h"
 
 #define PROGRESS_LABEL_MAX	40
 #define PROGRESS_REDRAW_MS	250
@@ -66,23 +67,20 @@ human_size(uint64_t n, char *buf, size_t len)
 }
 
 struct progress *
-progress_start(const char *label, uint64_t total)
+progress_start(const char *label, uint64_t total, int quiet)
 {
 	struct progress	*p;
-	size_t		 i;
 
+	/* Without memory, the work goes on without its progress line. */
 	if ((p = calloc(1, sizeof(*p))) == NULL)
-		die("%s", strerror(errno));
-	(void)strlcpy(p->label, label, sizeof(p->label));
-	/* File names end up on a terminal: no control characters. */
-	for (i = 0; p->label[i] != '\0'; i++)
-		if ((unsigned char)p->label[i] < 0x20 || p->label[i] == 0x7f)
-			p->label[i] = '?';
+		return (NULL);
+	/* File names end up on a terminal: escaped. */
+	dsrv_vis(p->label, sizeof(p->label), label);
 	p->total = total;
 	p->start_ms = now_ms();
 	/* Work done in a moment shows no line at all. */
 	p->drawn_ms = p->start_ms;
-	p->tty = !cargs.quiet && isatty(STDERR_FILENO);
+	p->tty = !quiet && isatty(STDERR_FILENO);
 	return (p);
 }
 

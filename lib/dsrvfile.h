@@ -10,6 +10,9 @@
  * Every name is a function of the content, so writing the same file
  * twice writes the same chunks, and prefix matching needs no reads of
  * the metadata of files that cannot match.
+ *
+ * dsrvfile_meta.c has the names and the metadata format,
+ * dsrvfile_write.c the writer, dsrvfile_read.c the reader and matching.
  */
 #ifndef DSRV_FILE_H
 #define DSRV_FILE_H
@@ -43,6 +46,8 @@ struct dsrv_file_meta {
 };
 
 void	dsrv_meta_free(struct dsrv_file_meta *);
+/* A deep copy for the caller to keep; NULL: no memory. */
+struct dsrv_file_meta *dsrv_meta_copy(const struct dsrv_file_meta *);
 void	dsrv_data_name(uint32_t filecrc, uint32_t index, uint32_t chunkcrc,
 	    char out[CHUNK_NAME_MAX + 1]);
 void	dsrv_meta_name(const char *filename, uint32_t filecrc,

@@ -38,6 +38,7 @@
 #include <sodium.h>
 #include <zlib.h>
 
+#include "bytes.h"
 #include "conf.h"
 #include "wire.h"
 
@@ -942,13 +943,8 @@ mode_tamper(const char *mode)
 		    "counter");
 	} else {
 		/* One byte shorter: the tag ends up one byte early. */
-		l = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
-		    (uint32_t)buf[2] << 8 | buf[3];
-		l--;
-		buf[0] = l >> 24;
-		buf[1] = l >> 16;
-		buf[2] = l >> 8;
-		buf[3] = l;
+		l = be32_get(buf) - 1;
+		be32_put(buf, l);
 		(void)snprintf(what, sizeof(what), "frame length one short");
 	}
 	if ((io = write_full(fd, buf, len)) != IO_OK && io != IO_RESET)
@@ -1064,7 +1060,7 @@ mode_oversize(const char *mode)
 	uint32_t	 l;
 	size_t		 extra;
 	enum io		 io;
-	int		 fd, i;
+	int		 fd;
 
 	if (strcmp(mode, "oversize") == 0)
 		l = 0xffffffffU;
@@ -1074,12 +1070,8 @@ mode_oversize(const char *mode)
 		l = WIRE_FRAME_MIN - 1;
 	fd = connect_session(&hs);
 	c = hs.keys.counter0;
-	buf[0] = l >> 24;
-	buf[1] = l >> 16;
-	buf[2] = l >> 8;
-	buf[3] = l;
-	for (i = 0; i < 8; i++)
-		buf[4 + i] = c >> (56 - 8 * i);
+	be32_put(buf, l);
+	be64_put(buf + 4, c);
 	(void)snprintf(what, sizeof(what), "frame length %" PRIu32, l);
 	t0 = mono_ms();
 	if ((io = write_full(fd, buf, sizeof(buf))) != IO_OK &&
@@ -1491,10 +1483,7 @@ mode_write_name(const char *hex)
 	    wire_field_uint(buf + WIRE_FRAME_HDR, len, &off, WIRE_F_PAYCRC,
 	    crc32(0L, &payload, 1)) == -1)
 		done(EXIT_LOCAL, "write-name: header does not fit");
-	buf[WIRE_FRAME_HDR] = (uint8_t)((off - 4) >> 24);
-	buf[WIRE_FRAME_HDR + 1] = (uint8_t)((off - 4) >> 16);
-	buf[WIRE_FRAME_HDR + 2] = (uint8_t)((off - 4) >> 8);
-	buf[WIRE_FRAME_HDR + 3] = (uint8_t)(off - 4);
+	be32_put(buf + WIRE_FRAME_HDR, (uint32_t)(off - 4));
 	buf[WIRE_FRAME_HDR + off] = payload;
 	if ((len = wire_seal(hs.keys.c2s, hs.keys.counter0, buf,
 	    off + 1)) == 0)

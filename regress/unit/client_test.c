@@ -22,8 +22,10 @@
 #include <sodium.h>
 #include <zlib.h>
 
+#include "bytes.h"
 #include "chunkname.h"
 #include "client.h"
+#include "util.h"
 #include "wire.h"
 #include "tap.h"
 
@@ -49,7 +51,6 @@ static uint8_t	 frame[WIRE_FRAME_HDR + WIRE_FRAME_MAX];
 static uint8_t	 listbuf[1024];
 
 static int	 readn(int, void *, size_t);
-static int	 writen(int, const void *, size_t);
 static int	 serve_handshake(int, struct wire_keys *);
 static void	 answer(const struct wire_hdr *, const uint8_t *, size_t,
 		    struct answer *);
@@ -69,24 +70,6 @@ readn(int fd, void *buf, size_t len)
 	while (len > 0) {
 		if ((n = read(fd, p, len)) <= 0) {
 			if (n == -1 && errno == EINTR)
-				continue;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
-static int
-writen(int fd, const void *buf, size_t len)
-{
-	const uint8_t	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
 				continue;
 			return (-1);
 		}
@@ -122,7 +105,7 @@ serve_handshake(int fd, struct wire_keys *keys)
 		return (-1);
 	randombytes_buf(srand, sizeof(srand));
 	wire_challenge_build(chal, srand, wire_now_ms());
-	if (writen(fd, chal, sizeof(chal)) == -1 ||
+	if (dsrv_write_all(fd, chal, sizeof(chal)) == -1 ||
 	    readn(fd, fin, sizeof(fin)) == -1 ||
 	    wire_finish_parse(fin, sizeof(fin), cproof, &errstr) == -1)
 		return (-1);
@@ -132,7 +115,7 @@ serve_handshake(int fd, struct wire_keys *keys)
 		return (-1);
 	wire_server_proof(key, h, cproof, sproof);
 	rlen = wire_result_build(res, WIRE_HS_OK, sproof, "");
-	if (writen(fd, res, rlen) == -1)
+	if (dsrv_write_all(fd, res, rlen) == -1)
 		return (-1);
 	wire_session_keys(key, h, cproof, keys);
 	return (0);
@@ -215,12 +198,8 @@ answer(const struct wire_hdr *h, const uint8_t *p, size_t len,
 		break;
 	case WIRE_M_STAT:
 		if (strcmp(h->name, "ab/good") == 0) {
-			memset(st, 0, sizeof(st));
-			st[7] = 5;
-			st[8] = 0x36;
-			st[9] = 0x10;
-			st[10] = 0xa6;
-			st[11] = 0x86;	/* crc32("hello") */
+			be64_put(st, 5);
+			be32_put(st + 8, 0x3610a686);	/* crc32("hello") */
 			a->payload = st;
 			a->len = 12;
 		} else if (strcmp(h->name, "ab/short") == 0) {
@@ -234,12 +213,10 @@ answer(const struct wire_hdr *h, const uint8_t *p, size_t len,
 		a->len = 4;
 		break;
 	case WIRE_M_STATFS:
-		memset(st, 0, sizeof(st));
-		st[7] = 1;
-		st[15] = 2;
-		st[23] = 3;
-		st[0] = 0x80;
-		st[31] = 4;
+		be64_put(st, 0x80ULL << 56 | 1);
+		be64_put(st + 8, 2);
+		be64_put(st + 16, 3);
+		be64_put(st + 24, 4);
 		a->payload = st;
 		a->len = 32;
 		break;
@@ -291,7 +268,7 @@ serve(int fd)
 		if (a.len > 0)
 			memcpy(frame + WIRE_FRAME_HDR + hl, a.payload, a.len);
 		flen = wire_seal(keys.s2c, counter, frame, (size_t)hl + a.len);
-		if (writen(fd, frame, flen) == -1)
+		if (dsrv_write_all(fd, frame, flen) == -1)
 			_exit(6);
 	}
 }

@@ -23,6 +23,7 @@
 #include <sodium.h>
 #include <zlib.h>
 
+#include "bytes.h"
 #include "wire.h"
 #include "tap.h"
 
@@ -113,8 +114,6 @@ struct vec {
 static int	unhex(const char *, uint8_t *, size_t);
 static char	*tohex(const uint8_t *, size_t);
 static int	same_hex(const uint8_t *, size_t, const char *);
-static void	be64(uint8_t *, uint64_t);
-static uint32_t	rd32(const uint8_t *);
 static void	vectors_compute(struct vectors *);
 static size_t	vectors_list(const struct vectors *, struct vec *, size_t);
 static int	vectors_print(void);
@@ -189,24 +188,6 @@ same_hex(const uint8_t *p, size_t len, const char *hex)
 	return 1;
 }
 
-static void
-be64(uint8_t *p, uint64_t v)
-{
-	int	 i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Everything in the vectors, computed with lib/wire.c. */
 static void
 vectors_compute(struct vectors *v)
@@ -231,8 +212,8 @@ vectors_compute(struct vectors *v)
 	wire_session_keys(v->key, v->h, v->cproof, &v->keys);
 	memcpy(v->okm, v->keys.c2s, WIRE_KEY_LEN);
 	memcpy(v->okm + WIRE_KEY_LEN, v->keys.s2c, WIRE_KEY_LEN);
-	be64(v->c0, v->keys.counter0);
-	be64(v->nonce + 4, v->keys.counter0);
+	be64_put(v->c0, v->keys.counter0);
+	be64_put(v->nonce + 4, v->keys.counter0);
 
 	memset(&h, 0, sizeof(h));
 	wire_hdr_set(&h, WIRE_F_METHOD, WIRE_M_PING);
@@ -384,12 +365,12 @@ test_vectors_crosscheck(void)
 	memcpy(hello + 7, "backup", 6);
 	for (i = 0; i < 32; i++)
 		hello[39 + i] = (uint8_t)(0xa0 + i);
-	be64(hello + 71, 1767225600000ULL);
+	be64_put(hello + 71, 1767225600000ULL);
 	ok(memcmp(hello, v.hello, 79) == 0, "cross: HELLO laid out by hand");
 	memcpy(chal, "DSRV\x01\x02", 6);
 	for (i = 0; i < 32; i++)
 		chal[6 + i] = (uint8_t)(0xc0 + i);
-	be64(chal + 38, 1767225600005ULL);
+	be64_put(chal + 38, 1767225600005ULL);
 	ok(memcmp(chal, v.challenge, 46) == 0,
 	    "cross: CHALLENGE laid out by hand");
 
@@ -413,19 +394,16 @@ test_vectors_crosscheck(void)
 	crypto_generichash(okm, 64, buf, 81, key, 32);
 	ok(same_hex(okm, 64, X_OKM), "cross: OKM");
 
-	c0 = 0;
-	for (i = 0; i < 8; i++)
-		c0 = c0 << 8 | h[i];
-	c0 &= 0x3fffffffffffffffULL;
+	c0 = be64_get(h) & 0x3fffffffffffffffULL;
 	is_int(c0, v.keys.counter0, "cross: C0");
 
 	memset(nonce, 0, 4);
-	be64(nonce + 4, c0);
+	be64_put(nonce + 4, c0);
 	ok(same_hex(nonce, 12, X_NONCE), "cross: nonce");
 
 	/* Request: the frame header is the associated data. */
 	unhex(X_REQ_FRAME, buf, sizeof(buf));
-	is_int(rd32(buf), v.req_framelen - 12, "cross: request length field");
+	is_int(be32_get(buf), v.req_framelen - 12, "cross: request length field");
 	ok(memcmp(buf + 4, nonce + 4, 8) == 0,
 	    "cross: request counter field is C0");
 	rv = crypto_aead_chacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
@@ -446,15 +424,15 @@ test_vectors_crosscheck(void)
 	    "cross: response frame opens with s2c");
 
 	/* Walk the response's fields by hand: every crc32 from zlib. */
-	hl = rd32(pt);
+	hl = be32_get(pt);
 	off = 4;
 	nfields = ncrc = 0;
 	while (off + 4 <= 4 + hl) {
-		l = (size_t)pt[off + 2] << 8 | pt[off + 3];
+		l = be16_get(pt + off + 2);
 		if (off + 8 + l > 4 + hl)
 			break;
 		nfields++;
-		if (crc32(0L, pt + off, 4 + l) == rd32(pt + off + 4 + l))
+		if (crc32(0L, pt + off, 4 + l) == be32_get(pt + off + 4 + l))
 			ncrc++;
 		off += 8 + l;
 	}
@@ -463,18 +441,18 @@ test_vectors_crosscheck(void)
 	ok(ptlen - off == 11 && memcmp(pt + off, V_VERSION, 11) == 0,
 	    "cross: response payload is the version");
 	/* Field 5 is the fourth: its value's low half at 4 + 3 * 16 + 8. */
-	ok(rd32(pt + 4 + 3 * 16 + 8) ==
+	ok(be32_get(pt + 4 + 3 * 16 + 8) ==
 	    crc32(0L, (const Bytef *)V_VERSION, 11),
 	    "cross: payload crc32 field holds crc32(\"%s\")", V_VERSION);
 
 	unhex(X_REQ_PT, pt, sizeof(pt));
-	hl = rd32(pt);
+	hl = be32_get(pt);
 	off = 4;
 	nfields = ncrc = 0;
 	while (off + 8 <= 4 + hl) {
-		l = (size_t)pt[off + 2] << 8 | pt[off + 3];
+		l = be16_get(pt + off + 2);
 		nfields++;
-		if (crc32(0L, pt + off, 4 + l) == rd32(pt + off + 4 + l))
+		if (crc32(0L, pt + off, 4 + l) == be32_get(pt + off + 4 + l))
 			ncrc++;
 		off += 8 + l;
 	}
@@ -879,23 +857,16 @@ test_frame_hdr(void)
 	uint64_t	 ctr;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		h[0] = bad[i] >> 24;
-		h[1] = bad[i] >> 16;
-		h[2] = bad[i] >> 8;
-		h[3] = bad[i];
-		be64(h + 4, 1);
+		be32_put(h, bad[i]);
+		be64_put(h + 4, 1);
 		ok(wire_frame_hdr(h, &ctlen, &ctr) == -1,
 		    "frame_hdr refuses length %u", bad[i]);
 	}
-	h[0] = h[1] = h[2] = 0;
-	h[3] = WIRE_FRAME_MIN;
-	be64(h + 4, 0x0123456789abcdefULL);
+	be32_put(h, WIRE_FRAME_MIN);
+	be64_put(h + 4, 0x0123456789abcdefULL);
 	ok(wire_frame_hdr(h, &ctlen, &ctr) == 0 && ctlen == 20 &&
 	    ctr == 0x0123456789abcdefULL, "frame_hdr takes length 20");
-	h[0] = (uint8_t)(WIRE_FRAME_MAX >> 24);
-	h[1] = (uint8_t)(WIRE_FRAME_MAX >> 16);
-	h[2] = (uint8_t)(WIRE_FRAME_MAX >> 8);
-	h[3] = (uint8_t)WIRE_FRAME_MAX;
+	be32_put(h, WIRE_FRAME_MAX);
 	ok(wire_frame_hdr(h, &ctlen, &ctr) == 0 && ctlen == WIRE_FRAME_MAX,
 	    "frame_hdr takes WIRE_FRAME_MAX");
 }
@@ -1019,10 +990,7 @@ hdr_end(uint8_t *buf, size_t off)
 {
 	uint32_t	 hl = off - 4;
 
-	buf[0] = hl >> 24;
-	buf[1] = hl >> 16;
-	buf[2] = hl >> 8;
-	buf[3] = hl;
+	be32_put(buf, hl);
 	return off;
 }
 
@@ -1093,10 +1061,7 @@ test_hdr_reject(void)
 	wire_field_uint(buf, sizeof(buf), &off, WIRE_F_METHOD, 1);
 	buf[5] = 3;
 	crc = crc32(0L, buf + 4, 12);
-	buf[16] = crc >> 24;
-	buf[17] = crc >> 16;
-	buf[18] = crc >> 8;
-	buf[19] = crc;
+	be32_put(buf + 16, crc);
 	len = hdr_end(buf, off);
 	expect_refused(buf, len, "type 3", "field 1: bad type");
 
@@ -1106,10 +1071,7 @@ test_hdr_reject(void)
 	wire_field_bytes(buf, sizeof(buf), &off, WIRE_F_METHOD, v, 7);
 	buf[5] = WIRE_T_UINT;
 	crc = crc32(0L, buf + 4, 11);
-	buf[15] = crc >> 24;
-	buf[16] = crc >> 16;
-	buf[17] = crc >> 8;
-	buf[18] = crc;
+	be32_put(buf + 15, crc);
 	len = hdr_end(buf, off);
 	expect_refused(buf, len, "a uint of 7 bytes",
 	    "field 1: integer not 8 bytes");

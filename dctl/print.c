@@ -1,0 +1,164 @@
+/*
+ * dctl's output formatting: names escaped for a terminal, dates, and a
+ * file's metadata as text or as JSON lines for scripts.  The commands
+ * call it; it calls only util.c (to die without memory).
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chunkname.h"
+#include "dctl.h"
+#include "dsrvfile.h"
+#include "util.h"
+
+static void	 fmt_date(uint64_t, char *, size_t);
+static void	 hex(const uint8_t *, size_t, char *);
+
+/* UTC, so that the same file shows the same date everywhere. */
+static void
+fmt_date(uint64_t secs, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)secs;
+
+	if (secs == 0 || secs > (uint64_t)INT64_MAX / 2 ||
+	    gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		(void)snprintf(buf, len, "%19s", "-");
+}
+
+static void
+hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+const char *
+printable(const char *s)
+{
+	static char	*buf[2];
+	static int	 which;
+
+	which = !which;
+	free(buf[which]);
+	if ((buf[which] = dsrv_avis(s)) == NULL)
+		die("%s", strerror(errno));
+	return (buf[which]);
+}
+
+void
+json_string(FILE *fp, const char *str)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 n;
+
+	fputc('"', fp);
+	while (*s != '\0') {
+		if (*s == '"' || *s == '\\') {
+			fputc('\\', fp);
+			fputc(*s++, fp);
+		} else if (*s < 0x20 || *s == 0x7f) {
+			fprintf(fp, "\\u%04x", *s++);
+		} else if (*s < 0x80) {
+			fputc(*s++, fp);
+		} else if ((n = dsrv_utf8_len((const char *)s)) > 0) {
+			(void)fwrite(s, 1, n, fp);
+			s += n;
+		} else {
+			/* Names are bytes; JSON wants UTF-8.  Latin-1 it is. */
+			fprintf(fp, "\\u%04x", *s++);
+		}
+	}
+	fputc('"', fp);
+}
+
+void
+json_meta(FILE *fp, const struct dsrv_file_meta *m, int chunks)
+{
+	char		 sha[65], cname[CHUNK_NAME_MAX + 1];
+	size_t		 i;
+
+	fputs("{\"name\":", fp);
+	json_string(fp, m->name);
+	fprintf(fp, ",\"length\":%" PRIu64 ",\"crc32\":\"%08" PRIx32 "\","
+	    "\"stored_at\":%" PRIu64 ",\"sha256\":", m->length, m->crc,
+	    m->stored_at);
+	if (m->has_sha256) {
+		hex(m->sha256, sizeof(m->sha256), sha);
+		fprintf(fp, "\"%s\"", sha);
+	} else
+		fputs("null", fp);
+	fputs(",\"meta\":", fp);
+	json_string(fp, m->metaname);
+	if (!chunks) {
+		fprintf(fp, ",\"chunks\":%zu}\n", m->nchunks);
+		return;
+	}
+	fputs(",\"chunks\":[", fp);
+	for (i = 0; i < m->nchunks; i++) {
+		dsrv_data_name(m->crc, (uint32_t)i, m->chunks[i].crc, cname);
+		fprintf(fp, "%s{\"index\":%zu,\"length\":%" PRIu64 ","
+		    "\"crc32\":\"%08" PRIx32 "\",\"chunk\":\"%s\"}",
+		    i > 0 ? "," : "", i, m->chunks[i].length,
+		    m->chunks[i].crc, cname);
+	}
+	fputs("]}\n", fp);
+}
+
+/* UTC dates, hex sha256, every chunk by index, length, crc32 and name. */
+void
+print_meta(const struct dsrv_file_meta *m)
+{
+	char	 date[32], sha[65], cname[CHUNK_NAME_MAX + 1];
+	size_t	 i;
+
+	if (cargs.json) {
+		json_meta(stdout, m, 1);
+		return;
+	}
+	fmt_date(m->stored_at, date, sizeof(date));
+	if (m->has_sha256)
+		hex(m->sha256, sizeof(m->sha256), sha);
+	else
+		(void)strlcpy(sha, "-", sizeof(sha));
+	printf("%-10s%s\n", "name", printable(m->name));
+	printf("%-10s%" PRIu64 "\n", "length", m->length);
+	printf("%-10s%08" PRIx32 "\n", "crc32", m->crc);
+	printf("%-10s%s\n", "sha256", sha);
+	printf("%-10s%s (%" PRIu64 ")\n", "stored", date, m->stored_at);
+	printf("%-10s%s\n", "metadata", m->metaname);
+	printf("%-10s%zu\n", "chunks", m->nchunks);
+	for (i = 0; i < m->nchunks; i++) {
+		dsrv_data_name(m->crc, (uint32_t)i, m->chunks[i].crc, cname);
+		printf("chunk %zu length %" PRIu64 " crc32 %08" PRIx32 " %s\n",
+		    i, m->chunks[i].length, m->chunks[i].crc, cname);
+	}
+}
+
+/* crc32, length, date stored and name. */
+void
+print_match(const struct dsrv_file_meta *m)
+{
+	char	 date[32];
+
+	if (cargs.json) {
+		json_meta(stdout, m, 0);
+		return;
+	}
+	fmt_date(m->stored_at, date, sizeof(date));
+	printf("%08" PRIx32 "  %12" PRIu64 "  %s  %s\n", m->crc, m->length,
+	    date, printable(m->name));
+}

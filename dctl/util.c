@@ -1,0 +1,149 @@
+/*
+ * What every dctl command calls: the options of the command line
+ * (cargs), the error exits, the exit status a library outcome means,
+ * and the parsing of a file command's own arguments.  It sits below
+ * every other file of dctl; it calls only progress_clear(), so that an
+ * error message never lands on the end of a progress line.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dctl.h"
+#include "wire.h"
+
+static void	 vdie(int, const char *, va_list)
+		    __attribute__((__noreturn__, __format__ (printf, 2, 0)));
+
+struct client_args	 cargs;
+
+static void
+vdie(int status, const char *fmt, va_list ap)
+{
+	progress_clear();
+	fprintf(stderr, "dctl: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+void
+die(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vdie(EXIT_ERROR, fmt, ap);
+	va_end(ap);
+}
+
+void
+die_status(int status, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vdie(status, fmt, ap);
+	va_end(ap);
+}
+
+void
+die_usage(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vdie(EXIT_USAGE, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * What a library outcome means for the exit status: -1 is a failed
+ * transfer, a wire code says what was wrong with the data.
+ */
+int
+exit_status(int code)
+{
+	switch (code) {
+	case WIRE_E_OK:
+		return (0);
+	case WIRE_E_NOTFOUND:
+		return (EXIT_NOTFOUND);
+	case WIRE_E_CRC:
+	case WIRE_E_CORRUPT:
+		return (EXIT_CORRUPT);
+	default:
+		return (EXIT_ERROR);
+	}
+}
+
+void
+fail(int code, const char *err)
+{
+	die_status(exit_status(code), "%s", err);
+}
+
+void
+flush_stdout(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		die("stdout: %s", strerror(errno));
+}
+
+void
+parse_fargs(int argc, char **argv, int allowed, int min, int max,
+    const char *usage, struct fargs *fa)
+{
+	int	 i, opts = 1;
+
+	memset(fa, 0, sizeof(*fa));
+	for (i = 0; i < argc; i++) {
+		if (opts && argv[i][0] == '-' && argv[i][1] != '\0') {
+			if (strcmp(argv[i], "--") == 0)
+				opts = 0;
+			else if (strcmp(argv[i], "-j") == 0)
+				cargs.json = 1;
+			else if (strcmp(argv[i], "-q") == 0)
+				cargs.quiet = 1;
+			else if (strcmp(argv[i], "-jq") == 0 ||
+			    strcmp(argv[i], "-qj") == 0)
+				cargs.json = cargs.quiet = 1;
+			else if ((allowed & O_SHA256) &&
+			    strcmp(argv[i], "--sha256") == 0)
+				fa->sha256 = 1;
+			else if ((allowed & O_READ) &&
+			    strcmp(argv[i], "--read") == 0)
+				fa->read = 1;
+			else if ((allowed & O_TO) &&
+			    strcmp(argv[i], "--to") == 0) {
+				if (++i == argc)
+					die_usage("usage: %s", usage);
+				fa->to = argv[i];
+			} else if ((allowed & O_DECLARE) &&
+			    strcmp(argv[i], "--crc32") == 0) {
+				if (++i == argc)
+					die_usage("usage: %s", usage);
+				fa->crc32 = argv[i];
+			} else if ((allowed & O_DECLARE) &&
+			    strcmp(argv[i], "--length") == 0) {
+				if (++i == argc)
+					die_usage("usage: %s", usage);
+				fa->length = argv[i];
+			} else
+				die_usage("unknown option %s; usage: %s",
+				    argv[i], usage);
+			continue;
+		}
+		if (fa->nargs == max)
+			die_usage("usage: %s", usage);
+		fa->arg[fa->nargs++] = argv[i];
+	}
+	if (fa->nargs < min)
+		die_usage("usage: %s", usage);
+	if ((allowed & O_TO) && fa->to == NULL)
+		die_usage("usage: %s", usage);
+}

@@ -1,0 +1,65 @@
+/*
+ * What the three parts of the file layer share and nobody else needs:
+ * the limits, the error formatter, and the metadata helpers of
+ * dsrvfile_meta.c that the writer (dsrvfile_write.c) and the reader
+ * (dsrvfile_read.c) call.  Calls go from the writer and the reader to
+ * the metadata part only, never back, and never between the two.
+ */
+#ifndef DSRV_FILE_INT_H
+#define DSRV_FILE_INT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dsrvfile.h"
+#include "pool.h"
+
+/* 4 TiB: the metadata of the largest file stays well below a payload. */
+#define DSRV_CHUNKS_MAX		(512 * 1024)
+#define DSRV_NAME_MAX		4096
+#define DSRV_PARALLEL		4
+#define DSRV_PARALLEL_MAX	64
+
+/* Messages are cut to the caller's buffer, never overflow it. */
+static inline void __attribute__((format(printf, 3, 4)))
+errf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Chunks in flight for a transfer: the caller's choice within bounds. */
+static inline int
+xfer_parallel(const struct dsrv_xfer_opts *o)
+{
+	if (o == NULL || o->parallel <= 0)
+		return (DSRV_PARALLEL);
+	return (o->parallel > DSRV_PARALLEL_MAX ? DSRV_PARALLEL_MAX :
+	    o->parallel);
+}
+
+/*
+ * The name with every byte outside [A-Za-z0-9._-] and a leading dot
+ * replaced by '_', cut to DSRV_SANITIZED_MAX; returns its length (0 for
+ * an empty name, the caller decides what that means).
+ */
+size_t	 dsrvfile_sanitize(const char *, char *, size_t);
+/*
+ * The D scheme: every chunk but the last is DSRV_CHUNK_SIZE bytes, the
+ * last one is not empty, and the chunk crcs combine to the file's.
+ */
+int	 dsrvfile_meta_check(const struct dsrv_file_meta *, char *, size_t);
+/*
+ * Read and decode the metadata chunk metaname into buf (a payload's
+ * room); it must name itself.  A wire code, WIRE_E_CORRUPT when it
+ * does not decode or names another file.
+ */
+int	 dsrvfile_meta_fetch(struct dsrv_pool *, const char *, uint8_t *,
+	    struct dsrv_file_meta **, char *, size_t);
+
+#endif /* DSRV_FILE_INT_H */

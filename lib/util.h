@@ -1,0 +1,26 @@
+/*
+ * Small helpers that the client library, dctl and the tools share
+ * instead of keeping copies: writing a whole buffer, and making text
+ * that came from the network or a user safe for a terminal.  They call
+ * nothing else in lib/.
+ */
+#ifndef DSRV_UTIL_H
+#define DSRV_UTIL_H
+
+#include <stddef.h>
+
+/* All of len bytes, retrying short writes and EINTR; -1 with errno. */
+int	 dsrv_write_all(int, const void *, size_t);
+/*
+ * src for a terminal line: every control character, byte that is not
+ * part of valid UTF-8, C1 control and backslash as a vis(3) escape
+ * (\n, \t, \033, \\, ...), cut at dstsize without splitting an escape
+ * or a character.  dst and src must not overlap.
+ */
+void	 dsrv_vis(char *dst, size_t dstsize, const char *src);
+/* The same, the whole of src in a string of its own; NULL: no memory. */
+char	*dsrv_avis(const char *);
+/* The length of the valid UTF-8 sequence at s, or 0. */
+size_t	 dsrv_utf8_len(const char *);
+
+#endif /* DSRV_UTIL_H */
