@@ -33,7 +33,7 @@ struct scrub_counters {
 static void	 ctl_connect(void);
 static void	 ctl_send(uint32_t, const void *, size_t);
 static void	 ctl_next(struct imsg *);
-static void	 need_size(const struct imsg *, size_t);
+static void	 bad_message(const struct imsg *) __attribute__((__noreturn__));
 static uint32_t	 ctl_reply(struct imsg *, struct ctl_result *);
 static void	 ctl_want_result(struct ctl_result *);
 static int	 ctl_result(const char *, const char *);
@@ -104,12 +104,12 @@ ctl_next(struct imsg *imsg)
 	}
 }
 
+/* A message that failed its reader (lib/ctl.c). */
 static void
-need_size(const struct imsg *imsg, size_t len)
+bad_message(const struct imsg *imsg)
 {
-	if (imsg->datalen != len)
-		die("bad message type %u from dsrvd: size %zu", imsg->hdr.type,
-		    imsg->datalen);
+	die("bad message type %u from dsrvd: size %zu", imsg->hdr.type,
+	    imsg->datalen);
 }
 
 /*
@@ -122,9 +122,8 @@ ctl_reply(struct imsg *imsg, struct ctl_result *res)
 {
 	ctl_next(imsg);
 	if (imsg->hdr.type == IMSG_CTL_RESULT) {
-		need_size(imsg, sizeof(*res));
-		memcpy(res, imsg->data, sizeof(*res));
-		res->msg[sizeof(res->msg) - 1] = '\0';
+		if (ctl_result_get(imsg, res) == -1)
+			bad_message(imsg);
 		imsg_free(imsg);
 	}
 	return (imsg->hdr.type);
@@ -196,18 +195,14 @@ cmd_status(int argc, char **argv)
 			fprintf(stderr, "dctl: %s\n", res.msg);
 			return 1;
 		case IMSG_CTL_STATUS_INFO:
-			need_size(&imsg, sizeof(info));
-			memcpy(&info, imsg.data, sizeof(info));
-			info.version[sizeof(info.version) - 1] = '\0';
-			info.conffile[sizeof(info.conffile) - 1] = '\0';
-			info.datadir[sizeof(info.datadir) - 1] = '\0';
+			if (ctl_status_info_get(&imsg, &info) == -1)
+				bad_message(&imsg);
 			fmt_uptime(info.uptime, up, sizeof(up));
 			printf("dsrvd %s, up %s\n", info.version, up);
 			printf("%-16s%s%s\n", "config file", info.conffile,
 			    info.conf_missing ?
 			    " (not found, built-in defaults)" : "");
 			printf("%-16s%s\n", "data directory", info.datadir);
-			info.storage_msg[sizeof(info.storage_msg) - 1] = '\0';
 			sanitize(info.storage_msg, sizeof(info.storage_msg));
 			if (info.readonly)
 				printf("%-16sREAD-ONLY: %s\n", "storage",
@@ -225,9 +220,8 @@ cmd_status(int argc, char **argv)
 			printf("%-16s%s\n", "listening on", (char *)imsg.data);
 			break;
 		case IMSG_CTL_STATUS_PROC:
-			need_size(&imsg, sizeof(proc));
-			memcpy(&proc, imsg.data, sizeof(proc));
-			proc.role[sizeof(proc.role) - 1] = '\0';
+			if (ctl_proc_get(&imsg, &proc) == -1)
+				bad_message(&imsg);
 			if (procs++ == 0)
 				printf("\n%-13s%s\n", "PROCESS", "PID");
 			if (proc.instance >= 0)
@@ -239,9 +233,8 @@ cmd_status(int argc, char **argv)
 			printf("%-13s%d\n", label, proc.pid);
 			break;
 		case IMSG_CTL_STATUS_COUNTER:
-			need_size(&imsg, sizeof(cc));
-			memcpy(&cc, imsg.data, sizeof(cc));
-			cc.name[sizeof(cc.name) - 1] = '\0';
+			if (ctl_counter_get(&imsg, &cc) == -1)
+				bad_message(&imsg);
 			if (counters++ == 0)
 				printf("\n%-29s%s\n", "COUNTER", "VALUE");
 			printf("%-29s%llu\n", cc.name,
@@ -311,9 +304,8 @@ scrub_counters(struct scrub_counters *sc)
 		case IMSG_CTL_RESULT:
 			die("scrub: %s", res.msg);
 		case IMSG_CTL_STATUS_COUNTER:
-			need_size(&imsg, sizeof(cc));
-			memcpy(&cc, imsg.data, sizeof(cc));
-			cc.name[sizeof(cc.name) - 1] = '\0';
+			if (ctl_counter_get(&imsg, &cc) == -1)
+				bad_message(&imsg);
 			if (strcmp(cc.name, "scrub runs") == 0) {
 				sc->runs = cc.value;
 				seen |= 1;
