@@ -117,7 +117,7 @@ extern struct network	 nenv;
 /* network.c */
 int	network_accept_fd(int, struct sockaddr_storage *, socklen_t *);
 
-/* conn.c: client connections */
+/* network_conn.c: client connections */
 void	conn_accept(int, struct sockaddr_storage *, socklen_t);
 void	conn_crypto_challenge(uint32_t, const struct hs_challenge *);
 void	conn_crypto_ok(uint32_t, const struct hs_ok *);
@@ -125,7 +125,7 @@ void	conn_crypto_fail(uint32_t, const struct hs_fail *);
 void	conn_storage_result(struct imsgev *, struct imsg *);
 size_t	conn_payload_off(void);
 
-/* control.c: the control socket, served by network worker 0 */
+/* network_control.c: the control socket, served by network worker 0 */
 void	control_init(struct child_env *);
 void	control_pause(int);
 
