@@ -1,7 +1,14 @@
 /*
- * One client connection in a network worker: the handshake (with the
- * crypto process doing everything that needs the key), then encrypted
- * request/response frames, one request at a time.
+ * One client connection in a network worker, from accept to close: the
+ * connection limit, the timers, reading and writing the socket, the
+ * handshake (the crypto process does everything that needs the key),
+ * then encrypted request/response frames, one request at a time.
+ *
+ * A whole request frame, read and authenticated here, goes to
+ * network_req.c, which sends it to storage or builds the answer; this
+ * file writes whatever answer it built.  Where the frames live is
+ * network_buf.c's business.  network.c accepts the sockets and passes
+ * on what crypto and storage say about a connection.
  *
  * Everything here is driven by what a peer sends, so every length is
  * checked before anything is allocated for it, every wait has a timer,
@@ -9,36 +16,33 @@
  * peer and the reason.
  */
 #include <sys/types.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#include "chunkname.h"
+#include "bytes.h"
 #include "dsrvd.h"
 #include "log.h"
 #include "network.h"
 
-#define CONN_KEEP_BUF	(64 * 1024)	/* larger frames use a bigbuf */
-#define BB_POOL_KEEP	16		/* free bigbufs kept per worker */
-#define BB_IDLE_SEC	10		/* then the free ones are unmapped */
 #define LINGER_SEC	2		/* after a refusal, until EOF */
 
 static void	 conn_read(int, short, void *);
 static void	 conn_write(int, short, void *);
 static void	 conn_timeout(int, short, void *);
 static void	 conn_free(struct conn *);
+static void	 conn_log(struct conn *, const char *);
+static void	 conn_crypto_abort(struct conn *);
 static void	 conn_drop(struct conn *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 static void	 conn_refuse(struct conn *, int, const char *, ...)
@@ -50,28 +54,15 @@ static void	 conn_send(struct conn *, const uint8_t *, size_t,
 static int	 conn_fill(struct conn *, uint8_t *, size_t, size_t *);
 static void	 conn_hello(struct conn *);
 static void	 conn_finish(struct conn *);
+static void	 conn_to_crypto(struct conn *, uint32_t, const void *,
+		    size_t);
 static void	 conn_frame(struct conn *);
-static void	 conn_request(struct conn *, const struct wire_hdr *,
-		    const uint8_t *, size_t);
-static void	 conn_respond(struct conn *, uint64_t, uint64_t, const char *,
-		    const void *, size_t);
-static void	 conn_respond_inplace(struct conn *, size_t, uint32_t);
-static size_t	 conn_align_pad(size_t);
-static int	 conn_buf(struct conn *, size_t);
-static int	 conn_bigbuf(struct conn *);
-static void	 conn_release(struct conn *, int);
-static void	 conn_bb_destroy(struct bigbuf *);
-static void	 conn_bb_trim(int, short, void *);
-static void	 conn_to_storage(struct conn *, uint32_t, struct st_req *,
-		    int);
+static void	 conn_answer(struct conn *, ssize_t);
 static struct conn *conn_find(uint32_t);
+static struct conn *conn_find_crypto(uint32_t);
 
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
-static TAILQ_HEAD(, bigbuf)	 bbfree = TAILQ_HEAD_INITIALIZER(bbfree);
-static size_t			 nbbfree;
-static struct event		*bbtrim;
 static uint32_t			 next_connid;
-static uint32_t			 next_reqid;
 
 static uint64_t
 elapsed_us(const struct timespec *since)
@@ -93,6 +84,20 @@ conn_find(uint32_t id)
 		if (c->id == id)
 			return c;
 	return NULL;
+}
+
+/*
+ * The connection crypto is answering for, if it is still there and
+ * still waiting: a connection that timed out meanwhile is gone.
+ */
+static struct conn *
+conn_find_crypto(uint32_t id)
+{
+	struct conn	*c;
+
+	if ((c = conn_find(id)) == NULL || c->state != CS_CRYPTO)
+		return NULL;
+	return c;
 }
 
 /*
@@ -151,13 +156,22 @@ conn_accept(int fd, struct sockaddr_storage *ss, socklen_t len)
 	conn_want(c, EV_READ);
 }
 
+/* Tell crypto to forget the handshake it holds for this connection. */
+static void
+conn_crypto_abort(struct conn *c)
+{
+	if (!c->in_crypto || nenv.env->crypto == NULL)
+		return;
+	if (imsgev_compose(nenv.env->crypto, IMSG_HS_ABORT, c->id, 0, -1,
+	    NULL, 0) == -1)
+		fatal("%s: compose", __func__);
+	c->in_crypto = 0;
+}
+
 static void
 conn_free(struct conn *c)
 {
-	if (c->in_crypto && nenv.env->crypto != NULL &&
-	    imsgev_compose(nenv.env->crypto, IMSG_HS_ABORT, c->id, 0, -1,
-	    NULL, 0) == -1)
-		fatal("%s: compose", __func__);
+	conn_crypto_abort(c);
 	TAILQ_REMOVE(&conns, c, entry);
 	nenv.conns_open--;
 	if (c->counted)
@@ -167,14 +181,20 @@ conn_free(struct conn *c)
 	event_free(c->wev);
 	event_free(c->tmo);
 	(void)close(c->fd);
-	if (c->buf != NULL) {
-		sodium_memzero(c->buf, c->bufsz);
-		free(c->buf);
-	}
 	/* Storage may still be reading the buffer: do not reuse it. */
-	conn_release(c, c->state != CS_STORAGE);
+	buf_free(c, c->state != CS_STORAGE);
 	sodium_memzero(c, sizeof(*c));
 	free(c);
+}
+
+/* Why a connection ends, naming the key once the peer has named one. */
+static void
+conn_log(struct conn *c, const char *why)
+{
+	if (c->keyname[0] != '\0')
+		log_warnx("%s key %s: %s", c->peer, c->keyname, why);
+	else
+		log_warnx("%s: %s", c->peer, why);
 }
 
 /* Close for a protocol violation or a timeout, without an answer. */
@@ -187,10 +207,7 @@ conn_drop(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (c->keyname[0] != '\0')
-		log_warnx("%s key %s: %s", c->peer, c->keyname, why);
-	else
-		log_warnx("%s: %s", c->peer, why);
+	conn_log(c, why);
 	nenv.conns_dropped++;
 	conn_free(c);
 }
@@ -210,16 +227,8 @@ conn_refuse(struct conn *c, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (c->keyname[0] != '\0')
-		log_warnx("%s key %s: %s", c->peer, c->keyname, why);
-	else
-		log_warnx("%s: %s", c->peer, why);
-	if (c->in_crypto && nenv.env->crypto != NULL) {
-		if (imsgev_compose(nenv.env->crypto, IMSG_HS_ABORT, c->id, 0,
-		    -1, NULL, 0) == -1)
-			fatal("%s: compose", __func__);
-		c->in_crypto = 0;
-	}
+	conn_log(c, why);
+	conn_crypto_abort(c);
 	/* The client sees only the code's text for authentication. */
 	conn_timer(c, LINGER_SEC * 1000);
 	conn_send(c, c->hs, wire_result_build(c->hs, code, NULL,
@@ -372,9 +381,7 @@ conn_read(int fd, short event, void *arg)
 			if (wire_frame_hdr(c->fhdr, &c->want, &c->rcounter)
 			    == -1) {
 				conn_drop(c, "frame length %u out of bounds",
-				    (unsigned int)((uint32_t)c->fhdr[0] << 24 |
-				    c->fhdr[1] << 16 | c->fhdr[2] << 8 |
-				    c->fhdr[3]));
+				    (unsigned int)be32_get(c->fhdr));
 				return;
 			}
 			if (c->rcounter != c->counter) {
@@ -384,21 +391,11 @@ conn_read(int fd, short event, void *arg)
 				    (unsigned long long)c->counter);
 				return;
 			}
-			if ((WIRE_FRAME_HDR + c->want <= CONN_KEEP_BUF ?
-			    conn_buf(c, WIRE_FRAME_HDR + c->want) :
-			    conn_bigbuf(c)) == -1) {
+			if (buf_frame_in(c, WIRE_FRAME_HDR + c->want) == -1) {
 				conn_drop(c, "out of memory for a %zu byte "
 				    "message", c->want);
 				return;
 			}
-			/*
-			 * A big frame is placed so that its payload will
-			 * start aligned if its header is as long as the last
-			 * one: a file's chunks have names of one length.
-			 */
-			c->frame = WIRE_FRAME_HDR + c->want <= CONN_KEEP_BUF ?
-			    c->buf : c->bb->p + conn_align_pad(WIRE_FRAME_HDR +
-			    c->hlguess);
 			memcpy(c->frame, c->fhdr, WIRE_FRAME_HDR);
 		}
 		r = conn_fill(c, c->frame + WIRE_FRAME_HDR, c->want, &c->rlen);
@@ -467,7 +464,7 @@ conn_write(int fd, short event, void *arg)
 		c->counter++;
 		c->state = CS_REQUEST;
 		c->fhlen = c->rlen = 0;
-		conn_release(c, 1);
+		buf_release(c, 1);
 		conn_timer(c, nenv.env->conf->idle_timeout_ms);
 		conn_want(c, EV_READ);
 		break;
@@ -482,6 +479,21 @@ conn_write(int fd, short event, void *arg)
 	default:
 		fatalx("%s: bad state %d", __func__, c->state);
 	}
+}
+
+/*
+ * Hand a handshake message to crypto; the client waits, unread, until
+ * crypto answers or the handshake timer fires.
+ */
+static void
+conn_to_crypto(struct conn *c, uint32_t type, const void *data, size_t len)
+{
+	if (imsgev_compose(nenv.env->crypto, type, c->id, 0, -1, data,
+	    len) == -1)
+		fatal("%s: compose", __func__);
+	c->in_crypto = 1;
+	c->state = CS_CRYPTO;
+	conn_want(c, 0);
 }
 
 /*
@@ -523,12 +535,7 @@ conn_hello(struct conn *c)
 	memset(&hh, 0, sizeof(hh));
 	memcpy(hh.hello, c->hs, sizeof(hh.hello));
 	(void)strlcpy(hh.peer, c->peer, sizeof(hh.peer));
-	if (imsgev_compose(nenv.env->crypto, IMSG_HS_HELLO, c->id, 0, -1, &hh,
-	    sizeof(hh)) == -1)
-		fatal("%s: compose", __func__);
-	c->in_crypto = 1;
-	c->state = CS_CRYPTO;
-	conn_want(c, 0);
+	conn_to_crypto(c, IMSG_HS_HELLO, &hh, sizeof(hh));
 }
 
 void
@@ -536,8 +543,8 @@ conn_crypto_challenge(uint32_t id, const struct hs_challenge *hc)
 {
 	struct conn	*c;
 
-	if ((c = conn_find(id)) == NULL || c->state != CS_CRYPTO)
-		return;		/* gone meanwhile */
+	if ((c = conn_find_crypto(id)) == NULL)
+		return;
 	memcpy(c->hs, hc->challenge, WIRE_CHALLENGE_LEN);
 	conn_send(c, c->hs, WIRE_CHALLENGE_LEN, CS_CHALLENGE);
 }
@@ -549,11 +556,7 @@ conn_finish(struct conn *c)
 
 	c->rtt_us = elapsed_us(&c->chal_sent);
 	memcpy(hf.finish, c->hs, sizeof(hf.finish));
-	if (imsgev_compose(nenv.env->crypto, IMSG_HS_FINISH, c->id, 0, -1,
-	    &hf, sizeof(hf)) == -1)
-		fatal("%s: compose", __func__);
-	c->state = CS_CRYPTO;
-	conn_want(c, 0);
+	conn_to_crypto(c, IMSG_HS_FINISH, &hf, sizeof(hf));
 }
 
 void
@@ -561,7 +564,7 @@ conn_crypto_fail(uint32_t id, const struct hs_fail *f)
 {
 	struct conn	*c;
 
-	if ((c = conn_find(id)) == NULL || c->state != CS_CRYPTO)
+	if ((c = conn_find_crypto(id)) == NULL)
 		return;
 	c->in_crypto = 0;
 	switch (f->code) {
@@ -592,7 +595,7 @@ conn_crypto_ok(uint32_t id, const struct hs_ok *ok)
 	struct dsrvd_conf	*conf = nenv.env->conf;
 	struct conn		*c;
 
-	if ((c = conn_find(id)) == NULL || c->state != CS_CRYPTO)
+	if ((c = conn_find_crypto(id)) == NULL)
 		return;
 	c->in_crypto = 0;
 	(void)strlcpy(c->keyname, ok->keyname, sizeof(c->keyname));
@@ -614,137 +617,13 @@ conn_crypto_ok(uint32_t id, const struct hs_ok *ok)
 	    ""), CS_ACCEPT);
 }
 
-/* What to add to off to make it a multiple of CHUNK_ALIGN. */
-static size_t
-conn_align_pad(size_t off)
-{
-	return (CHUNK_ALIGN - off % CHUNK_ALIGN) % CHUNK_ALIGN;
-}
-
 /*
- * A big buffer for this connection, from the pool or new.  Its size
- * holds the largest frame (and a response's frame header in front of
- * the largest payload).
+ * A whole frame is in: authenticate it, then network_req.c decodes it
+ * and either sends it to storage or has an answer now.
  */
-static int
-conn_bigbuf(struct conn *c)
-{
-	struct bigbuf	*bb;
-	size_t		 sz;
-	long		 pg;
-
-	if (c->bb != NULL)
-		return 0;
-	if ((bb = TAILQ_FIRST(&bbfree)) != NULL) {
-		TAILQ_REMOVE(&bbfree, bb, entry);
-		nbbfree--;
-		c->bb = bb;
-		return 0;
-	}
-	if ((pg = sysconf(_SC_PAGESIZE)) <= 0)
-		pg = 4096;
-	/* Room to align the payload, and for direct I/O past its end. */
-	sz = WIRE_FRAME_HDR + WIRE_FRAME_MAX + 2 * CHUNK_ALIGN;
-	sz = (sz + pg - 1) / pg * pg;
-	if ((bb = calloc(1, sizeof(*bb))) == NULL)
-		return -1;
-	bb->sz = sz;
-	if ((bb->fd = memfd_create("dsrvd-frame", MFD_CLOEXEC)) == -1) {
-		log_warn("memfd_create");
-		free(bb);
-		return -1;
-	}
-	if (ftruncate(bb->fd, sz) == -1 || (bb->p = mmap(NULL, sz,
-	    PROT_READ | PROT_WRITE, MAP_SHARED, bb->fd, 0)) == MAP_FAILED) {
-		log_warn("frame buffer");
-		(void)close(bb->fd);
-		free(bb);
-		return -1;
-	}
-	c->bb = bb;
-	return 0;
-}
-
-static void
-conn_bb_destroy(struct bigbuf *bb)
-{
-	if (munmap(bb->p, bb->sz) == -1)
-		fatal("munmap");
-	(void)close(bb->fd);
-	free(bb);
-}
-
-/*
- * Nothing took a big buffer from the pool for BB_IDLE_SEC: give their
- * memory back.  A busy worker keeps its pages faulted in; an idle one
- * holds no more than its connections' small buffers.
- */
-static void
-conn_bb_trim(int fd, short event, void *arg)
-{
-	struct bigbuf	*bb;
-	size_t		 n = nbbfree;
-
-	while ((bb = TAILQ_FIRST(&bbfree)) != NULL) {
-		TAILQ_REMOVE(&bbfree, bb, entry);
-		nbbfree--;
-		conn_bb_destroy(bb);
-	}
-	log_debug("idle: released %zu frame buffers", n);
-}
-
-/* Give the big buffer back to the pool, or with reuse 0 destroy it. */
-static void
-conn_release(struct conn *c, int reuse)
-{
-	struct bigbuf	*bb = c->bb;
-	struct timeval	 tv = { BB_IDLE_SEC, 0 };
-
-	if (bb == NULL)
-		return;
-	c->bb = NULL;
-	if (reuse && nbbfree < BB_POOL_KEEP) {
-		TAILQ_INSERT_HEAD(&bbfree, bb, entry);
-		nbbfree++;
-		if (bbtrim == NULL && (bbtrim = evtimer_new(nenv.env->base,
-		    conn_bb_trim, NULL)) == NULL)
-			fatalx("%s: evtimer_new failed", __func__);
-		if (evtimer_add(bbtrim, &tv) == -1)
-			fatalx("%s: evtimer_add failed", __func__);
-		return;
-	}
-	conn_bb_destroy(bb);
-}
-
-/* Grow the small frame buffer to at least len bytes. */
-static int
-conn_buf(struct conn *c, size_t len)
-{
-	uint8_t	*p;
-
-	if (c->bufsz >= len)
-		return 0;
-	if ((p = malloc(len)) == NULL)
-		return -1;
-	if (c->buf != NULL) {
-		sodium_memzero(c->buf, c->bufsz);
-		free(c->buf);
-	}
-	c->buf = p;
-	c->bufsz = len;
-	return 0;
-}
-
-/* A whole frame is in: authenticate, decode, act. */
 static void
 conn_frame(struct conn *c)
 {
-	struct wire_hdr	 hdr;
-	const char	*errstr;
-	uint8_t		*pt;
-	size_t		 ptlen;
-	ssize_t		 off;
-
 	if (evtimer_del(c->tmo) == -1)
 		fatalx("%s: evtimer_del failed", __func__);
 	if (wire_open(c->keys.c2s, c->frame, c->want) == -1) {
@@ -752,224 +631,38 @@ conn_frame(struct conn *c)
 		return;
 	}
 	nenv.msgs_in++;
-	pt = c->frame + WIRE_FRAME_HDR;
-	ptlen = c->want - WIRE_TAG_LEN;
 	conn_want(c, 0);
 	c->state = CS_STORAGE;
-	memset(&hdr, 0, sizeof(hdr));
-	if ((off = wire_hdr_decode(&hdr, pt, ptlen, &errstr)) == -1 ||
-	    wire_hdr_check(&hdr, 0, ptlen - off, &errstr) == -1) {
-		log_warnx("%s key %s: bad request: %s", c->peer, c->keyname,
-		    errstr);
-		conn_respond(c, WIRE_HAS(&hdr, WIRE_F_METHOD) ? hdr.method : 0,
-		    WIRE_E_BADREQUEST, errstr, NULL, 0);
-		return;
-	}
-	if (crc32(0, pt + off, ptlen - off) != hdr.paycrc) {
-		log_warnx("%s key %s: bad request: payload crc32 mismatch",
-		    c->peer, c->keyname);
-		conn_respond(c, hdr.method, WIRE_E_CRC,
-		    "payload crc32 mismatch", NULL, 0);
-		return;
-	}
-	conn_request(c, &hdr, pt + off, ptlen - off);
+	conn_answer(c, req_frame(c));
 }
 
+/*
+ * Write the response frame network_req.c left at c->frame, len bytes;
+ * 0 means the request is at storage and the answer comes later.
+ */
 static void
-conn_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
-    size_t paylen)
+conn_answer(struct conn *c, ssize_t len)
 {
-	static const char	 version[] = "dsrvd " DSRVD_VERSION;
-	struct st_req		 req;
-	const char		*what, *errstr;
-	char			 msg[128];
-	uint32_t		 need, type;
-	size_t			 dirlen;
-	int			 fd = -1;
-
-	switch (hdr->method) {
-	case WIRE_M_PING:
-		conn_respond(c, hdr->method, WIRE_E_OK, NULL, version,
-		    sizeof(version) - 1);
-		return;
-	case WIRE_M_WRITE:
-		need = KEY_PERM_WRITE;
-		what = "write";
-		type = IMSG_ST_WRITE;
-		break;
-	case WIRE_M_READ:
-		need = KEY_PERM_READ;
-		what = "read";
-		type = IMSG_ST_READ;
-		break;
-	case WIRE_M_LIST:
-		need = KEY_PERM_LIST;
-		what = "list";
-		type = IMSG_ST_LIST;
-		break;
-	case WIRE_M_STAT:
-		need = KEY_PERM_STAT;
-		what = "stat";
-		type = IMSG_ST_STAT;
-		break;
-	case WIRE_M_STATFS:
-		need = KEY_PERM_STAT;
-		what = "stat";
-		type = IMSG_ST_STATFS;
-		break;
-	default:
-		conn_respond(c, hdr->method, WIRE_E_BADREQUEST,
-		    "unknown method", NULL, 0);
+	if (len == -1) {
+		conn_drop(c, "out of memory for a response");
 		return;
 	}
-	if ((c->perms & need) == 0) {
-		log_warnx("%s key %s: %s refused: key lacks the %s permission",
-		    c->peer, c->keyname, wire_method_name(hdr->method), what);
-		conn_respond(c, hdr->method, WIRE_E_PERM, "key lacks the "
-		    "permission for this request", NULL, 0);
+	if (len == 0)
 		return;
-	}
-
-	/* Names are checked here first, and again by storage. */
-	if (hdr->method == WIRE_M_LIST) {
-		if (chunk_dir_check(hdr->name, hdr->namelen, &errstr) == -1) {
-			(void)snprintf(msg, sizeof(msg), "bad directory name: "
-			    "%s", errstr);
-			conn_respond(c, hdr->method, WIRE_E_BADNAME, msg,
-			    NULL, 0);
-			return;
-		}
-	} else if (hdr->method != WIRE_M_STATFS &&
-	    chunk_name_check(hdr->name, hdr->namelen, &dirlen, &errstr) ==
-	    -1) {
-		log_info("%s key %s: %s refused: bad chunk name: %s", c->peer,
-		    c->keyname, wire_method_name(hdr->method), errstr);
-		(void)snprintf(msg, sizeof(msg), "bad chunk name: %s", errstr);
-		conn_respond(c, hdr->method, WIRE_E_BADNAME, msg, NULL, 0);
-		return;
-	}
-	if (hdr->method != WIRE_M_WRITE && hdr->method != WIRE_M_LIST &&
-	    paylen != 0) {
-		conn_respond(c, hdr->method, WIRE_E_BADREQUEST, "unexpected "
-		    "payload", NULL, 0);
-		return;
-	}
-
-	memset(&req, 0, sizeof(req));
-	req.method = hdr->method;
-	(void)strlcpy(req.ns, c->ns, sizeof(req.ns));
-	if (hdr->method != WIRE_M_STATFS)
-		memcpy(req.name, hdr->name, hdr->namelen);
-	switch (hdr->method) {
-	case WIRE_M_WRITE:
-		/*
-		 * The payload must be in a memfd (small frames are not) and
-		 * aligned for storage's direct I/O; when the header length
-		 * guess was wrong it moves by less than CHUNK_ALIGN.
-		 */
-		if (c->bb == NULL) {
-			if (conn_bigbuf(c) == -1) {
-				conn_respond(c, hdr->method, WIRE_E_BUSY,
-				    "out of memory", NULL, 0);
-				return;
-			}
-			memcpy(c->bb->p, pay, paylen);
-			req.off = 0;
-		} else {
-			c->hlguess = pay - (c->frame + WIRE_FRAME_HDR);
-			req.off = pay - c->bb->p;
-			if (req.off % CHUNK_ALIGN != 0) {
-				req.off -= req.off % CHUNK_ALIGN;
-				memmove(c->bb->p + req.off, pay, paylen);
-			}
-		}
-		req.len = paylen;
-		req.crc = hdr->paycrc;
-		break;
-	case WIRE_M_LIST:
-		if (paylen > WIRE_NAME_MAX || memchr(pay, '\0', paylen) !=
-		    NULL) {
-			conn_respond(c, hdr->method, WIRE_E_BADREQUEST,
-			    "bad name to list after", NULL, 0);
-			return;
-		}
-		memcpy(req.after, pay, paylen);
-		if (conn_bigbuf(c) == -1) {
-			conn_respond(c, hdr->method, WIRE_E_BUSY,
-			    "out of memory", NULL, 0);
-			return;
-		}
-		c->respoff = 0;
-		req.off = conn_payload_off();
-		req.maxlen = WIRE_PAYLOAD_MAX;
-		break;
-	case WIRE_M_READ:
-		/* Storage reads the chunk to where the response has it. */
-		if (conn_bigbuf(c) == -1) {
-			conn_respond(c, hdr->method, WIRE_E_BUSY,
-			    "out of memory", NULL, 0);
-			return;
-		}
-		c->respoff = conn_align_pad(conn_payload_off());
-		req.off = c->respoff + conn_payload_off();
-		req.maxlen = c->bb->sz - req.off;
-		break;
-	}
-	if (type == IMSG_ST_WRITE || type == IMSG_ST_LIST ||
-	    type == IMSG_ST_READ) {
-		if ((fd = fcntl(c->bb->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
-			log_warn("%s: dup", __func__);
-			conn_respond(c, hdr->method, WIRE_E_BUSY,
-			    "out of file descriptors", NULL, 0);
-			return;
-		}
-	}
-	conn_to_storage(c, type, &req, fd);
+	conn_timer(c, nenv.env->conf->message_timeout_ms);
+	conn_send(c, c->frame, len, CS_RESPONSE);
 }
 
-/* Send a request to the storage worker with the least work queued. */
-static void
-conn_to_storage(struct conn *c, uint32_t type, struct st_req *req, int fd)
-{
-	struct child_env	*env = nenv.env;
-	int			 i, best = -1;
-
-	for (i = 0; i < MAX_WORKERS; i++) {
-		if (env->storage[i] == NULL)
-			continue;
-		if (best == -1 || nenv.st_inflight[i] < nenv.st_inflight[best])
-			best = i;
-	}
-	if (best == -1) {
-		if (fd != -1)
-			(void)close(fd);
-		conn_respond(c, req->method, WIRE_E_UNAVAILABLE, "storage "
-		    "cannot be reached", NULL, 0);
-		return;
-	}
-	c->reqid = req->reqid = ++next_reqid;
-	c->method = req->method;
-	nenv.st_inflight[best]++;
-	if (imsgev_compose(env->storage[best], type, c->id, 0, fd, req,
-	    sizeof(*req)) == -1)
-		fatal("%s: compose", __func__);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	int	 i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = v & 0xff;
-}
-
+/*
+ * Storage answered a request.  The client may have left, or been
+ * dropped for a timeout, meanwhile: an answer nobody waits for is
+ * dropped too.
+ */
 void
 conn_storage_result(struct imsgev *iev, struct imsg *imsg)
 {
 	struct st_res	 res;
 	struct conn	*c;
-	uint8_t		 pl[32];
 	int		 fd;
 
 	/* Results carry no file: one would be a broken storage's. */
@@ -979,144 +672,9 @@ conn_storage_result(struct imsgev *iev, struct imsg *imsg)
 		fatalx("%s: bad size %zu from %s", __func__, imsg->datalen,
 		    iev->name);
 	res.msg[sizeof(res.msg) - 1] = '\0';
-	if (iev->id < MAX_WORKERS && nenv.st_inflight[iev->id] > 0)
-		nenv.st_inflight[iev->id]--;
+	req_storage_done(iev->id);
 	if ((c = conn_find(imsg->hdr.peerid)) == NULL ||
 	    c->state != CS_STORAGE || c->reqid != res.reqid)
 		return;		/* the client left meanwhile */
-	if (res.error != WIRE_E_OK) {
-		if (c->method == WIRE_M_READ && res.error == WIRE_E_CORRUPT)
-			nenv.corrupt_reads++;
-		conn_respond(c, c->method, res.error, res.msg, NULL, 0);
-		return;
-	}
-	switch (c->method) {
-	case WIRE_M_READ:
-		/* Storage read it there and checked it against its crc32. */
-		if (res.len > WIRE_PAYLOAD_MAX || c->bb == NULL)
-			fatalx("%s: bad read result", __func__);
-		nenv.chunk_reads++;
-		nenv.bytes_read += res.len;
-		conn_respond_inplace(c, res.len, res.crc);
-		break;
-	case WIRE_M_LIST:
-		if (res.len > WIRE_PAYLOAD_MAX || c->bb == NULL)
-			fatalx("%s: bad list result", __func__);
-		conn_respond_inplace(c, res.len, res.crc);
-		break;
-	case WIRE_M_STAT:
-		put64(pl, res.len);
-		pl[8] = res.crc >> 24;
-		pl[9] = res.crc >> 16;
-		pl[10] = res.crc >> 8;
-		pl[11] = res.crc;
-		conn_respond(c, c->method, WIRE_E_OK, NULL, pl, 12);
-		break;
-	case WIRE_M_STATFS:
-		put64(pl, res.fs[0]);
-		put64(pl + 8, res.fs[1]);
-		put64(pl + 16, res.fs[2]);
-		put64(pl + 24, res.fs[3]);
-		conn_respond(c, c->method, WIRE_E_OK, NULL, pl, 32);
-		break;
-	default:
-		conn_respond(c, c->method, WIRE_E_OK, NULL, NULL, 0);
-		break;
-	}
-}
-
-/* The header of a response, with no errmsg and no name. */
-static ssize_t
-conn_hdr(uint8_t *pt, uint64_t method, uint64_t error, const char *errmsg,
-    size_t paylen, uint32_t crc)
-{
-	struct wire_hdr	 hdr;
-
-	memset(&hdr, 0, sizeof(hdr));
-	wire_hdr_set(&hdr, WIRE_F_METHOD, (method & 0x7f) | WIRE_M_RESPONSE);
-	wire_hdr_set(&hdr, WIRE_F_TIMESTAMP, wire_now_ms());
-	wire_hdr_set(&hdr, WIRE_F_PAYLEN, paylen);
-	wire_hdr_set(&hdr, WIRE_F_PAYCRC, crc);
-	wire_hdr_set(&hdr, WIRE_F_ERROR, error);
-	if (errmsg != NULL)
-		wire_hdr_set_errmsg(&hdr, errmsg);
-	return wire_hdr_encode(&hdr, pt, 4 + WIRE_HDR_MAX);
-}
-
-/*
- * Where a successful response's payload starts in the frame: its
- * header's fields are all fixed-size integers.
- */
-size_t
-conn_payload_off(void)
-{
-	static size_t	 off;
-	uint8_t		 tmp[4 + WIRE_HDR_MAX];
-	ssize_t		 hl;
-
-	if (off == 0) {
-		if ((hl = conn_hdr(tmp, WIRE_M_READ, WIRE_E_OK, NULL, 0, 0)) ==
-		    -1)
-			fatalx("%s: header does not fit", __func__);
-		off = WIRE_FRAME_HDR + hl;
-	}
-	return off;
-}
-
-/*
- * Build the response in the connection's buffer and send it with the
- * request's counter.
- */
-static void
-conn_respond(struct conn *c, uint64_t method, uint64_t error,
-    const char *errmsg, const void *payload, size_t paylen)
-{
-	uint8_t		*pt;
-	ssize_t		 hl;
-	size_t		 need;
-
-	need = WIRE_FRAME_HDR + 4 + WIRE_HDR_MAX + paylen + WIRE_TAG_LEN;
-	if (c->bb != NULL)
-		c->frame = c->bb->p;
-	else if (need <= CONN_KEEP_BUF) {
-		if (conn_buf(c, need) == -1) {
-			conn_drop(c, "out of memory for a response");
-			return;
-		}
-		c->frame = c->buf;
-	} else {
-		if (conn_bigbuf(c) == -1) {
-			conn_drop(c, "out of memory for a response");
-			return;
-		}
-		c->frame = c->bb->p;
-	}
-	pt = c->frame + WIRE_FRAME_HDR;
-	if ((hl = conn_hdr(pt, method, error, errmsg, paylen,
-	    crc32(0, payload, paylen))) == -1)
-		fatalx("%s: header does not fit", __func__);
-	if (paylen > 0)
-		memmove(pt + hl, payload, paylen);
-	conn_timer(c, nenv.env->conf->message_timeout_ms);
-	conn_send(c, c->frame, wire_seal(c->keys.s2c, c->counter, c->frame,
-	    hl + paylen), CS_RESPONSE);
-}
-
-/*
- * A successful response whose payload is in place in the big buffer,
- * its frame at respoff.
- */
-static void
-conn_respond_inplace(struct conn *c, size_t paylen, uint32_t crc)
-{
-	ssize_t	 hl;
-
-	c->frame = c->bb->p + c->respoff;
-	hl = conn_hdr(c->frame + WIRE_FRAME_HDR, c->method, WIRE_E_OK, NULL,
-	    paylen, crc);
-	if (hl == -1 || WIRE_FRAME_HDR + (size_t)hl != conn_payload_off())
-		fatalx("%s: header size changed", __func__);
-	conn_timer(c, nenv.env->conf->message_timeout_ms);
-	conn_send(c, c->frame, wire_seal(c->keys.s2c, c->counter, c->frame,
-	    hl + paylen), CS_RESPONSE);
+	conn_answer(c, req_result(c, &res));
 }
