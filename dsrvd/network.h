@@ -94,6 +94,7 @@ struct conn {
 struct network {
 	struct child_env	*env;
 	TAILQ_HEAD(, listener)	 listeners;
+	struct event		*ev_control;	/* worker 0: the control socket */
 	struct event		*ev_pause;
 	int			 paused;
 	struct shared_counters	*shared;
@@ -120,16 +121,17 @@ struct network {
 extern struct network	 nenv;
 
 /*
- * Calls go one way: network.c -> network_conn.c -> network_req.c ->
- * network_buf.c, and network_conn.c -> network_buf.c.
+ * Calls go one way: network.c -> network_control.c -> network_accept.c,
+ * network.c -> network_conn.c -> network_req.c -> network_buf.c, and
+ * network_conn.c -> network_buf.c.
  */
 
-/* network.c */
+/* network_accept.c: accepting on every socket, pausing when out of fds */
 int	network_accept_fd(int, struct sockaddr_storage *, socklen_t *);
+void	network_accept_resume(int, short, void *);
 
 /* network_control.c: the control socket, served by network worker 0 */
 void	control_init(struct child_env *);
-void	control_pause(int);
 
 /* network_conn.c: a client connection, from accept to close */
 void	conn_accept(int, struct sockaddr_storage *, socklen_t);
