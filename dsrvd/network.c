@@ -5,7 +5,11 @@
  * Peers, as the table below says: the parent (listening sockets, the
  * control socket, replies to control requests), crypto (the answers to
  * handshakes) and every storage worker (the results of the requests
- * conn.c sends).  Client connections themselves are in conn.c.
+ * network_req.c sends).  This file is the role: its table, its start,
+ * its listeners and its counters.  A client connection's life is in
+ * network_conn.c, one request and its answer in network_req.c, their
+ * buffers in network_buf.c, accepting in network_accept.c and the
+ * control socket in network_control.c.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -29,8 +33,6 @@ static void	 network_conf_apply(struct child_env *, struct dsrvd_conf *);
 static size_t	 network_stats(struct child_env *, struct ctl_counter *,
 		    size_t);
 static void	 network_accept(int, short, void *);
-static void	 network_accept_resume(int, short, void *);
-static void	 network_accept_pause(void);
 static void	 network_dispatch_crypto(struct imsgev *, struct imsg *);
 
 static const struct proc_msg network_msgs[] = {
@@ -110,67 +112,6 @@ network_conf_apply(struct child_env *env, struct dsrvd_conf *old)
 			fatalx("event_add failed");
 		TAILQ_INSERT_TAIL(&nenv.listeners, l, entry);
 	}
-}
-
-/*
- * Out of descriptors: stop accepting for a second instead of spinning
- * on a socket that stays readable.
- */
-static void
-network_accept_pause(void)
-{
-	struct listener	*l;
-	struct timeval	 tv = { 1, 0 };
-
-	if (nenv.paused)
-		return;
-	nenv.paused = 1;
-	TAILQ_FOREACH(l, &nenv.listeners, entry)
-		(void)event_del(l->ev);
-	control_pause(1);
-	if (evtimer_add(nenv.ev_pause, &tv) == -1)
-		fatalx("evtimer_add failed");
-}
-
-static void
-network_accept_resume(int fd, short event, void *arg)
-{
-	struct listener	*l;
-
-	nenv.paused = 0;
-	TAILQ_FOREACH(l, &nenv.listeners, entry)
-		if (event_add(l->ev, NULL) == -1)
-			fatalx("event_add failed");
-	control_pause(0);
-}
-
-int
-network_accept_fd(int lfd, struct sockaddr_storage *ss, socklen_t *len)
-{
-	int	 fd;
-
-	*len = sizeof(*ss);
-	fd = accept4(lfd, (struct sockaddr *)ss, len,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd == -1) {
-		switch (errno) {
-		case EAGAIN:
-		case EINTR:
-		case ECONNABORTED:
-			break;
-		case EMFILE:
-		case ENFILE:
-		case ENOBUFS:
-		case ENOMEM:
-			log_warn("accept");
-			network_accept_pause();
-			break;
-		default:
-			log_warn("accept");
-			break;
-		}
-	}
-	return fd;
 }
 
 static void

@@ -1,3 +1,8 @@
+/*
+ * The network process's state (struct network, one per worker), a
+ * client connection (struct conn) and what the network_*.c files call
+ * in one another.  Only network*.c include this.
+ */
 #ifndef DSRVD_NETWORK_H
 #define DSRVD_NETWORK_H
 
@@ -89,6 +94,7 @@ struct conn {
 struct network {
 	struct child_env	*env;
 	TAILQ_HEAD(, listener)	 listeners;
+	struct event		*ev_control;	/* worker 0: the control socket */
 	struct event		*ev_pause;
 	int			 paused;
 	struct shared_counters	*shared;
@@ -114,20 +120,38 @@ struct network {
 
 extern struct network	 nenv;
 
-/* network.c */
-int	network_accept_fd(int, struct sockaddr_storage *, socklen_t *);
+/*
+ * Calls go one way: network.c -> network_control.c -> network_accept.c,
+ * network.c -> network_conn.c -> network_req.c -> network_buf.c, and
+ * network_conn.c -> network_buf.c.
+ */
 
-/* conn.c: client connections */
+/* network_accept.c: accepting on every socket, pausing when out of fds */
+int	network_accept_fd(int, struct sockaddr_storage *, socklen_t *);
+void	network_accept_resume(int, short, void *);
+
+/* network_control.c: the control socket, served by network worker 0 */
+void	control_init(struct child_env *);
+void	control_dispatch_parent(struct imsgev *, struct imsg *);
+
+/* network_conn.c: a client connection, from accept to close */
 void	conn_accept(int, struct sockaddr_storage *, socklen_t);
 void	conn_crypto_challenge(uint32_t, const struct hs_challenge *);
 void	conn_crypto_ok(uint32_t, const struct hs_ok *);
 void	conn_crypto_fail(uint32_t, const struct hs_fail *);
 void	conn_storage_result(struct imsgev *, struct imsg *);
-size_t	conn_payload_off(void);
 
-/* control.c: the control socket, served by network worker 0 */
-void	control_init(struct child_env *);
-void	control_pause(int);
-void	control_dispatch_parent(struct imsgev *, struct imsg *);
+/* network_req.c: one request to storage and its answer back */
+ssize_t	req_frame(struct conn *);
+void	req_storage_done(uint32_t);
+ssize_t	req_result(struct conn *, const struct st_res *);
+
+/* network_buf.c: where a connection's frames live */
+size_t	buf_align_pad(size_t);
+int	buf_big(struct conn *);
+int	buf_frame_in(struct conn *, size_t);
+int	buf_frame_out(struct conn *, size_t);
+void	buf_release(struct conn *, int);
+void	buf_free(struct conn *, int);
 
 #endif /* DSRVD_NETWORK_H */

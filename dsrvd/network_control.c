@@ -1,10 +1,21 @@
 /*
- * The control socket, served by network worker 0.  The socket file is
- * root's with mode 0600, and every connection is checked again with
- * SO_PEERCRED: only root may talk to the daemon.  Requests are passed
- * to the parent tagged with the connection's id; the parent's replies
- * come back with that id and are passed on unchanged.  No request
- * carries a file descriptor, so none is accepted here.
+ * The control socket, served by network worker 0: accepting dctl's
+ * connections, refusing the ones not from root, one imsg channel per
+ * connection, and relaying its requests to the parent and the parent's
+ * replies back.  The parent opens the socket and answers every request;
+ * this file only carries them, so a compromised network process can
+ * ask the parent nothing dctl could not.
+ *
+ * The socket file is root's with mode 0600, and every connection is
+ * checked again with SO_PEERCRED: only root may talk to the daemon.
+ * Requests are passed to the parent tagged with the connection's id;
+ * the parent's replies come back with that id and are passed on
+ * unchanged.  No request carries a file descriptor, so none is
+ * accepted here.
+ *
+ * network.c starts it (control_init); accepting, and pausing when out
+ * of descriptors, is network_accept.c's, which pauses nenv.ev_control
+ * with the TCP listeners.
  *
  * Peers: dctl clients (IMSG_CTL_STATUS, IMSG_CTL_RELOAD,
  * IMSG_CTL_LOG_VERBOSE, IMSG_CTL_SCRUB) and the parent
@@ -40,7 +51,6 @@ static void	 control_refuse(int, const char *);
 
 static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 static struct child_env		*env;
-static struct event		*ev_control;
 static int			 nconns;
 static uint32_t			 next_id;
 
@@ -54,23 +64,12 @@ control_init(struct child_env *e)
 static void
 control_listen(struct child_env *e, int fd)
 {
-	if (ev_control != NULL)
+	if (nenv.ev_control != NULL)
 		fatalx("%s: control socket already set", __func__);
-	ev_control = event_new(env->base, fd, EV_READ | EV_PERSIST,
+	nenv.ev_control = event_new(env->base, fd, EV_READ | EV_PERSIST,
 	    control_accept, NULL);
-	if (ev_control == NULL || event_add(ev_control, NULL) == -1)
+	if (nenv.ev_control == NULL || event_add(nenv.ev_control, NULL) == -1)
 		fatalx("%s: event failed", __func__);
-}
-
-void
-control_pause(int pause)
-{
-	if (ev_control == NULL)
-		return;
-	if (pause)
-		(void)event_del(ev_control);
-	else if (event_add(ev_control, NULL) == -1)
-		fatalx("%s: event_add failed", __func__);
 }
 
 /* A short refusal, written once, best effort, before closing. */
