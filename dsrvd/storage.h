@@ -55,7 +55,7 @@ struct scrub {
 	int			 running;
 	uint64_t		 rate;		/* bytes per second */
 	size_t			 ndirs;		/* at the start, for the log */
-	struct st_scan		 scan;		/* where the next step goes on */
+	struct st_scan		 scan;		/* where the next step starts */
 	struct event		*ev;
 	uint64_t		 chunks, corrupt; /* this run */
 };

@@ -1,11 +1,11 @@
 /*
  * The commit of one chunk, the storage end of a client's WRITE.
  *
- * A network worker has decrypted the frame into its connection's
- * memfd and sent IMSG_ST_WRITE: a struct st_req saying where in the
- * memfd the chunk is (off, len), its name and the crc32 the client
- * sent, with a dup of the memfd.  storage.c's dispatcher hands it to
- * st_write, which:
+ * A network worker (network_req.c) has decrypted the client's frame
+ * into its connection's memfd and sent IMSG_ST_WRITE: a struct st_req
+ * saying where in the memfd the chunk is (off, len), its name and the
+ * crc32 the client sent, with a dup of the memfd.  storage.c's
+ * dispatcher hands it to st_write, which:
  *
  *  1. refuses what must never touch the disk: too long, a bad name, a
  *     store gone read-only;
@@ -19,15 +19,16 @@
  *     length and crc32 with what the client sent;
  *  6. renames it to its name, never replacing one (RENAME_NOREPLACE,
  *     or link and unlink where the file system lacks it);
- *  7. passes the chunk's fd to the parent (IMSG_ST_SEAL), which makes
- *     it immutable, while this process fsyncs the directory.
+ *  7. passes the chunk's fd to the parent (IMSG_ST_SEAL), whose
+ *     parent_seal.c checks it and makes it immutable, while this
+ *     process fsyncs the directory.
  *
  * The answer, an st_res, waits in a struct pending until the parent
  * says IMSG_ST_SEALED; storage.c then sends it back to the network
  * worker as IMSG_ST_RESULT, which answers the client.  A crash before
  * step 6 leaves a temporary that the next start removes; after it, a
- * chunk the start-up sweep has sealed.  This file uses only
- * storage_chunk.c.
+ * chunk that the start-up sweep (storage_scan.c) has sealed.  This
+ * file uses only storage_chunk.c.
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
@@ -68,8 +69,8 @@ static int	 st_verify(struct storage *, int, const struct st_req *,
 		    const char *, struct st_res *);
 static int	 st_publish(int, const char *, int, const char *,
 		    struct st_res *);
-static struct pending *st_seal(struct storage *, struct imsgev *, uint32_t,
-		    const struct st_req *, const char *, int);
+static struct pending *st_ask_seal(struct storage *, struct imsgev *,
+		    uint32_t, const struct st_req *, const char *, int);
 static void	 st_same(struct storage *, int, const char *, const char *,
 		    int, const struct st_req *, struct st_res *);
 static void	 st_flush_failed(struct storage *, const char *, int);
@@ -131,7 +132,7 @@ st_write(struct storage *st, struct imsgev *iev, uint32_t connid,
 	 * Visible now.  The parent makes it immutable while the directory
 	 * is flushed here; the client hears once both are done.
 	 */
-	p = st_seal(st, iev, connid, req, path, fd);
+	p = st_ask_seal(st, iev, connid, req, path, fd);
 	if (fsync(dfd) == -1) {
 		e = errno;
 		st_flush_failed(st, path, e);
@@ -423,7 +424,7 @@ st_publish(int tmp, const char *tmpname, int dfd, const char *base,
  * and the start-up sweep seals the chunk next time.
  */
 static struct pending *
-st_seal(struct storage *st, struct imsgev *iev, uint32_t connid,
+st_ask_seal(struct storage *st, struct imsgev *iev, uint32_t connid,
     const struct st_req *req, const char *path, int fd)
 {
 	struct pending	*p;
