@@ -1,4 +1,20 @@
 /*
+ * Copyright (c) 2026 The dsrvd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
  * The storage process: chrooted into the data directory as its own
  * user, the only process that writes, reads, lists and stats chunks.
  * There are several of them, each serving one request at a time: a
@@ -14,13 +30,12 @@
  * storage_chunk.c's on-disk layout.  They get the state as an argument
  * and never call back here.
  *
- * Peers, as the table below says: the parent (configuration, seals of
- * committed chunks, the read-only switch, scrub requests for storage
- * 0) and every network
- * worker (IMSG_ST_* requests, answered by IMSG_ST_RESULT).  WRITE,
- * READ and LIST come with the connection's memfd: the chunk to store,
- * or the buffer a chunk or a listing is read into; results carry no
- * fd.
+ * Peers, as the table below says: the parent (seals of committed
+ * chunks, the read-only switch, scrub requests for storage 0) and every
+ * network worker (IMSG_ST_* requests, answered by IMSG_ST_RESULT).
+ * WRITE, READ and LIST come with the connection's memfd: the chunk to
+ * store, or the buffer a chunk or a listing is read into; results
+ * carry no fd.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
