@@ -33,8 +33,13 @@ syms() {
 	    want == "def" && $2 == "T" { print $3 }
 	    want == "use" && $1 == "U" { print $2 }' | sort -u
 }
-for o in dsrvd/*.o lib/*.o dctl/*.o parse.o; do
-	[ -f "$o" ] || continue
+# Only objects of sources that exist: a renamed file leaves its old .o.
+objs_of() {
+	for _c in "$@"; do
+		[ -f "${_c%.c}.o" ] && echo "${_c%.c}.o"
+	done
+}
+for o in $(objs_of dsrvd/*.c lib/*.c dctl/*.c parse.c); do
 	syms "$o" def >"$T/$(echo "$o" | tr / _).def"
 	syms "$o" use >"$T/$(echo "$o" | tr / _).use"
 done
@@ -42,7 +47,7 @@ twoway=
 pairs=0
 # The library's objects go with either program.
 for prog in dsrvd dctl; do
-	objs=$(ls $prog/*.o lib/*.o parse.o 2>/dev/null)
+	objs=$(objs_of $prog/*.c lib/*.c parse.c)
 	for a in $objs; do
 		ka=$(echo "$a" | tr / _)
 		for b in $objs; do
@@ -63,7 +68,7 @@ for prog in dsrvd dctl; do
 done
 check "no two objects depend on each other both ways ($pairs found)" \
     [ "$pairs" -eq 0 ]
-nobj=$(ls dsrvd/*.o dctl/*.o lib/*.o 2>/dev/null | wc -l)
+nobj=$(objs_of dsrvd/*.c dctl/*.c lib/*.c | wc -l)
 check "the objects were there to read ($nobj)" [ "$nobj" -gt 20 ]
 
 # 3. The licence on every source file.
