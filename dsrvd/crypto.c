@@ -60,10 +60,10 @@ static struct hs *hs_find(int, uint32_t);
 static void	 hs_free(struct hs *);
 
 static const struct proc_msg crypto_msgs[] = {
-	{ PROC_PARENT,	IMSG_CONF_KEY,	PROC_NOFD, config_dispatch_key },
-	{ PROC_NETWORK,	IMSG_HS_HELLO,	PROC_NOFD, crypto_dispatch_hello },
-	{ PROC_NETWORK,	IMSG_HS_FINISH,	PROC_NOFD, crypto_dispatch_finish },
-	{ PROC_NETWORK,	IMSG_HS_ABORT,	PROC_NOFD, crypto_dispatch_abort },
+	{ PROC_PARENT, IMSG_CONF_KEY, PROC_NOFD, config_dispatch_key },
+	{ PROC_NETWORK, IMSG_HS_HELLO, PROC_NOFD, crypto_dispatch_hello },
+	{ PROC_NETWORK, IMSG_HS_FINISH, PROC_NOFD, crypto_dispatch_finish },
+	{ PROC_NETWORK, IMSG_HS_ABORT, PROC_NOFD, crypto_dispatch_abort },
 };
 
 const struct proc_def crypto_proc = {
@@ -147,7 +147,7 @@ crypto_fail(struct imsgev *iev, uint32_t connid, int code, int unknown,
 	f.code = code;
 	f.unknown = unknown;
 	(void)strlcpy(f.keyname, keyname, sizeof(f.keyname));
-	if (imsgev_compose(iev, IMSG_HS_FAIL, connid, 0, -1, &f,
+	if (proc_compose(PROC_NETWORK, iev->id, IMSG_HS_FAIL, connid, -1, &f,
 	    sizeof(f)) == -1)
 		fatal("%s: compose", __func__);
 }
@@ -218,8 +218,8 @@ crypto_dispatch_hello(struct imsgev *iev, struct imsg *imsg)
 	randombytes_buf(srand, sizeof(srand));
 	wire_challenge_build(hc.challenge, srand, wire_now_ms());
 	wire_transcript(hh.hello, hc.challenge, hs->h);
-	if (imsgev_compose(iev, IMSG_HS_CHALLENGE, imsg->hdr.peerid, 0, -1,
-	    &hc, sizeof(hc)) == -1)
+	if (proc_compose(PROC_NETWORK, iev->id, IMSG_HS_CHALLENGE,
+	    imsg->hdr.peerid, -1, &hc, sizeof(hc)) == -1)
 		fatal("%s: compose", __func__);
 	sodium_memzero(crand, sizeof(crand));
 }
@@ -262,7 +262,7 @@ crypto_dispatch_finish(struct imsgev *iev, struct imsg *imsg)
 	ok.perms = hs->perms;
 	(void)strlcpy(ok.keyname, hs->keyname, sizeof(ok.keyname));
 	(void)strlcpy(ok.ns, hs->ns, sizeof(ok.ns));
-	if (imsgev_compose(iev, IMSG_HS_OK, hs->connid, 0, -1, &ok,
+	if (proc_compose(PROC_NETWORK, iev->id, IMSG_HS_OK, hs->connid, -1, &ok,
 	    sizeof(ok)) == -1)
 		fatal("%s: compose", __func__);
 	sodium_memzero(&ok, sizeof(ok));

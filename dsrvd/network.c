@@ -52,18 +52,22 @@ static void	 network_accept(int, short, void *);
 static void	 network_dispatch_crypto(struct imsgev *, struct imsg *);
 
 static const struct proc_msg network_msgs[] = {
-	{ PROC_PARENT,	IMSG_CONF_LISTEN,	PROC_FD,   config_dispatch_listen },
-	{ PROC_PARENT,	IMSG_CONF_CONTROL,	PROC_FD,   config_dispatch_control },
-	{ PROC_PARENT,	IMSG_CTL_RESULT,	PROC_NOFD, control_dispatch_parent },
-	{ PROC_PARENT,	IMSG_CTL_STATUS_INFO,	PROC_NOFD, control_dispatch_parent },
-	{ PROC_PARENT,	IMSG_CTL_STATUS_LISTEN,	PROC_NOFD, control_dispatch_parent },
-	{ PROC_PARENT,	IMSG_CTL_STATUS_PROC,	PROC_NOFD, control_dispatch_parent },
-	{ PROC_PARENT,	IMSG_CTL_STATUS_COUNTER, PROC_NOFD, control_dispatch_parent },
-	{ PROC_PARENT,	IMSG_CTL_END,		PROC_NOFD, control_dispatch_parent },
-	{ PROC_CRYPTO,	IMSG_HS_CHALLENGE,	PROC_NOFD, network_dispatch_crypto },
-	{ PROC_CRYPTO,	IMSG_HS_OK,		PROC_NOFD, network_dispatch_crypto },
-	{ PROC_CRYPTO,	IMSG_HS_FAIL,		PROC_NOFD, network_dispatch_crypto },
-	{ PROC_STORAGE,	IMSG_ST_RESULT,		PROC_NOFD, conn_storage_result },
+	{ PROC_PARENT, IMSG_CONF_LISTEN, PROC_FD, config_dispatch_listen },
+	{ PROC_PARENT, IMSG_CONF_CONTROL, PROC_FD, config_dispatch_control },
+	{ PROC_PARENT, IMSG_CTL_RESULT, PROC_NOFD, control_dispatch_parent },
+	{ PROC_PARENT, IMSG_CTL_STATUS_INFO, PROC_NOFD,
+	    control_dispatch_parent },
+	{ PROC_PARENT, IMSG_CTL_STATUS_LISTEN, PROC_NOFD,
+	    control_dispatch_parent },
+	{ PROC_PARENT, IMSG_CTL_STATUS_PROC, PROC_NOFD,
+	    control_dispatch_parent },
+	{ PROC_PARENT, IMSG_CTL_STATUS_COUNTER, PROC_NOFD,
+	    control_dispatch_parent },
+	{ PROC_PARENT, IMSG_CTL_END, PROC_NOFD, control_dispatch_parent },
+	{ PROC_CRYPTO, IMSG_HS_CHALLENGE, PROC_NOFD, network_dispatch_crypto },
+	{ PROC_CRYPTO, IMSG_HS_OK, PROC_NOFD, network_dispatch_crypto },
+	{ PROC_CRYPTO, IMSG_HS_FAIL, PROC_NOFD, network_dispatch_crypto },
+	{ PROC_STORAGE, IMSG_ST_RESULT, PROC_NOFD, conn_storage_result },
 };
 
 const struct proc_def network_proc = {

@@ -178,7 +178,7 @@ conn_crypto_abort(struct conn *c)
 {
 	if (!c->in_crypto || nenv.env->crypto == NULL)
 		return;
-	if (imsgev_compose(nenv.env->crypto, IMSG_HS_ABORT, c->id, 0, -1,
+	if (proc_compose(PROC_CRYPTO, -1, IMSG_HS_ABORT, c->id, -1,
 	    NULL, 0) == -1)
 		fatal("%s: compose", __func__);
 	c->in_crypto = 0;
@@ -504,7 +504,7 @@ conn_write(int fd, short event, void *arg)
 static void
 conn_to_crypto(struct conn *c, uint32_t type, const void *data, size_t len)
 {
-	if (imsgev_compose(nenv.env->crypto, type, c->id, 0, -1, data,
+	if (proc_compose(PROC_CRYPTO, -1, type, c->id, -1, data,
 	    len) == -1)
 		fatal("%s: compose", __func__);
 	c->in_crypto = 1;

@@ -269,7 +269,7 @@ req_to_storage(struct conn *c, uint32_t type, struct st_req *req, int fd)
 	c->reqid = req->reqid = ++next_reqid;
 	c->method = req->method;
 	nenv.st_inflight[best]++;
-	if (imsgev_compose(env->storage[best], type, c->id, 0, fd, req,
+	if (proc_compose(PROC_STORAGE, best, type, c->id, fd, req,
 	    sizeof(*req)) == -1)
 		fatal("%s: compose", __func__);
 	return 0;

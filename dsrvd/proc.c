@@ -60,6 +60,7 @@ static void	 proc_dispatch(struct imsgev *, struct imsg *);
 static void	 proc_register(struct imsgev *, enum proc_role, int);
 static void	 proc_read_init(struct child_env *, int *, struct proc_peer *,
 		    int *);
+static int	 proc_take_peer(struct imsg *, struct proc_peer *);
 static void	 proc_drop_privileges(struct child_env *);
 static void	 proc_parent_closed(struct imsgev *, const char *);
 static void	 proc_peer_closed(struct imsgev *, const char *);
@@ -69,10 +70,10 @@ static void	 proc_dispatch_verbose(struct imsgev *, struct imsg *);
 
 /* What every child takes from the parent, whatever its role. */
 static const struct proc_msg child_msgs[] = {
-	{ PROC_PARENT,	IMSG_CONF_START,	PROC_NOFD, config_dispatch_start },
-	{ PROC_PARENT,	IMSG_CONF_END,		PROC_NOFD, config_dispatch_end },
-	{ PROC_PARENT,	IMSG_STATS_REQ,		PROC_NOFD, proc_dispatch_stats_req },
-	{ PROC_PARENT,	IMSG_VERBOSE,		PROC_NOFD, proc_dispatch_verbose },
+	{ PROC_PARENT, IMSG_CONF_START, PROC_NOFD, config_dispatch_start },
+	{ PROC_PARENT, IMSG_CONF_END, PROC_NOFD, config_dispatch_end },
+	{ PROC_PARENT, IMSG_STATS_REQ, PROC_NOFD, proc_dispatch_stats_req },
+	{ PROC_PARENT, IMSG_VERBOSE, PROC_NOFD, proc_dispatch_verbose },
 };
 
 static const struct proc_def *const	*procs;
@@ -451,9 +452,7 @@ proc_child_main(enum proc_role role, int instance, int debug, int verbose)
 /*
  * Read the start-up series synchronously: nothing else can happen
  * before we know who we are.  The parent sends nothing more until our
- * hello, so no later message is left in the buffer we throw away.  A
- * peer our role's table does not name is refused: the parent never
- * offers one, so an offer means something is wrong.
+ * hello, so no later message is left in the buffer we throw away.
  */
 static void
 proc_read_init(struct child_env *env, int *fds, struct proc_peer *peers,
@@ -462,7 +461,6 @@ proc_read_init(struct child_env *env, int *fds, struct proc_peer *peers,
 	struct imsgbuf	 ib;
 	struct imsg	 imsg;
 	struct pollfd	 pfd;
-	char		 name[48];
 	int		 n, done = 0, have_init = 0;
 
 	*npeers = 0;
@@ -499,21 +497,8 @@ proc_read_init(struct child_env *env, int *fds, struct proc_peer *peers,
 			case IMSG_INIT_PEER:
 				if (*npeers >= MAX_PEERS)
 					fatalx("too many peers");
-				if (proc_peer_get(&imsg, &peers[*npeers]) ==
-				    -1 || peers[*npeers].role <= PROC_PARENT ||
-				    peers[*npeers].role >= PROC_MAX ||
-				    peers[*npeers].instance >= MAX_WORKERS)
-					fatalx("bad IMSG_INIT_PEER");
-				if (!proc_talks(proc_self,
-				    peers[*npeers].role))
-					fatalx("parent offered a channel to "
-					    "%s, which is not in %s's peer "
-					    "table", proc_label(
-					    peers[*npeers].role,
-					    peers[*npeers].instance, name,
-					    sizeof(name)), proc_name(proc_self));
-				if ((fds[*npeers] = imsg_get_fd(&imsg)) == -1)
-					fatalx("IMSG_INIT_PEER without fd");
+				fds[*npeers] = proc_take_peer(&imsg,
+				    &peers[*npeers]);
 				(*npeers)++;
 				break;
 			case IMSG_INIT_SHM:
@@ -534,6 +519,29 @@ proc_read_init(struct child_env *env, int *fds, struct proc_peer *peers,
 	if (!have_init)
 		fatalx("no identity from parent");
 	imsgbuf_clear(&ib);
+}
+
+/*
+ * One peer channel offered in the start-up series: its socket.  A peer
+ * our role's table does not name is refused: the parent never offers
+ * one, so an offer means something is wrong.
+ */
+static int
+proc_take_peer(struct imsg *imsg, struct proc_peer *peer)
+{
+	char	 name[48];
+	int	 fd;
+
+	if (proc_peer_get(imsg, peer) == -1 || peer->role <= PROC_PARENT ||
+	    peer->role >= PROC_MAX || peer->instance >= MAX_WORKERS)
+		fatalx("bad IMSG_INIT_PEER");
+	if (!proc_talks(proc_self, peer->role))
+		fatalx("parent offered a channel to %s, which is not in %s's "
+		    "peer table", proc_label(peer->role, peer->instance, name,
+		    sizeof(name)), proc_name(proc_self));
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("IMSG_INIT_PEER without fd");
+	return fd;
 }
 
 /*

@@ -63,14 +63,14 @@ static void	 st_dispatch_readonly(struct imsgev *, struct imsg *);
 static void	 st_dispatch_scrub(struct imsgev *, struct imsg *);
 
 static const struct proc_msg storage_msgs[] = {
-	{ PROC_PARENT,	IMSG_ST_SEALED,		PROC_NOFD, st_dispatch_sealed },
-	{ PROC_PARENT,	IMSG_ST_READONLY,	PROC_NOFD, st_dispatch_readonly },
-	{ PROC_PARENT,	IMSG_ST_SCRUB,		PROC_NOFD, st_dispatch_scrub },
-	{ PROC_NETWORK,	IMSG_ST_WRITE,		PROC_FD,   st_dispatch_request },
-	{ PROC_NETWORK,	IMSG_ST_READ,		PROC_FD,   st_dispatch_request },
-	{ PROC_NETWORK,	IMSG_ST_LIST,		PROC_FD,   st_dispatch_request },
-	{ PROC_NETWORK,	IMSG_ST_STAT,		PROC_NOFD, st_dispatch_request },
-	{ PROC_NETWORK,	IMSG_ST_STATFS,		PROC_NOFD, st_dispatch_request },
+	{ PROC_PARENT, IMSG_ST_SEALED, PROC_NOFD, st_dispatch_sealed },
+	{ PROC_PARENT, IMSG_ST_READONLY, PROC_NOFD, st_dispatch_readonly },
+	{ PROC_PARENT, IMSG_ST_SCRUB, PROC_NOFD, st_dispatch_scrub },
+	{ PROC_NETWORK, IMSG_ST_WRITE, PROC_FD, st_dispatch_request },
+	{ PROC_NETWORK, IMSG_ST_READ, PROC_FD, st_dispatch_request },
+	{ PROC_NETWORK, IMSG_ST_LIST, PROC_FD, st_dispatch_request },
+	{ PROC_NETWORK, IMSG_ST_STAT, PROC_NOFD, st_dispatch_request },
+	{ PROC_NETWORK, IMSG_ST_STATFS, PROC_NOFD, st_dispatch_request },
 };
 
 const struct proc_def storage_proc = {
@@ -154,7 +154,7 @@ st_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 static void
 st_reply(struct imsgev *iev, uint32_t connid, struct st_res *res)
 {
-	if (imsgev_compose(iev, IMSG_ST_RESULT, connid, 0, -1, res,
+	if (proc_compose(PROC_NETWORK, iev->id, IMSG_ST_RESULT, connid, -1, res,
 	    sizeof(*res)) == -1)
 		fatal("%s: compose", __func__);
 }
@@ -319,7 +319,7 @@ st_dispatch_scrub(struct imsgev *iev, struct imsg *imsg)
 		    " bytes per second", st.scrub.ndirs, st.scrub.rate);
 		(void)snprintf(r.msg, sizeof(r.msg), "scrub started");
 	}
-	if (imsgev_compose(iev, IMSG_ST_SCRUB_RESULT, imsg->hdr.peerid, 0, -1,
-	    &r, sizeof(r)) == -1)
+	if (proc_compose(PROC_PARENT, -1, IMSG_ST_SCRUB_RESULT,
+	    imsg->hdr.peerid, -1, &r, sizeof(r)) == -1)
 		fatal("%s: compose", __func__);
 }

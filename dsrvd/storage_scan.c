@@ -268,7 +268,7 @@ st_sweep(struct storage *st)
 		(void)strlcpy(seal.name, sc.path, sizeof(seal.name));
 		(void)strlcat(seal.name, "/", sizeof(seal.name));
 		(void)strlcat(seal.name, de->d_name, sizeof(seal.name));
-		if (imsgev_compose(&st->env->parent, IMSG_ST_SEAL, 0, 0, fd,
+		if (proc_compose(PROC_PARENT, -1, IMSG_ST_SEAL, 0, fd,
 		    &seal, sizeof(seal)) == -1)
 			fatal("%s: compose", __func__);
 		n++;

@@ -458,7 +458,7 @@ st_ask_seal(struct storage *st, struct imsgev *iev, uint32_t connid,
 	seal.id = p->id;
 	seal.size = req->len;
 	(void)strlcpy(seal.name, path, sizeof(seal.name));
-	if (imsgev_compose(&st->env->parent, IMSG_ST_SEAL, 0, 0, fd, &seal,
+	if (proc_compose(PROC_PARENT, -1, IMSG_ST_SEAL, 0, fd, &seal,
 	    sizeof(seal)) == -1)
 		fatal("%s: compose", __func__);
 	imsgev_push(&st->env->parent);
@@ -525,7 +525,7 @@ st_same(struct storage *st, int dfd, const char *base, const char *path,
 		memset(&seal, 0, sizeof(seal));
 		seal.size = sb.st_size;
 		(void)strlcpy(seal.name, path, sizeof(seal.name));
-		if (imsgev_compose(&st->env->parent, IMSG_ST_SEAL, 0, 0, fd,
+		if (proc_compose(PROC_PARENT, -1, IMSG_ST_SEAL, 0, fd,
 		    &seal, sizeof(seal)) == -1)
 			fatal("%s: compose", __func__);
 	} else
@@ -550,7 +550,7 @@ st_flush_failed(struct storage *st, const char *path, int e)
 	st->flush_failures++;
 	(void)snprintf(why, sizeof(why), "%s: %s", path, strerror(e));
 	log_warnx("flush failed: %s", why);
-	if (imsgev_compose(&st->env->parent, IMSG_ST_FLUSHFAIL, 0, 0, -1, why,
+	if (proc_compose(PROC_PARENT, -1, IMSG_ST_FLUSHFAIL, 0, -1, why,
 	    strlen(why) + 1) == -1)
 		fatal("%s: compose", __func__);
 }
