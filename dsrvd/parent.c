@@ -68,12 +68,13 @@ static void	 parent_atexit(void);
 
 /* What the parent takes from each child. */
 static const struct proc_msg parent_msgs[] = {
-	{ PROC_NETWORK, IMSG_CHILD_HELLO, PROC_NOFD,
+	{ PROC_CHILDREN, IMSG_CHILD_HELLO, PROC_NOFD,
 	    parent_dispatch_child_hello },
-	{ PROC_NETWORK, IMSG_CHILD_READY, PROC_NOFD,
+	{ PROC_CHILDREN, IMSG_CHILD_READY, PROC_NOFD,
 	    parent_dispatch_child_ready },
-	{ PROC_NETWORK, IMSG_STATS, PROC_NOFD, parent_dispatch_stats },
-	{ PROC_NETWORK, IMSG_STATS_END, PROC_NOFD, parent_dispatch_stats_end },
+	{ PROC_CHILDREN, IMSG_STATS, PROC_NOFD, parent_dispatch_stats },
+	{ PROC_CHILDREN, IMSG_STATS_END, PROC_NOFD,
+	    parent_dispatch_stats_end },
 	{ PROC_NETWORK, IMSG_CTL_STATUS, PROC_NOFD,
 	    parent_dispatch_ctl_status },
 	{ PROC_NETWORK, IMSG_CTL_RELOAD, PROC_NOFD,
@@ -81,20 +82,6 @@ static const struct proc_msg parent_msgs[] = {
 	{ PROC_NETWORK, IMSG_CTL_LOG_VERBOSE, PROC_NOFD,
 	    parent_dispatch_ctl_verbose },
 	{ PROC_NETWORK, IMSG_CTL_SCRUB, PROC_NOFD, parent_dispatch_ctl_scrub },
-
-	{ PROC_CRYPTO, IMSG_CHILD_HELLO, PROC_NOFD,
-	    parent_dispatch_child_hello },
-	{ PROC_CRYPTO, IMSG_CHILD_READY, PROC_NOFD,
-	    parent_dispatch_child_ready },
-	{ PROC_CRYPTO, IMSG_STATS, PROC_NOFD, parent_dispatch_stats },
-	{ PROC_CRYPTO, IMSG_STATS_END, PROC_NOFD, parent_dispatch_stats_end },
-
-	{ PROC_STORAGE, IMSG_CHILD_HELLO, PROC_NOFD,
-	    parent_dispatch_child_hello },
-	{ PROC_STORAGE, IMSG_CHILD_READY, PROC_NOFD,
-	    parent_dispatch_child_ready },
-	{ PROC_STORAGE, IMSG_STATS, PROC_NOFD, parent_dispatch_stats },
-	{ PROC_STORAGE, IMSG_STATS_END, PROC_NOFD, parent_dispatch_stats_end },
 	{ PROC_STORAGE, IMSG_ST_SEAL, PROC_FD, seal_dispatch_seal },
 	{ PROC_STORAGE, IMSG_ST_FLUSHFAIL, PROC_NOFD, seal_dispatch_flushfail },
 	{ PROC_STORAGE, IMSG_ST_SCRUB_RESULT, PROC_NOFD,

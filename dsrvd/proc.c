@@ -53,6 +53,7 @@
 
 #define MAX_PEERS	(2 * MAX_WORKERS + 1)
 
+static int	 proc_from(const struct proc_msg *, enum proc_role);
 static const struct proc_msg *proc_entry(enum proc_role, enum proc_role,
 		    uint32_t);
 static int	 proc_lists(enum proc_role, enum proc_role);
@@ -125,6 +126,14 @@ proc_role_by_name(const char *name)
 	return -1;
 }
 
+/* Does a table entry take messages from peer? */
+static int
+proc_from(const struct proc_msg *m, enum proc_role peer)
+{
+	return m->peer == (int)peer ||
+	    (m->peer == PROC_CHILDREN && peer != PROC_PARENT);
+}
+
 /* The entry of self's table for type from peer, or NULL. */
 static const struct proc_msg *
 proc_entry(enum proc_role self, enum proc_role peer, uint32_t type)
@@ -133,7 +142,7 @@ proc_entry(enum proc_role self, enum proc_role peer, uint32_t type)
 	size_t			 i;
 
 	for (i = 0; i < d->nmsgs; i++)
-		if (d->msgs[i].peer == peer && d->msgs[i].type == type)
+		if (proc_from(&d->msgs[i], peer) && d->msgs[i].type == type)
 			return &d->msgs[i];
 	if (self != PROC_PARENT && peer == PROC_PARENT)
 		for (i = 0; i < sizeof(child_msgs) / sizeof(child_msgs[0]); i++)
@@ -150,7 +159,7 @@ proc_lists(enum proc_role self, enum proc_role peer)
 	size_t			 i;
 
 	for (i = 0; i < d->nmsgs; i++)
-		if (d->msgs[i].peer == peer)
+		if (proc_from(&d->msgs[i], peer))
 			return 1;
 	return 0;
 }
@@ -195,7 +204,7 @@ proc_listen(struct imsgev *iev, enum proc_role peer, int instance)
 	iev->id = instance < 0 ? 0 : instance;
 	imsgev_on_default(iev, proc_dispatch);
 	for (i = 0; i < d->nmsgs; i++)
-		if (d->msgs[i].peer == peer && d->msgs[i].fd == PROC_FD) {
+		if (proc_from(&d->msgs[i], peer) && d->msgs[i].fd == PROC_FD) {
 			imsgev_allow_fdpass(iev);
 			break;
 		}

@@ -47,13 +47,16 @@ enum proc_role {
 	PROC_MAX
 };
 
+/* In the parent's table: a message every child may send. */
+#define PROC_CHILDREN	PROC_MAX
+
 /* How a message may carry a file descriptor. */
 #define PROC_NOFD	0		/* never: one arriving is an error */
 #define PROC_FD		1		/* always */
 
 /* One message a role takes: from which peer, of which type. */
 struct proc_msg {
-	enum proc_role	 peer;
+	int		 peer;		/* enum proc_role, PROC_CHILDREN */
 	uint32_t	 type;
 	int		 fd;		/* PROC_NOFD, PROC_FD */
 	imsgev_handler	 fn;
