@@ -21,23 +21,10 @@
  * the configuration.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dsrvd.h"
@@ -115,11 +102,11 @@ main(int argc, char *argv[])
 	if (argc > 0)
 		usage();
 
+	proc_setup(procs);
 	/*
 	 * Whatever the caller left open without close-on-exec must not
 	 * reach the children: only our own descriptors from here on.
 	 */
-	proc_setup(procs);
 	if (role != NULL) {
 		closefrom(PARENT_SOCK_FILENO + 1);
 		if ((r = proc_role_by_name(role)) == -1)
