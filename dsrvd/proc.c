@@ -33,8 +33,10 @@
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +65,8 @@ static void	 proc_read_init(struct child_env *, int *, struct proc_peer *,
 		    int *);
 static int	 proc_take_peer(struct imsg *, struct proc_peer *);
 static void	 proc_drop_privileges(struct child_env *);
+static void	 proc_drop_bounding_set(void);
+static void	 proc_limit(void);
 static void	 proc_parent_closed(struct imsgev *, const char *);
 static void	 proc_peer_closed(struct imsgev *, const char *);
 static void	 proc_sigterm(int, short, void *);
@@ -582,6 +586,7 @@ proc_drop_privileges(struct child_env *env)
 
 	setproctitle("%s", proc_name(in->role));
 
+	proc_drop_bounding_set();
 	if (setgroups(1, &in->gid) == -1)
 		fatal("setgroups");
 	if (setresgid(in->gid, in->gid, in->gid) == -1)
@@ -598,6 +603,51 @@ proc_drop_privileges(struct child_env *env)
 		fatalx("privileges were not dropped");
 	if (setuid(0) != -1)
 		fatalx("could regain root");
+	proc_limit();
+}
+
+/*
+ * Empty the capability bounding set while we still may (root): no
+ * file capability, no set-uid program, nothing exec'd could bring a
+ * capability back.  Dropping stops at the first number the kernel
+ * does not know, which is past the last capability it has.
+ */
+static void
+proc_drop_bounding_set(void)
+{
+	int	 cap, last;
+
+	for (cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+		;
+	if (errno != EINVAL || cap <= CAP_SETPCAP)
+		fatal("drop capability %d from the bounding set", cap);
+	last = cap - 1;
+	for (cap = 0; cap <= last; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0)
+			fatalx("capability %d is still in the bounding set",
+			    cap);
+}
+
+/*
+ * Limits no child lives without: it starts no process (NPROC 0: fork
+ * and clone fail, whoever asks), leaves no core dump with session keys
+ * or chunk data in it, and cannot be read or attached to by another
+ * process of its uid (not dumpable).
+ */
+static void
+proc_limit(void)
+{
+	struct rlimit	 rl;
+
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_NPROC, &rl) == -1)
+		fatal("setrlimit NPROC");
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("setrlimit CORE");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl dumpable");
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fatalx("still dumpable");
 }
 
 static void

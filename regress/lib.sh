@@ -833,3 +833,21 @@ own_dctl() {
 	cp "$DCTL" "$T/dctl.own" && chmod 755 "$T/dctl.own" &&
 	    DCTL=$T/dctl.own
 }
+
+# inject PID EXPR [WANT]: make the live process PID evaluate EXPR (a
+# call, as an attacker running code inside it would) through gdb; the
+# call must return WANT (0 by default).  What it returned is in
+# $T/gdb.out.
+inject() {
+	command -v gdb >/dev/null 2>&1 || {
+		diag "no gdb (regress/deps.sh installs it)"
+		return 1
+	}
+	timeout 60 gdb -p "$1" -batch -nx -ex "call (int)$2" \
+	    >"$T/gdb.out" 2>&1
+	grep -q "^\\\$1 = ${3:-0}\$" "$T/gdb.out" || {
+		diag "gdb could not make $1 do $2 and return ${3:-0}:"
+		diagfile "$T/gdb.out"
+		return 1
+	}
+}

@@ -65,6 +65,19 @@ check_child() {
 	cp=$(proc_field "$st" CapPrm)
 	check "$role $pid: no capabilities (CapEff: $ce, CapPrm: $cp)" \
 	    [ "$ce$cp" = 00000000000000000000000000000000 ]
+	v=$(proc_field "$st" CapBnd)
+	check "$role $pid: empty capability bounding set (CapBnd: $v)" \
+	    [ "$v" = 0000000000000000 ]
+	v=$(awk '/^Max processes/ { print $3, $4 }' "/proc/$pid/limits")
+	check "$role $pid: may start no process (Max processes: $v)" \
+	    [ "$v" = "0 0" ]
+	v=$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$pid/limits")
+	check "$role $pid: leaves no core dump (Max core file size: $v)" \
+	    [ "$v" = "0 0" ]
+	# A process that is not dumpable has its /proc files owned by root.
+	v=$(stat -c %U "/proc/$pid/status")
+	check "$role $pid: not dumpable (/proc/$pid/status owned by $v)" \
+	    [ "$v" = root ]
 	v=$(readlink "/proc/$pid/root")
 	check "$role $pid: chroot $root (root: $v)" [ "$v" = "$root" ]
 	v=$(cmdline "$pid")
@@ -98,6 +111,22 @@ done
 for p in $sto; do
 	check_child storage "$p" "$uid_sto" "$gid_sto" "$DATA"
 done
+
+# Every child, made to fork as an attacker inside it would: the call
+# fails (NPROC 0) and the daemon goes on, with no new process.
+for p in $(echo "$net" | head -n 1) $cry $(echo "$sto" | head -n 1); do
+	role=$(cmdline "$p" | awk '{ print $2 }')
+	before=$(kids "$p" | wc -l)
+	if inject "$p" "fork()" -1; then
+		ok "$role $p: fork() fails"
+	else
+		notok "$role $p: fork() fails"
+	fi
+	check "$role $p: no child process after the attempt" \
+	    [ "$(kids "$p" | wc -l)" -eq "$before" ]
+	check "$role $p: still running" alive "$p"
+done
+check "the daemon still answers dctl status" dctl status
 
 # A root-owned data directory is handed to the storage user, 0700.
 v=$(stat -c '%U %a' "$DATA")

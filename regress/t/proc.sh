@@ -15,17 +15,6 @@ command -v gdb >/dev/null 2>&1 || bail "no gdb (regress/deps.sh installs it)"
 PROCTOOL=$REGRESS/tools/proctool
 [ -x "$PROCTOOL" ] || bail "no $PROCTOOL: run make"
 
-# inject PID EXPR: evaluate EXPR (a call) inside the live process PID.
-inject() {
-	timeout 60 gdb -p "$1" -batch -nx -ex "call (int)$2" \
-	    >"$T/gdb.out" 2>&1
-	grep -q '^\$1 = 0$' "$T/gdb.out" || {
-		diag "gdb could not make $1 do $2:"
-		diagfile "$T/gdb.out"
-		return 1
-	}
-}
-
 # daemon_gone SECS: the parent and every child it had are gone.
 daemon_gone() {
 	wait_gone "$DSRVD_PID" "$1" || return 1
