@@ -40,6 +40,7 @@
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +50,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chunkname.h"
 #include "log.h"
 #include "storage.h"
+#include "util.h"
 
 #define ST_IDLE_SEC	10		/* then the buffer's pages go back */
 
@@ -85,6 +88,8 @@ static void	 st_conf_apply(struct child_env *, struct dsrvd_conf *);
 static size_t	 st_stats(struct child_env *, struct ctl_counter *, size_t);
 static void	 st_reply(struct imsgev *, uint32_t, struct st_res *);
 static void	 st_peer_gone(struct child_env *, struct imsgev *);
+static const char *st_req_check(uint32_t, const struct st_req *, int);
+static const char *st_room_check(uint64_t, uint64_t, int);
 static void	 st_busy(void);
 static void	 st_idle(int, short, void *);
 
@@ -166,9 +171,18 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 	struct st_res	 res;
 	int		 fd;
 
+	char		 why[128];
+	const char	*bad;
+
 	if (st_req_get(imsg, &req) == -1)
 		msg_bad(iev, imsg, __func__);
 	fd = imsg_get_fd(imsg);
+	/* Network checked all of it; a request that fails here is forged. */
+	if ((bad = st_req_check(imsg->hdr.type, &req, fd)) != NULL) {
+		dsrv_vis(why, sizeof(why), bad);
+		fatalx("%s sent %s with %s", iev->name,
+		    imsg_name(imsg->hdr.type), why);
+	}
 	memset(&res, 0, sizeof(res));
 	res.reqid = req.reqid;
 	res.method = req.method;
@@ -248,6 +262,83 @@ st_idle(int fd, short event, void *arg)
 	}
 	if (madvise(st.buf, ST_BUFSZ, MADV_DONTNEED) == -1)
 		log_warn("%s: madvise", __func__);
+}
+
+/*
+ * Every field of a request, as if an attacker wrote it: the method
+ * that goes with the message type, a namespace and a name storage
+ * itself would accept, and a payload or buffer that lies inside the
+ * memfd that came with it, without wrapping around.  The reason, or
+ * NULL for a request storage can serve.
+ */
+static const char *
+st_req_check(uint32_t type, const struct st_req *req, int fd)
+{
+	static char	 why[96];
+	const char	*errstr;
+	size_t		 dirlen;
+	int32_t		 method;
+
+	switch (type) {
+	case IMSG_ST_WRITE:
+		method = WIRE_M_WRITE;
+		break;
+	case IMSG_ST_READ:
+		method = WIRE_M_READ;
+		break;
+	case IMSG_ST_LIST:
+		method = WIRE_M_LIST;
+		break;
+	case IMSG_ST_STAT:
+		method = WIRE_M_STAT;
+		break;
+	default:
+		method = WIRE_M_STATFS;
+		break;
+	}
+	if (req->method != method) {
+		(void)snprintf(why, sizeof(why), "method %d", req->method);
+		return why;
+	}
+	if (req->ns[0] != '\0' && chunk_dir_check(req->ns, strlen(req->ns),
+	    &errstr) == -1) {
+		(void)snprintf(why, sizeof(why), "namespace \"%s\"", req->ns);
+		return why;
+	}
+	if ((method == WIRE_M_LIST && chunk_dir_check(req->name,
+	    strlen(req->name), &errstr) == -1) ||
+	    ((method == WIRE_M_WRITE || method == WIRE_M_READ ||
+	    method == WIRE_M_STAT) && chunk_name_check(req->name,
+	    strlen(req->name), &dirlen, &errstr) == -1) ||
+	    (method == WIRE_M_STATFS && req->name[0] != '\0')) {
+		(void)snprintf(why, sizeof(why), "name \"%s\"", req->name);
+		return why;
+	}
+	switch (method) {
+	case WIRE_M_WRITE:
+		if (req->len > CHUNK_MAX)
+			return "a chunk over 8 MiB";
+		return st_room_check(req->off, req->len, fd);
+	case WIRE_M_READ:
+	case WIRE_M_LIST:
+		if (req->maxlen == 0)
+			return "no room to read into";
+		return st_room_check(req->off, req->maxlen, fd);
+	}
+	return NULL;
+}
+
+/* off and len within the memfd fd, without wrapping around. */
+static const char *
+st_room_check(uint64_t off, uint64_t len, int fd)
+{
+	struct stat	 sb;
+
+	if (fstat(fd, &sb) == -1)
+		return "a buffer that cannot be measured";
+	if ((uint64_t)sb.st_size < len || off > (uint64_t)sb.st_size - len)
+		return "a buffer range outside its memfd";
+	return NULL;
 }
 
 static void

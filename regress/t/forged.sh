@@ -1,0 +1,105 @@
+#!/bin/sh
+# needs: root
+# Storage checks every field of a request as if an attacker wrote it:
+# a network process made (through gdb) to send storage a forged request
+# takes the daemon down with a line naming the field, and storage never
+# acts on it.  Each case: a method that does not go with the message, a
+# namespace that climbs out (".." answered the chunk count outside every
+# namespace), a name with a slash too many, LIST with no room (it wrote
+# one byte past it), LIST and WRITE ranges that wrap around or leave the
+# memfd, a chunk over 8 MiB.
+
+. "$REGRESS/lib.sh"
+tmpdir
+need_bins
+ensure_users
+ensure_chroot || bail "cannot prepare /var/empty"
+
+# forge N TYPE FIELDS... : a fresh daemon; its first network worker
+# sends storage 0 an st_req with the gdb assignments FIELDS (on $r), and
+# a fresh 16 MiB memfd with it for the types that carry one.
+forge() {
+	_n=$1 _type=$2
+	shift 2
+	PORT='' DATA=''
+	std_conf "$T/dsrvd.$_n.conf"
+	start_dsrvd "$CONF" || bail "dsrvd did not start"
+	ALLKIDS=$(kids "$DSRVD_PID")
+	_net=$(child_pids network | head -n 1)
+	set -- -ex 'set $r = (struct st_req *)calloc(1, sizeof(struct st_req))' \
+	    -ex 'set $fd = (int)memfd_create("forged", 0)' \
+	    -ex 'call (int)ftruncate($fd, 16777216)' "$@"
+	case $_type in
+	IMSG_ST_STAT|IMSG_ST_STATFS) _fd=-1 ;;
+	*) _fd='$fd' ;;
+	esac
+	timeout 60 gdb -p "$_net" -batch -nx "$@" -ex "call (int)proc_compose(\
+PROC_STORAGE, 0, $_type, 99, $_fd, \$r, sizeof(struct st_req))" \
+	    >"$T/gdb.$_n.out" 2>&1
+	grep -q '= 0$' "$T/gdb.$_n.out" || {
+		diag "gdb output:"
+		diagfile "$T/gdb.$_n.out"
+	}
+}
+
+# refused DESC REGEX: the daemon stopped, storage's line matches.
+refused() {
+	_ok=1
+	wait_gone "$DSRVD_PID" 10 || _ok=0
+	for _k in $ALLKIDS; do
+		wait_gone "$_k" 2 || _ok=0
+	done
+	if [ "$_ok" -eq 1 ] && grep -Eq "fatal in storage\[0\]: \
+network\[[0-9]+\] sent $1" "$DSRVD_LOG"; then
+		ok "storage refuses $2"
+	else
+		notok "storage refuses $2"
+		diagfile "$DSRVD_LOG"
+	fi
+}
+
+forge a IMSG_ST_STAT -ex 'set $r->method = 2' \
+    -ex 'call (void)strcpy($r->name, "ab/x")'
+refused "IMSG_ST_STAT with method 2" "a STAT that says it is a WRITE"
+
+forge b IMSG_ST_STATFS -ex 'set $r->method = 6' \
+    -ex 'call (void)strcpy($r->ns, "..")'
+refused 'IMSG_ST_STATFS with namespace "\.\."' "a STATFS for namespace .."
+
+forge c IMSG_ST_STAT -ex 'set $r->method = 5' \
+    -ex 'call (void)strcpy($r->name, "ab/../x")'
+refused 'IMSG_ST_STAT with name "ab/\.\./x"' "a STAT of ab/../x"
+
+forge d IMSG_ST_LIST -ex 'set $r->method = 4' \
+    -ex 'call (void)strcpy($r->name, "ab")' -ex 'set $r->maxlen = 0'
+refused "IMSG_ST_LIST with no room to read into" "a LIST with no room"
+
+forge e IMSG_ST_LIST -ex 'set $r->method = 4' \
+    -ex 'call (void)strcpy($r->name, "ab")' \
+    -ex 'set $r->off = 0xfffffffffffff000' -ex 'set $r->maxlen = 8192'
+refused "IMSG_ST_LIST with a buffer range outside its memfd" \
+    "a LIST whose range wraps around"
+
+forge f IMSG_ST_READ -ex 'set $r->method = 3' \
+    -ex 'call (void)strcpy($r->name, "ab/x")' \
+    -ex 'set $r->off = 16777000' -ex 'set $r->maxlen = 8388608'
+refused "IMSG_ST_READ with a buffer range outside its memfd" \
+    "a READ past the end of its memfd"
+
+forge g IMSG_ST_WRITE -ex 'set $r->method = 2' \
+    -ex 'call (void)strcpy($r->name, "ab/x")' \
+    -ex 'set $r->len = 8388609'
+refused "IMSG_ST_WRITE with a chunk over 8 MiB" "a WRITE over 8 MiB"
+check "nothing was stored by the forged WRITE" not ls "$DATA/ab/x"
+
+# And a well-formed forged request passes the check: the checks are
+# about the fields, not about who sent them (issue 12 adds grants).
+forge h IMSG_ST_STATFS -ex 'set $r->method = 6'
+sleep 1
+check "a well-formed STATFS is served and the daemon runs on" \
+    alive "$DSRVD_PID"
+check "and no storage line refused it" \
+    not grep -q "fatal in storage" "$DSRVD_LOG"
+stop_dsrvd
+
+finish
