@@ -32,15 +32,11 @@
  * and the parent takes the daemon down when it reaps it.
  */
 #include <sys/types.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <linux/capability.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -64,9 +60,6 @@ static void	 proc_register(struct imsgev *, enum proc_role, int);
 static void	 proc_read_init(struct child_env *, int *, struct proc_peer *,
 		    int *);
 static int	 proc_take_peer(struct imsg *, struct proc_peer *);
-static void	 proc_drop_privileges(struct child_env *);
-static void	 proc_drop_bounding_set(void);
-static void	 proc_limit(void);
 static void	 proc_parent_closed(struct imsgev *, const char *);
 static void	 proc_peer_closed(struct imsgev *, const char *);
 static void	 proc_sigterm(int, short, void *);
@@ -412,7 +405,7 @@ proc_child_main(enum proc_role role, int instance, int debug, int verbose)
 	proc_read_init(&cenv, fds, peers, &npeers);
 	if (cenv.init.role != (int)role || cenv.init.instance != instance)
 		fatalx("parent sent the identity of another process");
-	proc_drop_privileges(&cenv);
+	proc_drop_privileges(&cenv.init, proc_name(role));
 
 	if ((cenv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -555,99 +548,6 @@ proc_take_peer(struct imsg *imsg, struct proc_peer *peer)
 	if ((fd = imsg_get_fd(imsg)) == -1)
 		fatalx("IMSG_INIT_PEER without fd");
 	return fd;
-}
-
-/*
- * The fixed order: check the chroot, chroot, set the title, then drop
- * groups, gid and uid for good, and forbid gaining privileges again.
- */
-static void
-proc_drop_privileges(struct child_env *env)
-{
-	struct proc_init	*in = &env->init;
-	struct stat		 st;
-	uid_t			 r, e, s;
-	gid_t			 rg, eg, sg;
-
-	tzset();
-	if (stat(in->chroot, &st) == -1)
-		fatal("chroot directory %s", in->chroot);
-	if (in->role == PROC_STORAGE) {
-		if (st.st_uid != in->uid || (st.st_mode & 077) != 0)
-			fatalx("data directory %s must be owned by %s and "
-			    "reachable by no one else", in->chroot, in->user);
-	} else if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		fatalx("chroot directory %s must be owned by root and not "
-		    "writable by group or others", in->chroot);
-	if (chroot(in->chroot) == -1)
-		fatal("chroot %s", in->chroot);
-	if (chdir("/") == -1)
-		fatal("chdir /");
-
-	setproctitle("%s", proc_name(in->role));
-
-	proc_drop_bounding_set();
-	if (setgroups(1, &in->gid) == -1)
-		fatal("setgroups");
-	if (setresgid(in->gid, in->gid, in->gid) == -1)
-		fatal("setresgid");
-	if (setresuid(in->uid, in->uid, in->uid) == -1)
-		fatal("setresuid");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		fatal("prctl no_new_privs");
-
-	if (getresuid(&r, &e, &s) == -1 || getresgid(&rg, &eg, &sg) == -1)
-		fatal("getresuid");
-	if (r != in->uid || e != in->uid || s != in->uid ||
-	    rg != in->gid || eg != in->gid || sg != in->gid)
-		fatalx("privileges were not dropped");
-	if (setuid(0) != -1)
-		fatalx("could regain root");
-	proc_limit();
-}
-
-/*
- * Empty the capability bounding set while we still may (root): no
- * file capability, no set-uid program, nothing exec'd could bring a
- * capability back.  Dropping stops at the first number the kernel
- * does not know, which is past the last capability it has.
- */
-static void
-proc_drop_bounding_set(void)
-{
-	int	 cap, last;
-
-	for (cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
-		;
-	if (errno != EINVAL || cap <= CAP_SETPCAP)
-		fatal("drop capability %d from the bounding set", cap);
-	last = cap - 1;
-	for (cap = 0; cap <= last; cap++)
-		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0)
-			fatalx("capability %d is still in the bounding set",
-			    cap);
-}
-
-/*
- * Limits no child lives without: it starts no process (NPROC 0: fork
- * and clone fail, whoever asks), leaves no core dump with session keys
- * or chunk data in it, and cannot be read or attached to by another
- * process of its uid (not dumpable).
- */
-static void
-proc_limit(void)
-{
-	struct rlimit	 rl;
-
-	rl.rlim_cur = rl.rlim_max = 0;
-	if (setrlimit(RLIMIT_NPROC, &rl) == -1)
-		fatal("setrlimit NPROC");
-	if (setrlimit(RLIMIT_CORE, &rl) == -1)
-		fatal("setrlimit CORE");
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		fatal("prctl dumpable");
-	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
-		fatalx("still dumpable");
 }
 
 static void

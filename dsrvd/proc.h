@@ -166,4 +166,7 @@ __attribute__((__noreturn__)) void proc_child_main(enum proc_role, int, int,
 void		 proc_counter(struct ctl_counter *, size_t *, size_t,
 		    const char *, uint64_t);
 
+/* proc_sandbox.c: a child's privilege drop and its sandbox */
+void		 proc_drop_privileges(const struct proc_init *, const char *);
+
 #endif /* DSRVD_PROC_H */

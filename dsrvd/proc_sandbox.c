@@ -1,0 +1,132 @@
+/*
+ * Copyright (c) 2026 The dsrvd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * A child's privilege drop and its sandbox, in the fixed order: the
+ * chroot and its owner checked, chroot, the title, the capability
+ * bounding set emptied, groups, gid and uid dropped for good,
+ * no_new_privs, then the limits no child lives without.  proc.c calls
+ * it once, after the start-up series and before the first message;
+ * it calls nothing of ours back.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <linux/capability.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dsrvd.h"
+#include "log.h"
+
+static void	 proc_drop_bounding_set(void);
+static void	 proc_limit(void);
+
+/*
+ * The fixed order: check the chroot, chroot, set the title, then drop
+ * groups, gid and uid for good, and forbid gaining privileges again.
+ */
+void
+proc_drop_privileges(const struct proc_init *in, const char *title)
+{
+	struct stat		 st;
+	uid_t			 r, e, s;
+	gid_t			 rg, eg, sg;
+
+	tzset();
+	if (stat(in->chroot, &st) == -1)
+		fatal("chroot directory %s", in->chroot);
+	if (in->role == PROC_STORAGE) {
+		if (st.st_uid != in->uid || (st.st_mode & 077) != 0)
+			fatalx("data directory %s must be owned by %s and "
+			    "reachable by no one else", in->chroot, in->user);
+	} else if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		fatalx("chroot directory %s must be owned by root and not "
+		    "writable by group or others", in->chroot);
+	if (chroot(in->chroot) == -1)
+		fatal("chroot %s", in->chroot);
+	if (chdir("/") == -1)
+		fatal("chdir /");
+
+	setproctitle("%s", title);
+
+	proc_drop_bounding_set();
+	if (setgroups(1, &in->gid) == -1)
+		fatal("setgroups");
+	if (setresgid(in->gid, in->gid, in->gid) == -1)
+		fatal("setresgid");
+	if (setresuid(in->uid, in->uid, in->uid) == -1)
+		fatal("setresuid");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl no_new_privs");
+
+	if (getresuid(&r, &e, &s) == -1 || getresgid(&rg, &eg, &sg) == -1)
+		fatal("getresuid");
+	if (r != in->uid || e != in->uid || s != in->uid ||
+	    rg != in->gid || eg != in->gid || sg != in->gid)
+		fatalx("privileges were not dropped");
+	if (setuid(0) != -1)
+		fatalx("could regain root");
+	proc_limit();
+}
+
+/*
+ * Empty the capability bounding set while we still may (root): no
+ * file capability, no set-uid program, nothing exec'd could bring a
+ * capability back.  Dropping stops at the first number the kernel
+ * does not know, which is past the last capability it has.
+ */
+static void
+proc_drop_bounding_set(void)
+{
+	int	 cap, last;
+
+	for (cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+		;
+	if (errno != EINVAL || cap <= CAP_SETPCAP)
+		fatal("drop capability %d from the bounding set", cap);
+	last = cap - 1;
+	for (cap = 0; cap <= last; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0)
+			fatalx("capability %d is still in the bounding set",
+			    cap);
+}
+
+/*
+ * Limits no child lives without: it starts no process (NPROC 0: fork
+ * and clone fail, whoever asks), leaves no core dump with session keys
+ * or chunk data in it, and cannot be read or attached to by another
+ * process of its uid (not dumpable).
+ */
+static void
+proc_limit(void)
+{
+	struct rlimit	 rl;
+
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_NPROC, &rl) == -1)
+		fatal("setrlimit NPROC");
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("setrlimit CORE");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl dumpable");
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fatalx("still dumpable");
+}
