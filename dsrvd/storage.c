@@ -328,7 +328,10 @@ st_req_check(uint32_t type, const struct st_req *req, int fd)
 	return NULL;
 }
 
-/* off and len within the memfd fd, without wrapping around. */
+/*
+ * off and len within the memfd fd, without wrapping around.  The jobs
+ * rely on this and do not check the range again.
+ */
 static const char *
 st_room_check(uint64_t off, uint64_t len, int fd)
 {
@@ -336,6 +339,8 @@ st_room_check(uint64_t off, uint64_t len, int fd)
 
 	if (fstat(fd, &sb) == -1)
 		return "a buffer that cannot be measured";
+	if (!S_ISREG(sb.st_mode))
+		return "a buffer that is not a memory file";
 	if ((uint64_t)sb.st_size < len || off > (uint64_t)sb.st_size - len)
 		return "a buffer range outside its memfd";
 	return NULL;

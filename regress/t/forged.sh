@@ -7,7 +7,7 @@
 # namespace that climbs out (".." answered the chunk count outside every
 # namespace), a name with a slash too many, LIST with no room (it wrote
 # one byte past it), LIST and WRITE ranges that wrap around or leave the
-# memfd, a chunk over 8 MiB.
+# memfd, a chunk over 8 MiB, a payload fd that is not a memory file.
 
 . "$REGRESS/lib.sh"
 tmpdir
@@ -91,6 +91,14 @@ forge g IMSG_ST_WRITE -ex 'set $r->method = 2' \
     -ex 'set $r->len = 8388609'
 refused "IMSG_ST_WRITE with a chunk over 8 MiB" "a WRITE over 8 MiB"
 check "nothing was stored by the forged WRITE" not ls "$DATA/ab/x"
+
+forge i IMSG_ST_WRITE -ex 'set $r->method = 2' \
+    -ex 'call (void)strcpy($r->name, "ab/y")' \
+    -ex 'set $p = (int *)calloc(2, sizeof(int))' -ex 'call (int)pipe($p)' \
+    -ex 'set $fd = $p[0]'
+refused "IMSG_ST_WRITE with a buffer that is not a memory file" \
+    "a WRITE whose payload fd is a pipe"
+check "nothing was stored by the WRITE from a pipe" not ls "$DATA/ab/y"
 
 # And a well-formed forged request passes the check: the checks are
 # about the fields, not about who sent them (issue 12 adds grants).
