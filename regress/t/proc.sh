@@ -76,6 +76,20 @@ else
 	notok "network -> storage, WRITE without memfd: injection failed"
 fi
 
+# 3b. An fd to a process that takes none from that peer: crypto's
+# channels do not even accept one.
+fresh c2
+if inject "$NET0" "imsgev_compose('proc.c'::chans[PROC_CRYPTO][0], \
+IMSG_HS_ABORT, 7, 0, (int)memfd_create(\"x\", 0), (void *)0, 0)"; then
+	check "network -> crypto, a message with an fd: the daemon stopped" \
+	    daemon_gone 10
+	check "crypto's log line names the channel it came on" \
+	    grep -Eq "fatal in crypto: channel to network\[[0-9]+\]: read: " \
+	    "$DSRVD_LOG"
+else
+	notok "network -> crypto, a message with an fd: injection failed"
+fi
+
 # 4. A listed type of the wrong size: the reader refuses it.
 fresh d
 if inject "$NET0" "imsgev_compose('proc.c'::chans[PROC_CRYPTO][0], \
