@@ -100,7 +100,7 @@ cleanup() {
 	else
 		case $W in
 		*/dsrvd-bench.*)
-			chattr -R -f -i "$W" >/dev/null 2>&1
+			chattr -R -f -ia "$W" >/dev/null 2>&1
 			rm -rf "$W"
 			;;
 		esac

@@ -93,6 +93,9 @@ enum dsrvd_imsg_type {
 	IMSG_ST_READONLY,		/* parent -> storage: reason */
 	IMSG_ST_SCRUB,			/* parent -> storage 0: ctl_scrub */
 	IMSG_ST_SCRUB_RESULT,		/* storage 0 -> parent: ctl_result */
+	/* storage -> parent: make a directory a write needs; and back */
+	IMSG_ST_MKDIR,			/* struct st_mkdir */
+	IMSG_ST_MKDIR_DONE,		/* struct st_mkdir, error set */
 };
 
 /* Every chunk's crc32, 8 lowercase hex digits. */
@@ -136,6 +139,14 @@ struct st_seal {
 	uint64_t	 size;			/* SEAL: expected size */
 	char		 name[NAMESPACE_MAX + 5 + WIRE_NAME_MAX + 1];
 	char		 msg[256];		/* SEALED: why not */
+};
+
+/* A directory a write needs, which only the parent makes. */
+struct st_mkdir {
+	char		 ns[NAMESPACE_MAX + 1];	/* "": none */
+	char		 dir[WIRE_NAME_MAX + 1];
+	uint32_t	 error;			/* DONE: WIRE_E_*, 0: made */
+	char		 msg[256];		/* DONE: why not */
 };
 
 /*
@@ -184,6 +195,7 @@ __attribute__((__noreturn__)) void msg_bad(struct imsgev *,
 int	st_req_get(const struct imsg *, struct st_req *);
 int	st_res_get(const struct imsg *, struct st_res *);
 int	st_seal_get(const struct imsg *, struct st_seal *);
+int	st_mkdir_get(const struct imsg *, struct st_mkdir *);
 int	hs_hello_get(const struct imsg *, struct hs_hello *);
 int	hs_challenge_get(const struct imsg *, struct hs_challenge *);
 int	hs_finish_get(const struct imsg *, struct hs_finish *);

@@ -75,6 +75,8 @@ static const struct {
 	{ IMSG_ST_RESULT,		"IMSG_ST_RESULT" },
 	{ IMSG_ST_SEAL,			"IMSG_ST_SEAL" },
 	{ IMSG_ST_SEALED,		"IMSG_ST_SEALED" },
+	{ IMSG_ST_MKDIR,		"IMSG_ST_MKDIR" },
+	{ IMSG_ST_MKDIR_DONE,		"IMSG_ST_MKDIR_DONE" },
 	{ IMSG_ST_FLUSHFAIL,		"IMSG_ST_FLUSHFAIL" },
 	{ IMSG_ST_READONLY,		"IMSG_ST_READONLY" },
 	{ IMSG_ST_SCRUB,		"IMSG_ST_SCRUB" },
@@ -130,6 +132,17 @@ st_seal_get(const struct imsg *imsg, struct st_seal *seal)
 		return -1;
 	TERM(seal->name);
 	TERM(seal->msg);
+	return 0;
+}
+
+int
+st_mkdir_get(const struct imsg *imsg, struct st_mkdir *m)
+{
+	if (imsg_get_data(imsg, m, sizeof(*m)) == -1)
+		return -1;
+	TERM(m->ns);
+	TERM(m->dir);
+	TERM(m->msg);
 	return 0;
 }
 

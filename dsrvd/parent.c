@@ -84,6 +84,7 @@ static const struct proc_msg parent_msgs[] = {
 	{ PROC_NETWORK, IMSG_CTL_SCRUB, PROC_NOFD, parent_dispatch_ctl_scrub },
 	{ PROC_STORAGE, IMSG_ST_SEAL, PROC_FD, seal_dispatch_seal },
 	{ PROC_STORAGE, IMSG_ST_FLUSHFAIL, PROC_NOFD, seal_dispatch_flushfail },
+	{ PROC_STORAGE, IMSG_ST_MKDIR, PROC_NOFD, store_dispatch_mkdir },
 	{ PROC_STORAGE, IMSG_ST_SCRUB_RESULT, PROC_NOFD,
 	    parent_dispatch_scrub_result },
 };
@@ -130,8 +131,8 @@ parent_run(void)
 		errx_exit("user %s and storage user %s must be different "
 		    "users", conf->user, conf->storage_user);
 	if (check_chroot(conf->chroot, err, sizeof(err)) == -1 ||
-	    check_datadir(conf, penv.suid, penv.sgid, err, sizeof(err)) == -1 ||
-	    seal_probe(conf, penv.suid, penv.sgid, err, sizeof(err)) == -1)
+	    check_datadir(conf, penv.suid, err, sizeof(err)) == -1 ||
+	    store_open(conf, penv.suid, penv.sgid, err, sizeof(err)) == -1)
 		errx_exit("%s", err);
 	if (parent_open_listens(conf, NULL, err, sizeof(err)) == -1)
 		errx_exit("%s", err);
@@ -238,7 +239,7 @@ parent_send_init(void)
 		init.nstorage = penv.conf->nstorage;
 		init.debug = penv.debug;
 		init.verbose = penv.verbose;
-		init.immutable = seal_immutable();
+		init.immutable = store_protected(NULL, 0);
 		if (a->role == PROC_STORAGE) {
 			init.uid = penv.suid;
 			init.gid = penv.sgid;

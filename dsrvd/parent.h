@@ -23,6 +23,7 @@
 #define DSRVD_PARENT_H
 
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <time.h>
 
@@ -84,16 +85,20 @@ void	parent_dispatch_stats(struct imsgev *, struct imsg *);
 void	parent_dispatch_stats_end(struct imsgev *, struct imsg *);
 
 /* parent_seal.c: the parent's part in storage */
-int	seal_probe(const struct dsrvd_conf *, uid_t, gid_t, char *, size_t);
-int	seal_immutable(void);
 void	seal_status(struct ctl_status_info *, uint64_t *, uint64_t *);
 void	seal_dispatch_seal(struct imsgev *, struct imsg *);
 void	seal_dispatch_flushfail(struct imsgev *, struct imsg *);
 
+/* parent_store.c: the store's directories, which only the parent makes */
+int	store_open(const struct dsrvd_conf *, uid_t, gid_t, char *, size_t);
+int	store_protected(char *, size_t);
+int	store_chunk_at(const char *, const struct stat *, char *, size_t);
+void	store_dispatch_mkdir(struct imsgev *, struct imsg *);
+
 /* sockets.c: what the parent opens for the children */
 int	listen_open(struct listen_addr *, char *, size_t);
 int	control_open(const char *, char *, size_t);
-int	check_datadir(const struct dsrvd_conf *, uid_t, gid_t, char *, size_t);
+int	check_datadir(const struct dsrvd_conf *, uid_t, char *, size_t);
 int	check_chroot(const char *, char *, size_t);
 int	lookup_user(const char *, uid_t *, gid_t *, char *, size_t);
 

@@ -54,9 +54,12 @@ proc_drop_privileges(const struct proc_init *in, const char *title)
 	if (stat(in->chroot, &st) == -1)
 		fatal("chroot directory %s", in->chroot);
 	if (in->role == PROC_STORAGE) {
-		if (st.st_uid != in->uid || (st.st_mode & 077) != 0)
-			fatalx("data directory %s must be owned by %s and "
-			    "reachable by no one else", in->chroot, in->user);
+		/* parent_store.c made it so: storage only reads it. */
+		if (st.st_uid != 0 || st.st_gid != in->gid ||
+		    (st.st_mode & (S_IWGRP | S_IRWXO)) != 0)
+			fatalx("data directory %s must be root's, of %s's "
+			    "group, and neither writable by the group nor "
+			    "reachable by others", in->chroot, in->user);
 	} else if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		fatalx("chroot directory %s must be owned by root and not "
 		    "writable by group or others", in->chroot);

@@ -240,13 +240,13 @@ is_mountpoint(const char *path, char *err, size_t errlen)
 
 /*
  * The data directory must exist (dsrvd never creates it: a missing one
- * usually means a disk that did not mount), belong to the storage user
- * or to root, and be reachable only by its owner.  A root-owned one is
- * handed over to the storage user.
+ * usually means a disk that did not mount) and belong to root or to the
+ * storage user (as an older dsrvd left it); parent_store.c then makes
+ * it root's, readable by the storage group and append-only.
  */
 int
-check_datadir(const struct dsrvd_conf *conf, uid_t suid, gid_t sgid,
-    char *err, size_t errlen)
+check_datadir(const struct dsrvd_conf *conf, uid_t suid, char *err,
+    size_t errlen)
 {
 	struct stat	 st;
 	int		 fd, r;
@@ -282,24 +282,6 @@ check_datadir(const struct dsrvd_conf *conf, uid_t suid, gid_t sgid,
 		    (unsigned int)st.st_uid, conf->storage_user);
 		(void)close(fd);
 		return -1;
-	}
-	if (st.st_uid != suid || st.st_gid != sgid) {
-		if (fchown(fd, suid, sgid) == -1) {
-			(void)snprintf(err, errlen, "data directory %s: "
-			    "chown: %s", conf->datadir, strerror(errno));
-			(void)close(fd);
-			return -1;
-		}
-		log_info("data directory %s now owned by %s",
-		    conf->datadir, conf->storage_user);
-	}
-	if ((st.st_mode & 07777) != S_IRWXU) {
-		if (fchmod(fd, S_IRWXU) == -1) {
-			(void)snprintf(err, errlen, "data directory %s: "
-			    "chmod: %s", conf->datadir, strerror(errno));
-			(void)close(fd);
-			return -1;
-		}
 	}
 	(void)close(fd);
 	return 0;

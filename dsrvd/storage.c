@@ -64,11 +64,13 @@ static void	 st_dispatch_request(struct imsgev *, struct imsg *);
 static void	 st_dispatch_sealed(struct imsgev *, struct imsg *);
 static void	 st_dispatch_readonly(struct imsgev *, struct imsg *);
 static void	 st_dispatch_scrub(struct imsgev *, struct imsg *);
+static void	 st_dispatch_mkdir_done(struct imsgev *, struct imsg *);
 
 static const struct proc_msg storage_msgs[] = {
 	{ PROC_PARENT, IMSG_ST_SEALED, PROC_NOFD, st_dispatch_sealed },
 	{ PROC_PARENT, IMSG_ST_READONLY, PROC_NOFD, st_dispatch_readonly },
 	{ PROC_PARENT, IMSG_ST_SCRUB, PROC_NOFD, st_dispatch_scrub },
+	{ PROC_PARENT, IMSG_ST_MKDIR_DONE, PROC_NOFD, st_dispatch_mkdir_done },
 	{ PROC_NETWORK, IMSG_ST_WRITE, PROC_FD, st_dispatch_request },
 	{ PROC_NETWORK, IMSG_ST_READ, PROC_FD, st_dispatch_request },
 	{ PROC_NETWORK, IMSG_ST_LIST, PROC_FD, st_dispatch_request },
@@ -87,6 +89,10 @@ const struct proc_def storage_proc = {
 static void	 st_conf_apply(struct child_env *, struct dsrvd_conf *);
 static size_t	 st_stats(struct child_env *, struct ctl_counter *, size_t);
 static void	 st_reply(struct imsgev *, uint32_t, struct st_res *);
+static void	 st_serve(struct imsgev *, uint32_t, uint32_t,
+		    const struct st_req *, int, int);
+static void	 st_wait_dir(struct imsgev *, uint32_t, const struct st_req *,
+		    int);
 static void	 st_peer_gone(struct child_env *, struct imsgev *);
 static const char *st_req_check(uint32_t, const struct st_req *, int);
 static const char *st_room_check(uint64_t, uint64_t, int);
@@ -102,6 +108,7 @@ storage_start(struct child_env *env)
 	st.direct = -1;
 	st.nextfd = -1;
 	TAILQ_INIT(&st.pending);
+	TAILQ_INIT(&st.waitdir);
 	env->conf_apply = st_conf_apply;
 	env->stats = st_stats;
 	env->peer_gone = st_peer_gone;
@@ -109,8 +116,7 @@ storage_start(struct child_env *env)
 	/* We are chrooted: / is the data directory. */
 	if ((st.root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		fatal("open data directory");
-	if (mkdirat(st.root, ".tmp", 0700) == -1 && errno != EEXIST)
-		fatal("mkdir .tmp");
+	/* The parent made .tmp, ours; every other directory is root's. */
 	if ((st.tmp = openat(st.root, ".tmp", O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
 		fatal("open .tmp");
@@ -168,9 +174,7 @@ static void
 st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct st_req	 req;
-	struct st_res	 res;
 	int		 fd;
-
 	char		 why[128];
 	const char	*bad;
 
@@ -183,45 +187,142 @@ st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 		fatalx("%s sent %s with %s", iev->name,
 		    imsg_name(imsg->hdr.type), why);
 	}
-	memset(&res, 0, sizeof(res));
-	res.reqid = req.reqid;
-	res.method = req.method;
+	st_serve(iev, imsg->hdr.type, imsg->hdr.peerid, &req, fd, 0);
+}
 
-	switch (imsg->hdr.type) {
+/*
+ * Do what a checked request asks and answer it (or leave the answer to
+ * the seal or the directory it waits for).  again: the write's
+ * directory was just made.  The fd is the request's, closed here.
+ */
+static void
+st_serve(struct imsgev *iev, uint32_t type, uint32_t connid,
+    const struct st_req *req, int fd, int again)
+{
+	struct st_res	 res;
+	int		 r;
+
+	memset(&res, 0, sizeof(res));
+	res.reqid = req->reqid;
+	res.method = req->method;
+
+	switch (type) {
 	case IMSG_ST_WRITE:
 		if (fd == -1)
 			fatalx("%s: write without a payload", __func__);
-		if (st_write(&st, iev, imsg->hdr.peerid, &req, fd, &res) == 1) {
+		if ((r = st_write(&st, iev, connid, req, fd, &res)) == 1) {
 			(void)close(fd);
 			st_busy();
 			return;		/* answered once sealed */
 		}
+		if (r == 2 && !again) {
+			st_wait_dir(iev, connid, req, fd);
+			return;		/* tried again once made */
+		}
+		if (r == 2)
+			st_fail(&res, WIRE_E_INTERNAL, "the chunk's directory "
+			    "is missing after it was made");
 		break;
 	case IMSG_ST_READ:
 		if (fd == -1)
 			fatalx("%s: read without a buffer", __func__);
-		st_read(&st, &req, fd, &res);
+		st_read(&st, req, fd, &res);
 		break;
 	case IMSG_ST_LIST:
 		if (fd == -1)
 			fatalx("%s: list without a buffer", __func__);
-		st_list(&st, &req, fd, &res);
+		st_list(&st, req, fd, &res);
 		break;
 	case IMSG_ST_STAT:
-		st_stat(&st, &req, &res);
+		st_stat(&st, req, &res);
 		break;
 	case IMSG_ST_STATFS:
-		st_statfs(&st, &req, &res);
+		st_statfs(&st, req, &res);
 		break;
 	}
 	if (fd != -1)
 		(void)close(fd);
-	st_reply(iev, imsg->hdr.peerid, &res);
-	if (imsg->hdr.type == IMSG_ST_WRITE) {
+	st_reply(iev, connid, &res);
+	if (type == IMSG_ST_WRITE) {
 		imsgev_push(iev);
 		st_tmp_ahead(&st);
 	}
 	st_busy();
+}
+
+/*
+ * A write's directory is missing: keep the write, and ask the parent
+ * to make the directory unless a write before it already did.
+ */
+static void
+st_wait_dir(struct imsgev *iev, uint32_t connid, const struct st_req *req,
+    int fd)
+{
+	struct waitdir	*w, *o;
+	struct st_mkdir	 m;
+	size_t		 dirlen;
+
+	dirlen = strcspn(req->name, "/");
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("%s", __func__);
+	w->net = iev;
+	w->connid = connid;
+	w->req = *req;
+	w->fd = fd;
+	TAILQ_FOREACH(o, &st.waitdir, entry)
+		if (strcmp(o->req.ns, req->ns) == 0 &&
+		    strncmp(o->req.name, req->name, dirlen + 1) == 0)
+			break;
+	TAILQ_INSERT_TAIL(&st.waitdir, w, entry);
+	if (o != NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	(void)strlcpy(m.ns, req->ns, sizeof(m.ns));
+	memcpy(m.dir, req->name, dirlen);
+	if (proc_compose(PROC_PARENT, -1, IMSG_ST_MKDIR, 0, -1, &m,
+	    sizeof(m)) == -1)
+		fatal("%s: compose", __func__);
+}
+
+/* The parent made a directory, or could not: the writes waiting go on. */
+static void
+st_dispatch_mkdir_done(struct imsgev *iev, struct imsg *imsg)
+{
+	struct st_mkdir	 m;
+	struct st_res	 res;
+	struct waitdir	*w, *next;
+	size_t		 dirlen, n = 0;
+
+	if (st_mkdir_get(imsg, &m) == -1)
+		msg_bad(iev, imsg, __func__);
+	dirlen = strlen(m.dir);
+	TAILQ_FOREACH_SAFE(w, &st.waitdir, entry, next) {
+		if (strcmp(w->req.ns, m.ns) != 0 ||
+		    strncmp(w->req.name, m.dir, dirlen) != 0 ||
+		    w->req.name[dirlen] != '/')
+			continue;
+		TAILQ_REMOVE(&st.waitdir, w, entry);
+		n++;
+		if (w->net == NULL)
+			(void)close(w->fd);
+		else if (m.error == 0)
+			st_serve(w->net, IMSG_ST_WRITE, w->connid, &w->req,
+			    w->fd, 1);
+		else {
+			(void)close(w->fd);
+			memset(&res, 0, sizeof(res));
+			res.reqid = w->req.reqid;
+			res.method = w->req.method;
+			st.write_errors++;
+			st_fail(&res, m.error, "chunk directory: %s", m.msg);
+			st_reply(w->net, w->connid, &res);
+			imsgev_push(w->net);
+		}
+		free(w);
+	}
+	if (n == 0)
+		fatalx("%s: directory %s was never asked for", __func__,
+		    m.dir);
 }
 
 /*
@@ -233,9 +334,14 @@ st_peer_gone(struct child_env *env, struct imsgev *iev)
 {
 	struct pending	*p;
 
+	struct waitdir	*w;
+
 	TAILQ_FOREACH(p, &st.pending, entry)
 		if (p->net == iev)
 			p->net = NULL;
+	TAILQ_FOREACH(w, &st.waitdir, entry)
+		if (w->net == iev)
+			w->net = NULL;
 }
 
 /* Work was done: the buffer's pages stay until ST_IDLE_SEC of quiet. */

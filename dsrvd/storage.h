@@ -67,6 +67,15 @@ struct pending {
 	struct st_res		 res;
 };
 
+/* A write whose directory the parent is making. */
+struct waitdir {
+	TAILQ_ENTRY(waitdir)	 entry;
+	struct imsgev		*net;		/* NULL: gone */
+	uint32_t		 connid;
+	struct st_req		 req;
+	int			 fd;		/* the payload memfd */
+};
+
 struct scrub {
 	int			 running;
 	uint64_t		 rate;		/* bytes per second */
@@ -92,6 +101,7 @@ struct storage {
 	char			 rowhy[CTL_MSG_MAX];
 	uint64_t		 reserve;
 	TAILQ_HEAD(, pending)	 pending;
+	TAILQ_HEAD(, waitdir)	 waitdir;
 	struct scrub		 scrub;
 
 	uint64_t		 chunks_written;
@@ -113,7 +123,7 @@ struct storage {
 void		 st_fail(struct st_res *, uint32_t, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
 void		 st_fail_errno(struct st_res *, int, const char *);
-int		 st_base(struct storage *, const char *, int);
+int		 st_base(struct storage *, const char *);
 int		 st_open_dir(struct storage *, const struct st_req *, int,
 		    const char **, struct st_res *);
 int		 st_open_chunk(struct storage *, const struct st_req *,

@@ -41,7 +41,7 @@
 #include "log.h"
 #include "storage.h"
 
-static int	 st_subdir(int, const char *, int);
+static int	 st_subdir(int, const char *);
 
 void
 st_fail(struct st_res *res, uint32_t error, const char *fmt, ...)
@@ -76,38 +76,27 @@ st_fail_errno(struct st_res *res, int e, const char *what)
 }
 
 /*
- * Open (and with create, make) a directory below dir.  Returns the fd
- * or -1 with errno.  A new directory is flushed into its parent before
- * anything is put in it.
+ * Open a directory below dir: the fd or -1 with errno.  Storage never
+ * makes one: the parent does, on request (parent_store.c).
  */
 static int
-st_subdir(int dir, const char *name, int create)
+st_subdir(int dir, const char *name)
 {
-	int	 fd;
-
-	fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd != -1 || errno != ENOENT || !create)
-		return fd;
-	if (mkdirat(dir, name, 0700) == -1 && errno != EEXIST)
-		return -1;
-	if (fsync(dir) == -1)
-		return -1;
 	return openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 }
 
 /* The directory a key's names are relative to: / or .ns/NS. */
 int
-st_base(struct storage *st, const char *ns, int create)
+st_base(struct storage *st, const char *ns)
 {
 	int	 nsd, fd;
 
 	if (ns[0] == '\0')
 		return fcntl(st->root, F_DUPFD_CLOEXEC, 0);
-	if ((nsd = st_subdir(st->root, ".ns", create)) == -1)
+	if ((nsd = st_subdir(st->root, ".ns")) == -1)
 		return -1;
-	fd = st_subdir(nsd, ns, create);
+	fd = st_subdir(nsd, ns);
 	(void)close(nsd);
 	return fd;
 }
@@ -115,7 +104,8 @@ st_base(struct storage *st, const char *ns, int create)
 /*
  * Split and check a request's name; open its directory.  Returns the
  * directory fd, or -1 with the error in res (a missing directory is
- * NOTFOUND, or with create made).
+ * NOTFOUND), or with create -2 for a missing one, which the parent is
+ * to make.
  */
 int
 st_open_dir(struct storage *st, const struct st_req *req, int create,
@@ -139,16 +129,20 @@ st_open_dir(struct storage *st, const struct st_req *req, int create,
 	memcpy(dir, req->name, dirlen);
 	dir[dirlen] = '\0';
 	*base = req->name + dirlen + 1;
-	if ((b = st_base(st, req->ns, create)) == -1) {
+	if ((b = st_base(st, req->ns)) == -1) {
+		if (errno == ENOENT && create)
+			return -2;
 		if (errno == ENOENT)
 			st_fail(res, WIRE_E_NOTFOUND, "no such chunk");
 		else
 			st_fail_errno(res, errno, "namespace directory");
 		return -1;
 	}
-	fd = st_subdir(b, dir, create);
+	fd = st_subdir(b, dir);
 	(void)close(b);
 	if (fd == -1) {
+		if (errno == ENOENT && create)
+			return -2;
 		if (errno == ENOENT)
 			st_fail(res, WIRE_E_NOTFOUND, "no such chunk");
 		else

@@ -290,7 +290,7 @@ st_statfs(struct storage *st, const struct st_req *req, struct st_res *res)
 	uint64_t	 avail;
 	int		 b;
 
-	if ((b = st_base(st, req->ns, 0)) == -1 && errno != ENOENT) {
+	if ((b = st_base(st, req->ns)) == -1 && errno != ENOENT) {
 		st_fail_errno(res, errno, "namespace directory");
 		return;
 	}

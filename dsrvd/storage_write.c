@@ -25,8 +25,10 @@
  *
  *  1. refuses what must never touch the disk: too long, a bad name, a
  *     store gone read-only;
- *  2. opens (or makes) DIR below the key's base; a name that exists
- *     is success only for identical bytes (st_same), else EXISTS;
+ *  2. opens DIR below the key's base (a missing one is made by the
+ *     parent, on storage.c's IMSG_ST_MKDIR, and the write is tried
+ *     again); a name that exists is success only for identical bytes
+ *     (st_same), else EXISTS;
  *  3. checks the free space, beyond the configured reserve;
  *  4. writes the bytes to a temporary file in .tmp (direct I/O from
  *     the memfd's pages where it can, else sendfile or a copy), puts
@@ -93,7 +95,8 @@ static void	 st_flush_failed(struct storage *, const char *, int);
 
 /*
  * Commit a chunk.  Returns 1 when the answer waits for the parent's
- * seal, 0 when res is the answer now.
+ * seal, 2 when the chunk's directory is missing (only the parent makes
+ * directories: ask it, then call again), 0 when res is the answer now.
  */
 int
 st_write(struct storage *st, struct imsgev *iev, uint32_t connid,
@@ -107,7 +110,9 @@ st_write(struct storage *st, struct imsgev *iev, uint32_t connid,
 
 	if (st_refuse(st, iev, req, memfd, res, &direct) == -1)
 		return 0;
-	if ((dfd = st_open_dir(st, req, 1, &base, res)) == -1) {
+	if ((dfd = st_open_dir(st, req, 1, &base, res)) == -2)
+		return 2;		/* the parent is to make the directory */
+	if (dfd == -1) {
 		st->write_errors++;
 		return 0;
 	}

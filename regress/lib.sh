@@ -147,7 +147,7 @@ cleanup() {
 	done
 	# Stored chunks are immutable: their flags come off first.
 	case $T in
-	/tmp/?*) chattr -R -f -i "$T" >/dev/null 2>&1; rm -rf "$T" ;;
+	/tmp/?*) chattr -R -f -ia "$T" >/dev/null 2>&1; rm -rf "$T" ;;
 	esac
 	exit "$_crc"
 }
@@ -678,7 +678,7 @@ storage_cleanup() {
 		done <"$T/pids"
 	fi
 	case $T in
-	/tmp/?*) chattr -R -f -i "$T" >/dev/null 2>&1 ;;
+	/tmp/?*) chattr -R -f -ia "$T" >/dev/null 2>&1 ;;
 	esac
 	(exit "$_scs")
 	cleanup
@@ -803,6 +803,24 @@ wait_chunks() {
 		sleep 0.1
 		_n=$((_n - 1))
 	done
+	return 1
+}
+
+# store_dir PATH "MODE OWNER:GROUP" FLAG: a directory of the store is
+# so, and carries the append-only flag (FLAG a) or neither a nor i (-).
+store_dir() {
+	_sd=$(stat -c '%a %U:%G' "$1") || return 1
+	[ "$_sd" = "$2" ] || {
+		echo "$1: $_sd, not $2"
+		return 1
+	}
+	_sf=$(lsattr -d "$1" | cut -d ' ' -f 1) || return 1
+	case $3:$_sf in
+	a:*a*) return 0 ;;
+	-:*[ai]*) ;;
+	-:*) return 0 ;;
+	esac
+	echo "$1: flags $_sf, wanted ${3}"
 	return 1
 }
 

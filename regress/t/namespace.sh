@@ -104,9 +104,12 @@ check "nothing else under DATA/.ns/B" \
 for f in .ns/A/sh/same .ns/A/sh/onlyA .ns/B/sh/same sh/same sh/onlyA; do
 	check "DATA/$f is immutable" immutable "$DATA/$f"
 done
-check "namespace directories: mode 700, owner _dsrvdata" \
-    [ "$(stat -c '%a %U' "$DATA/.ns" "$DATA/.ns/A" "$DATA/.ns/A/sh" |
-    sort -u)" = "700 _dsrvdata" ]
+for d in .ns .ns/A; do
+	check "namespace directory $d: mode 750, root:_dsrvdata, append-only" \
+	    store_dir "$DATA/$d" "750 root:_dsrvdata" a
+done
+check "a namespace's chunk directory: mode 770, root:_dsrvdata, append-only" \
+    store_dir "$DATA/.ns/A/sh" "770 root:_dsrvdata" a
 
 ### the whole store
 

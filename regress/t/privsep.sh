@@ -128,10 +128,10 @@ for p in $(echo "$net" | head -n 1) $cry $(echo "$sto" | head -n 1); do
 done
 check "the daemon still answers dctl status" dctl status
 
-# A root-owned data directory is handed to the storage user, 0700.
-v=$(stat -c '%U %a' "$DATA")
-check "data directory owned by _dsrvdata, mode 700 ($v)" \
-    [ "$v" = "_dsrvdata 700" ]
+# The data directory stays root's: storage's group may read and
+# search it, nobody may add to it but root, and only add.
+check "data directory root:_dsrvdata, mode 750, append-only" \
+    store_dir "$DATA" "750 root:_dsrvdata" a
 
 # Listening sockets belong to the parent and the network side only.
 lsock=$(ss -Htlnp 2>/dev/null | awk -v a="127.0.0.1:$PORT" '$4 == a')

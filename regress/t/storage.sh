@@ -227,8 +227,12 @@ check "ab/eight on disk: bytes, 0400 _dsrvdata, immutable, crc32 xattr" \
     on_disk ab/eight "$T/f8m"
 check "ab/first on disk: bytes, 0400 _dsrvdata, immutable, crc32 xattr" \
     on_disk ab/first "$T/orig"
-check "directory ab: mode 700, owner _dsrvdata" \
-    [ "$(stat -c '%a %U' "$DATA/ab")" = "700 _dsrvdata" ]
+check "directory ab: mode 770, root:_dsrvdata, append-only" \
+    store_dir "$DATA/ab" "770 root:_dsrvdata" a
+check "data directory: mode 750, root:_dsrvdata, append-only" \
+    store_dir "$DATA" "750 root:_dsrvdata" a
+check "DATA/.tmp: mode 700, _dsrvdata's, no flags" \
+    store_dir "$DATA/.tmp" "700 _dsrvdata:_dsrvdata" -
 check "DATA/.tmp holds no data" tmp_clean "$DATA"
 
 ### status
