@@ -104,8 +104,8 @@ if [ ! -d /var/empty ]; then
 fi
 
 if [ ! -d /var/dsrvd ]; then
-	echo "install -d -m 700 -o _dsrvdata /var/dsrvd"
-	install -d -m 700 -o _dsrvdata -g "$(id -g _dsrvdata)" /var/dsrvd
+	echo "install -d -m 750 -o root -g _dsrvdata /var/dsrvd"
+	install -d -m 750 -o root -g "$(id -g _dsrvdata)" /var/dsrvd
 fi
 
 if [ ! -e "$sysconfdir/dsrvd.conf" ]; then
