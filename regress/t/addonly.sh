@@ -79,13 +79,14 @@ check "key ka: put nd/x (a new directory in its namespace)" \
 check ".ns/A/nd: 770 root:_dsrvdata, append-only" \
     store_dir "$DATA/.ns/A/nd" "770 root:_dsrvdata" a
 # Eight writes into one new directory at once: all wait for one mkdir.
-i=0
+i=0 pids=
 while [ $i -lt 8 ]; do
 	cdctl chunk put "pp/c$i" "$T/c2" >"$T/pp.$i.out" 2>&1 &
+	pids="$pids $!"
 	i=$((i + 1))
 done
 bad=0
-for p in $(jobs -p); do
+for p in $pids; do
 	wait "$p" || bad=$((bad + 1))
 done
 check "eight writes at once into a new directory all succeed" [ $bad -eq 0 ]
