@@ -102,6 +102,14 @@ regress/unit/%: regress/unit/%.c lib/libdsrv.a
 regress/tools/%: regress/tools/%.c lib/libdsrv.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libdsrv.a $(LDLIBS)
 
+# The syscall injector names system calls through libseccomp.
+SECCOMP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libseccomp 2>/dev/null)
+SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || \
+	echo -lseccomp)
+regress/tools/sysinject: regress/tools/sysinject.c
+	$(CC) $(CPPFLAGS) $(SECCOMP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(LDLIBS) $(SECCOMP_LIBS)
+
 # The LD_PRELOAD fault injection shim: a shared object, not a program,
 # and without sanitizers (their runtime must come first when preloading).
 regress/tools/shim.so: regress/tools/shim.c

@@ -869,3 +869,17 @@ inject() {
 		return 1
 	}
 }
+
+SYSINJECT=${SYSINJECT:-$REGRESS/tools/sysinject}
+
+# sysinject [-q] PID CALL...: make the live process PID execute each
+# system call, as an attacker running code inside it would, with its
+# uid, root, descriptors and syscall filter (regress/tools/sysinject,
+# which says how to write a CALL: 'openat(AT_FDCWD, "ab/x", O_RDONLY)',
+# 'write($1, "xx", 2)').  Prints "CALL = N" or "CALL = -1 ENAME (text)"
+# per call (-q: only what follows "= "); exits 0 when every call ran,
+# 3 when PID died in one ("CALL: killed by signal SIGSYS"), 2 when it
+# could not attach.
+sysinject() {
+	"$SYSINJECT" "$@"
+}
