@@ -222,13 +222,13 @@ drill "make a symlink where a chunk will go" "EACCES" \
     "symlinkat(\"one\", $AT, \"ab/future\")"
 drill "fill the disk: grow a file past the largest chunk" "EFBIG" \
     "openat($AT, \".tmp/huge\", $WRCREAT, 384)" \
-    "ftruncate(\$1, 1099511627776)"
+    "ftruncate(\$1, 67108864)"
 drill "fill the disk: write far past the largest chunk" "EFBIG" \
     "openat($AT, \".tmp/far\", $WRCREAT, 384)" \
-    "pwrite64(\$1, \"x\", 1, 1099511627776)"
+    "pwrite64(\$1, \"x\", 1, 67108864)"
 drill "fill the disk: fallocate" "EFBIG" \
     "openat($AT, \".tmp/alloc\", $WRCREAT, 384)" \
-    "fallocate(\$1, 0, 0, 1099511627776)"
+    "fallocate(\$1, 0, 0, 67108864)"
 
 snapshot >"$T/after"
 if cmp -s "$T/before" "$T/after"; then
