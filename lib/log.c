@@ -16,8 +16,10 @@
 
 /*
  * Logging for dsrvd and dctl: stderr in the foreground, syslog(3)
- * otherwise.  Every function leaves errno as it found it, so callers
- * can log and then still report or test the error.
+ * otherwise, or a sink the program sets (dsrvd's children hand their
+ * lines to the parent, which writes them).  Every function leaves
+ * errno as it found it, so callers can log and then still report or
+ * test the error.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -37,8 +39,11 @@ static int		 log_debug_mode = 1;	/* stderr until log_init() */
 static int		 log_verbose;
 static int		 log_prefix;
 static const char	*log_procname;
+static void		(*log_sink)(int, const char *);
+static void		(*log_sink_flush)(void);
 
 static void	log_stderr(const char *, const char *);
+static void	log_emit(int, const char *, const char *);
 static void	vlog_errno(int, int, const char *, va_list)
 		    __attribute__((__format__ (printf, 3, 0)));
 static __attribute__((__noreturn__)) void vfatalc(int, const char *,
@@ -84,6 +89,13 @@ log_setprefix(int on)
 	log_prefix = on;
 }
 
+void
+log_setsink(void (*sink)(int, const char *), void (*flush)(void))
+{
+	log_sink = sink;
+	log_sink_flush = flush;
+}
+
 /*
  * One write(2) per line: processes sharing a stderr then never tear
  * each other's lines apart.
@@ -116,18 +128,41 @@ log_stderr(const char *prefix, const char *msg)
 	}
 }
 
+/*
+ * One finished line to wherever lines go, prefixed with name (NULL:
+ * none).  A sink takes the line as it is: its reader knows who wrote it.
+ */
+static void
+log_emit(int pri, const char *name, const char *msg)
+{
+	if (log_sink != NULL)
+		log_sink(pri, msg);
+	else if (log_debug_mode)
+		log_stderr(name, msg);
+	else if (name != NULL)
+		syslog(pri, "%s: %s", name, msg);
+	else
+		syslog(pri, "%s", msg);
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
 	char	 msg[LOG_MAXLINE];
 	int	 saved_errno = errno;
 
-	if (log_debug_mode) {
-		if (vsnprintf(msg, sizeof(msg), fmt, ap) >= 0)
-			log_stderr(log_prefix ? (log_procname != NULL ?
-			    log_procname : getprogname()) : NULL, msg);
-	} else
-		vsyslog(pri, fmt, ap);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) >= 0)
+		log_emit(pri, log_prefix ? (log_procname != NULL ?
+		    log_procname : getprogname()) : NULL, msg);
+	errno = saved_errno;
+}
+
+void
+log_relay(int pri, const char *name, const char *msg)
+{
+	int	 saved_errno = errno;
+
+	log_emit(pri, name, msg);
 	errno = saved_errno;
 }
 
@@ -227,6 +262,9 @@ vfatalc(int err, const char *fmt, va_list ap)
 		    msg[0] != '\0' ? ": " : "", strerror(err));
 	else
 		logit(LOG_CRIT, "fatal in %s: %s", log_procname, msg);
+	/* The line must be out before we are gone. */
+	if (log_sink_flush != NULL)
+		log_sink_flush();
 	exit(1);
 }
 

@@ -29,8 +29,16 @@ void	log_procinit(const char *name);
 /* 0: info and up; 1: log_debug too; 2 and up: more detail. */
 void	log_setverbose(int);
 int	log_getverbose(void);
-/* In the foreground, prefix each line with "name: " (children). */
+/* Prefix each line with "name: ", in syslog too. */
 void	log_setprefix(int);
+/*
+ * Hand every line (already formatted, without prefix) to sink instead
+ * of stderr or syslog; fatal() calls flush before it exits.  NULL:
+ * back to log_init()'s destination.
+ */
+void	log_setsink(void (*sink)(int, const char *), void (*flush)(void));
+/* A line another process wrote, prefixed with its name, not ours. */
+void	log_relay(int, const char *name, const char *msg);
 
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
