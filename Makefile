@@ -47,9 +47,11 @@ LDFLAGS	+= -Wl,-z,relro,-z,now -pthread
 CFLAGS	+= -pthread
 LDLIBS	+= $(PKG_LIBS)
 
+# DSRV_SANITIZE: dsrvd's children keep their stderr for the reports.
 ifeq ($(SANITIZE),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
+CPPFLAGS += -DDSRV_SANITIZE
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 

@@ -55,6 +55,7 @@ enum dsrvd_imsg_type {
 	/* child -> parent */
 	IMSG_CHILD_HELLO,		/* privileges dropped, send config */
 	IMSG_CHILD_READY,		/* first configuration applied */
+	IMSG_LOG,			/* struct log_line, cut after NUL */
 
 	/* parent <-> child: counters for dctl status */
 	IMSG_STATS_REQ,			/* peer id: request id */
@@ -96,6 +97,18 @@ enum dsrvd_imsg_type {
 	/* storage -> parent: make a directory a write needs; and back */
 	IMSG_ST_MKDIR,			/* struct st_mkdir */
 	IMSG_ST_MKDIR_DONE,		/* struct st_mkdir, error set */
+};
+
+/*
+ * A child's log line, which the parent writes for it (proc_log.c): the
+ * priority, one of LOG_CRIT to LOG_DEBUG, then the text up to and
+ * including its only NUL; the message ends there.
+ */
+#define LOG_LINE_MAX	1024
+
+struct log_line {
+	int32_t		 pri;
+	char		 text[LOG_LINE_MAX];
 };
 
 /* Every chunk's crc32, 8 lowercase hex digits. */
@@ -207,6 +220,7 @@ int	dsrvd_conf_get(const struct imsg *, struct dsrvd_conf *);
 int	listen_addr_get(const struct imsg *, struct listen_addr *);
 int	conf_key_get(struct imsg *, struct conf_key *);
 int	msg_string_get(const struct imsg *, char *, size_t);
+int	log_line_get(const struct imsg *, struct log_line *);
 
 /* The roles, each in its own file. */
 extern const struct proc_def	 parent_proc;

@@ -23,8 +23,10 @@
  */
 #include <sys/types.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "dsrvd.h"
 #include "log.h"
@@ -57,6 +59,7 @@ static const struct {
 	{ IMSG_CONF_END,		"IMSG_CONF_END" },
 	{ IMSG_CHILD_HELLO,		"IMSG_CHILD_HELLO" },
 	{ IMSG_CHILD_READY,		"IMSG_CHILD_READY" },
+	{ IMSG_LOG,			"IMSG_LOG" },
 	{ IMSG_STATS_REQ,		"IMSG_STATS_REQ" },
 	{ IMSG_STATS,			"IMSG_STATS" },
 	{ IMSG_STATS_END,		"IMSG_STATS_END" },
@@ -261,4 +264,36 @@ msg_string_get(const struct imsg *imsg, char *buf, size_t len)
 		return -1;
 	memcpy(buf, imsg->data, imsg->datalen);
 	return 0;
+}
+
+/*
+ * A log line: a priority a child may log at (not LOG_EMERG or
+ * LOG_ALERT, no facility bits) and 1 to LOG_LINE_MAX bytes of text
+ * whose only NUL ends the message.
+ */
+int
+log_line_get(const struct imsg *imsg, struct log_line *ll)
+{
+	const size_t	 off = offsetof(struct log_line, text);
+	const char	*text;
+	size_t		 len;
+
+	if (imsg->datalen <= off || imsg->datalen > sizeof(*ll))
+		return -1;
+	text = (const char *)imsg->data + off;
+	len = imsg->datalen - off;
+	if (memchr(text, '\0', len) != text + len - 1)
+		return -1;
+	memcpy(ll, imsg->data, imsg->datalen);
+	switch (ll->pri) {
+	case LOG_CRIT:
+	case LOG_ERR:
+	case LOG_WARNING:
+	case LOG_NOTICE:
+	case LOG_INFO:
+	case LOG_DEBUG:
+		return 0;
+	default:
+		return -1;
+	}
 }

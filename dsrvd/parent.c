@@ -23,10 +23,10 @@
  * network I/O and never touches chunk data; it seals committed chunks
  * (parent_seal.c).
  *
- * Peers: every child.  Each sends IMSG_CHILD_HELLO, IMSG_CHILD_READY
- * and the counters for dctl status; storage asks for seals and reports
- * flush failures and scrub results; network 0 forwards dctl's control
- * requests (IMSG_CTL_*).
+ * Peers: every child.  Each sends IMSG_CHILD_HELLO, IMSG_CHILD_READY,
+ * its log lines (IMSG_LOG, proc_log.c) and the counters for dctl
+ * status; storage asks for seals and reports flush failures and scrub
+ * results; network 0 forwards dctl's control requests (IMSG_CTL_*).
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -72,6 +72,7 @@ static const struct proc_msg parent_msgs[] = {
 	    parent_dispatch_child_hello },
 	{ PROC_CHILDREN, IMSG_CHILD_READY, PROC_NOFD,
 	    parent_dispatch_child_ready },
+	{ PROC_CHILDREN, IMSG_LOG, PROC_NOFD, proc_log_dispatch },
 	{ PROC_CHILDREN, IMSG_STATS, PROC_NOFD, parent_dispatch_stats },
 	{ PROC_CHILDREN, IMSG_STATS_END, PROC_NOFD,
 	    parent_dispatch_stats_end },
@@ -110,6 +111,8 @@ parent_run(void)
 	conf = parse_config(penv.conffile, CONF_SERVER | CONF_OPTIONAL);
 	if (conf == NULL)
 		exit(1);
+	/* Every line names its process, ours too ("parent: "). */
+	log_setprefix(1);
 	if (penv.conf_missing)
 		log_info("%s not found, running on built-in defaults",
 		    penv.conffile);
@@ -384,6 +387,8 @@ parent_sigchld(int sig, short event, void *arg)
 		if (c == NULL)
 			continue;
 		c->alive = 0;
+		/* Its last lines come before the one that says it is gone. */
+		proc_log_drain(c);
 		if (WIFSIGNALED(status))
 			(void)snprintf(how, sizeof(how),
 			    "terminated by signal %d", WTERMSIG(status));
@@ -439,6 +444,8 @@ parent_shutdown(int status)
 		}
 		(void)nanosleep(&ts, NULL);
 	}
+	for (i = 0; i < proc_nchildren; i++)
+		proc_log_drain(&proc_children[i]);
 	if (penv.conf != NULL)
 		(void)unlink(penv.conf->csock);
 	if (penv.pidfile != NULL)

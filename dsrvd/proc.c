@@ -23,6 +23,8 @@
  * (IMSG_INIT_PEER) and IMSG_INIT_END.  The child reads that series
  * synchronously, drops its privileges for good, starts its role and
  * says hello; from then on everything is a message in an event loop.
+ * Once it has read the series, a child logs through the parent
+ * (proc_log.c) and its stdin, stdout and stderr are /dev/null.
  *
  * Every channel dispatches through proc_dispatch(), which looks the
  * message up in the receiving role's table (proc_def.msgs): a type the
@@ -405,6 +407,7 @@ proc_child_main(enum proc_role role, int instance, int debug, int verbose)
 	proc_read_init(&cenv, fds, peers, &npeers);
 	if (cenv.init.role != (int)role || cenv.init.instance != instance)
 		fatalx("parent sent the identity of another process");
+	proc_log_start(PARENT_SOCK_FILENO);
 	proc_drop_privileges(&cenv.init, proc_name(role));
 
 	if ((cenv.base = event_base_new()) == NULL)
@@ -417,6 +420,7 @@ proc_child_main(enum proc_role role, int instance, int debug, int verbose)
 	    proc_parent_closed, &cenv) == -1)
 		fatal("imsgev_init");
 	proc_listen(&cenv.parent, PROC_PARENT, -1);
+	proc_log_attach(&cenv.parent);
 
 	for (i = 0; i < npeers; i++) {
 		if ((iev = calloc(1, sizeof(*iev))) == NULL)

@@ -169,4 +169,10 @@ void		 proc_counter(struct ctl_counter *, size_t *, size_t,
 /* proc_sandbox.c: a child's privilege drop and its sandbox */
 void		 proc_drop_privileges(const struct proc_init *, const char *);
 
+/* proc_log.c: a child's log lines, written by the parent */
+void		 proc_log_start(int);
+void		 proc_log_attach(struct imsgev *);
+void		 proc_log_dispatch(struct imsgev *, struct imsg *);
+void		 proc_log_drain(struct proc_child *);
+
 #endif /* DSRVD_PROC_H */

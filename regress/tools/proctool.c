@@ -64,17 +64,26 @@ role_of(const char *name)
 	errx(1, "unknown role %s", name);
 }
 
-/* The type of the child's first message, or -1 on EOF. */
+/* The type of the child's first message but a log line; -1 on EOF. */
 static int
 first_message(struct imsgbuf *ib)
 {
 	struct imsg	 imsg;
 	struct pollfd	 pfd;
+	const char	*text;
 	int		 n, type;
 
 	for (;;) {
 		if ((n = imsg_get(ib, &imsg)) == -1)
 			err(1, "imsg_get");
+		if (n == 1 && imsg.hdr.type == IMSG_LOG) {
+			text = (const char *)imsg.data + sizeof(int32_t);
+			if (imsg.datalen > sizeof(int32_t) &&
+			    text[imsg.datalen - sizeof(int32_t) - 1] == '\0')
+				fprintf(stderr, "%s\n", text);
+			imsg_free(&imsg);
+			continue;
+		}
 		if (n == 1) {
 			type = imsg.hdr.type;
 			imsg_free(&imsg);
