@@ -55,7 +55,7 @@ enum dsrvd_imsg_type {
 	/* child -> parent */
 	IMSG_CHILD_HELLO,		/* privileges dropped, send config */
 	IMSG_CHILD_READY,		/* first configuration applied */
-	IMSG_LOG,			/* struct log_line, cut after NUL */
+	IMSG_LOG,			/* struct log_line, to its NUL */
 
 	/* parent <-> child: counters for dctl status */
 	IMSG_STATS_REQ,			/* peer id: request id */

@@ -59,6 +59,7 @@ struct log_limit {
 };
 
 static void	 proc_log_send(int, const char *);
+static void	 proc_log_event(int, const char *);
 static void	 proc_log_flush(void);
 static int	 proc_log_push(struct imsgbuf *, int);
 static void	 proc_log_line(struct proc_child *, const struct log_line *,
@@ -72,6 +73,7 @@ static struct imsgbuf	 early;
 static int		 early_fd = -1;
 static struct imsgev	*chan;
 static int		 in_sink;
+static int		 in_libevent;
 
 /* The parent's end. */
 static struct log_limit	 limits[MAX_CHILDREN];
@@ -97,6 +99,7 @@ proc_log_start(int fd)
 		fatal("%s: imsgbuf_init", __func__);
 	early_fd = fd;
 	log_setsink(proc_log_send, proc_log_flush);
+	event_set_log_callback(proc_log_event);
 	closelog();
 	/* Lines queued when we exit go out first (fatal() flushes too). */
 	if (atexit(proc_log_flush) != 0)
@@ -160,12 +163,48 @@ proc_log_send(int pri, const char *msg)
 	iov[0].iov_len = sizeof(p);
 	iov[1].iov_base = text;
 	iov[1].iov_len = strlen(text) + 1;
-	if (chan != NULL)
+	if (chan != NULL && in_libevent) {
+		if (!chan->dead)
+			(void)imsg_composev(&chan->ibuf, IMSG_LOG, 0, 0, -1,
+			    iov, 2);
+	} else if (chan != NULL)
 		(void)imsgev_composev(chan, IMSG_LOG, 0, 0, -1, iov, 2);
 	else if (early_fd != -1 &&
 	    imsg_composev(&early, IMSG_LOG, 0, 0, -1, iov, 2) == 0)
 		(void)proc_log_push(&early, LOG_FLUSH_MS);
 	in_sink = 0;
+}
+
+/*
+ * libevent's own warnings, which it would write to a stderr that is
+ * /dev/null now.  libevent may not be called from here, so the line
+ * joins the channel's queue without asking for a write: the next
+ * message takes it along, or the flush at exit.
+ */
+static void
+proc_log_event(int severity, const char *msg)
+{
+	int	 pri;
+
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		if (log_getverbose() < 2)
+			return;
+		pri = LOG_DEBUG;
+		break;
+	case EVENT_LOG_MSG:
+		pri = LOG_INFO;
+		break;
+	case EVENT_LOG_WARN:
+		pri = LOG_WARNING;
+		break;
+	default:
+		pri = LOG_ERR;
+		break;
+	}
+	in_libevent = 1;
+	logit(pri, "libevent: %s", msg);
+	in_libevent = 0;
 }
 
 /* Before fatal() exits, and at exit: what is queued goes out now. */

@@ -123,6 +123,17 @@ if inject "$NET0" "(log_warnx(\"$EVIL\"), 0)"; then
 else
 	notok "a line with control characters: injection failed"
 fi
+# libevent's own warnings would go to stderr: they go to the parent too,
+# along with the next line.
+if inject "$NET0" '(((void (*)(void *))event_base_free)(0), 0)' &&
+    inject "$NET0" '(log_warnx("after libevent"), 0)'; then
+	check "a libevent warning reaches the log under the child's name" \
+	    wait_for_log '^network\[0\]: libevent: .*no base to free' 5
+	check "... before the line that took it along" \
+	    line_before 'libevent: ' 'network[0]: after libevent'
+else
+	notok "a libevent warning: injection failed"
+fi
 # 3000 digits, the last one 7: the line is cut well before it.
 if inject "$NET0" '(log_warnx("long %0*d", 3000, 7), 0)'; then
 	check "a long line is cut" wait_for_log '^network\[0\]: long 0{1000}' 5
