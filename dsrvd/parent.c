@@ -124,6 +124,7 @@ parent_run(void)
 	 */
 	log_init(penv.debug, LOG_DAEMON);
 	log_setverbose(penv.verbose);
+	proc_log_libevent();
 
 	if (lookup_user(conf->user, &penv.uid, &penv.gid, err,
 	    sizeof(err)) == -1 ||

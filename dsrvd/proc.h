@@ -174,5 +174,6 @@ void		 proc_log_start(int);
 void		 proc_log_attach(struct imsgev *);
 void		 proc_log_dispatch(struct imsgev *, struct imsg *);
 void		 proc_log_drain(struct proc_child *);
+void		 proc_log_libevent(void);
 
 #endif /* DSRVD_PROC_H */

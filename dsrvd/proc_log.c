@@ -99,7 +99,7 @@ proc_log_start(int fd)
 		fatal("%s: imsgbuf_init", __func__);
 	early_fd = fd;
 	log_setsink(proc_log_send, proc_log_flush);
-	event_set_log_callback(proc_log_event);
+	proc_log_libevent();
 	closelog();
 	/* Lines queued when we exit go out first (fatal() flushes too). */
 	if (atexit(proc_log_flush) != 0)
@@ -176,10 +176,19 @@ proc_log_send(int pri, const char *msg)
 }
 
 /*
- * libevent's own warnings, which it would write to a stderr that is
- * /dev/null now.  libevent may not be called from here, so the line
- * joins the channel's queue without asking for a write: the next
- * message takes it along, or the flush at exit.
+ * libevent's own warnings go where ours go, not to stderr (which is
+ * /dev/null in a child, and in the parent once it is a daemon).
+ */
+void
+proc_log_libevent(void)
+{
+	event_set_log_callback(proc_log_event);
+}
+
+/*
+ * libevent may not be called from here, so in a child the line joins
+ * the channel's queue without asking for a write: the next message
+ * takes it along, or the flush at exit.
  */
 static void
 proc_log_event(int severity, const char *msg)
