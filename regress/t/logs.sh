@@ -224,4 +224,93 @@ else
 	notok "unterminated text from network: injection failed"
 fi
 
+### 8. Daemonised, to syslog: only the parent talks to syslog, and each
+### line names its process.  A private mount namespace gets a /dev of its
+### own with a stand-in syslogd on /dev/log: the host's is left alone.
+cat >"$T/syslogd.py" <<'EOT'
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+open(sys.argv[2], "w").close()
+with open(sys.argv[1], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536) + b"\n")
+EOT
+# In the namespace: /dev, the syslogd, dsrvd; both stop when told to.
+cat >"$T/syslog.sh" <<'EOT'
+T=$1 DSRVD=$2 CONF=$3
+case $T in
+/tmp/?*) ;;
+*) exit 1 ;;
+esac
+mount -t tmpfs -o mode=755 tmpfs /dev || exit 1
+mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/zero c 1 5 &&
+    mknod -m 666 /dev/random c 1 8 && mknod -m 666 /dev/urandom c 1 9 ||
+    exit 1
+python3 "$T/syslogd.py" "$T/syslog.out" "$T/syslogd.ready" &
+sp=$!
+n=50
+while [ ! -e "$T/syslogd.ready" ] && [ "$n" -gt 0 ]; do
+	sleep 0.1
+	n=$((n - 1))
+done
+"$DSRVD" -vv -f "$CONF" -p "$T/syslog.pid" || { kill "$sp"; exit 1; }
+n=1200
+while [ ! -e "$T/syslog.stop" ] && [ "$n" -gt 0 ]; do
+	sleep 0.1
+	n=$((n - 1))
+done
+kill -TERM "$(cat "$T/syslog.pid")"
+sleep 2
+kill "$sp"
+EOT
+PORT='' DATA=''
+std_conf "$T/dsrvd.e.conf"
+SYSLOG=$T/syslog.out
+unshare -m --propagation private sh "$T/syslog.sh" "$T" "$DSRVD" "$CONF" \
+    >"$T/syslog.sh.out" 2>&1 &
+add_bgpid $!
+SPID=
+if wait_for_log 'parent: startup: ' 10 "$SYSLOG" &&
+    SPID=$(cat "$T/syslog.pid") && [ -n "$SPID" ]; then
+	echo "$SPID" >>"$T/pids"
+	check "syslog: the parent's lines start with \"parent: \"" \
+	    grep -q "dsrvd\[$SPID\]: parent: startup: " "$SYSLOG"
+	check "syslog: each child's lines name it, and the parent sends them" \
+	    wait_for_log "dsrvd\[$SPID\]: storage\[1\]: privileges dropped" \
+	    5 "$SYSLOG"
+	check "syslog: every line names its process" \
+	    not grep -Ev 'dsrvd\[[0-9]+\]: (parent|network\[[01]\]|crypto|'\
+'storage\[[01]\]): ' "$SYSLOG"
+	check "syslog: no other process sent a child's line" \
+	    [ -z "$(grep -E ': (network|crypto|storage)' "$SYSLOG" |
+	    grep -v "dsrvd\[$SPID\]: ")" ]
+	SNET0=$(child_pids network "$SPID" | head -n 1)
+	SST0=$(child_pids storage "$SPID" | head -n 1)
+	for pl in "$SNET0 network[0]" "$SST0 storage[0]"; do
+		check "syslog: ${pl#* }: fds 0, 1, 2 are /dev/null" \
+		    fds_null "${pl%% *}"
+		if inject "${pl%% *}" '(syslog(3, "forged through syslog"), 0)'
+		then
+			ok "syslog: ${pl#* } called syslog(3) itself"
+		else
+			notok "syslog: ${pl#* }: injection failed"
+		fi
+	done
+	inject "$SNET0" '(log_warnx("the last line"), 0)'
+	check "syslog: a line through the parent arrives" \
+	    wait_for_log 'network\[0\]: the last line' 5 "$SYSLOG"
+	check "syslog: nothing a child sent syslogd itself arrived" \
+	    not grep -q "forged through syslog" "$SYSLOG"
+else
+	notok "dsrvd did not start as a daemon with a stand-in syslogd"
+	diagfile "$T/syslog.sh.out"
+	diagfile "$SYSLOG"
+fi
+touch "$T/syslog.stop"
+[ -n "$SPID" ] && wait_gone "$SPID" 10
+check "syslog: the daemon stopped, its last line \"parent: terminating\"" \
+    wait_for_log 'dsrvd\[[0-9]+\]: parent: terminating$' 10 "$SYSLOG"
+
 finish
