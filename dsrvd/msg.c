@@ -67,6 +67,9 @@ static const struct {
 	{ IMSG_HS_OK,			"IMSG_HS_OK" },
 	{ IMSG_HS_FAIL,			"IMSG_HS_FAIL" },
 	{ IMSG_HS_ABORT,		"IMSG_HS_ABORT" },
+	{ IMSG_ST_GRANT,		"IMSG_ST_GRANT" },
+	{ IMSG_ST_GRANT_ACK,		"IMSG_ST_GRANT_ACK" },
+	{ IMSG_ST_SESSION_END,		"IMSG_ST_SESSION_END" },
 	{ IMSG_ST_WRITE,		"IMSG_ST_WRITE" },
 	{ IMSG_ST_READ,			"IMSG_ST_READ" },
 	{ IMSG_ST_LIST,			"IMSG_ST_LIST" },
@@ -144,6 +147,22 @@ st_mkdir_get(const struct imsg *imsg, struct st_mkdir *m)
 	TERM(m->dir);
 	TERM(m->msg);
 	return 0;
+}
+
+int
+st_grant_get(const struct imsg *imsg, struct st_grant *g)
+{
+	if (imsg_get_data(imsg, g, sizeof(*g)) == -1)
+		return -1;
+	TERM(g->keyname);
+	TERM(g->ns);
+	return 0;
+}
+
+int
+st_sid_get(const struct imsg *imsg, struct st_sid *s)
+{
+	return imsg_get_data(imsg, s, sizeof(*s));
 }
 
 int

@@ -155,6 +155,8 @@ const char		*listen_addr_str(const struct listen_addr *,
 			    char *, size_t);
 /* "read, write" etc. into buf; returns buf. */
 const char		*key_perms_str(uint32_t, char *, size_t);
+/* The KEY_PERM_* bit a WIRE_M_* method needs, 0 for none. */
+uint32_t		 key_perm_for(uint64_t);
 /* Canonical duration and size text ("500ms", "30s", "8M"). */
 const char		*fmt_duration(unsigned int ms, char *, size_t);
 const char		*fmt_size(uint64_t, char *, size_t);
