@@ -68,7 +68,7 @@ static struct child_env		*env;
 static struct grants		 bynet[MAX_WORKERS];
 static size_t			 nbynet[MAX_WORKERS];
 static struct grant_bucket	 buckets[GRANT_BUCKETS];
-static unsigned int		 max_conns_seen = DEF_MAX_CONNS;
+static unsigned int		 max_conns_seen;
 
 void
 st_grant_init(struct child_env *e)
@@ -143,7 +143,8 @@ st_grant_dispatch_add(struct imsgev *iev, struct imsg *imsg)
 
 	if (env->conf != NULL && env->conf->max_conns > max_conns_seen)
 		max_conns_seen = env->conf->max_conns;
-	limit = (size_t)GRANTS_PER_CONN * max_conns_seen;
+	limit = (size_t)GRANTS_PER_CONN * (max_conns_seen != 0 ?
+	    max_conns_seen : DEF_MAX_CONNS);
 	while (nbynet[sg.net] >= limit) {
 		old = TAILQ_FIRST(&bynet[sg.net]);
 		log_warnx("network[%d] holds %zu sessions, the most allowed: "
