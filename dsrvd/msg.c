@@ -240,6 +240,7 @@ dsrvd_conf_get(const struct imsg *imsg, struct dsrvd_conf *conf)
 	TERM(conf->csock);
 	TERM(conf->user);
 	TERM(conf->storage_user);
+	TERM(conf->crypto_user);
 	return 0;
 }
 

@@ -36,6 +36,7 @@
 #define DSRVD_CHROOT		"/var/empty"
 #define DSRVD_USER		"_dsrvd"
 #define DSRVD_STORAGE_USER	"_dsrvdata"
+#define DSRVD_CRYPTO_USER	"_dsrvcrypto"
 #define DSRVD_PORT		7481
 
 #define CHUNK_MAX		(8 * 1024 * 1024)
@@ -103,6 +104,7 @@ struct dsrvd_conf {
 	char			 chroot[PATH_MAX];	/* network, crypto */
 	char			 user[CONF_NAME_MAX + 1];
 	char			 storage_user[CONF_NAME_MAX + 1];
+	char			 crypto_user[CONF_NAME_MAX + 1];
 	char			 csock[PATH_MAX];
 	int			 require_mount;
 	int			 nnetwork;

@@ -64,6 +64,8 @@ config_new(void)
 	(void)strlcpy(c->user, DSRVD_USER, sizeof(c->user));
 	(void)strlcpy(c->storage_user, DSRVD_STORAGE_USER,
 	    sizeof(c->storage_user));
+	(void)strlcpy(c->crypto_user, DSRVD_CRYPTO_USER,
+	    sizeof(c->crypto_user));
 	(void)strlcpy(c->csock, DSRVD_SOCKET, sizeof(c->csock));
 	c->nnetwork = DEF_NETWORK_WORKERS;
 	c->nstorage = DEF_STORAGE_WORKERS;

@@ -108,13 +108,13 @@ fi
 run_child() {
 	"$PROCTOOL" "$DSRVD" "$@" >"$T/pt.out" 2>"$T/pt.err"
 }
-run_child crypto -1 _dsrvd /var/empty network 0
+run_child crypto -1 _dsrvcrypto /var/empty network 0
 check "crypto with a network peer starts (hello, exit 0)" \
     grep -qx 'hello' "$T/pt.out"
 grep -qx 'exit 0' "$T/pt.out" || diagfile "$T/pt.err"
 
 # Crypto sends storage the grants of the sessions it accepts.
-run_child crypto -1 _dsrvd /var/empty network 0 storage 0 storage 1
+run_child crypto -1 _dsrvcrypto /var/empty network 0 storage 0 storage 1
 check "crypto with network and storage peers starts (hello, exit 0)" \
     grep -qx 'hello' "$T/pt.out"
 grep -qx 'exit 0' "$T/pt.out" || diagfile "$T/pt.err"
