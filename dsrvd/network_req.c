@@ -36,7 +36,8 @@
  *     never the client's, plus the name, offset, length and crc32.
  *  3. req_to_storage() sends IMSG_ST_WRITE with a dup of the memfd to
  *     the storage worker with the fewest requests in flight, tagged
- *     with the connection's id and a fresh request id.
+ *     with the connection's id and a fresh request id; st_req names
+ *     the session, whose grant storage holds from crypto.
  *  4. Storage (storage_write.c) copies the payload into a temporary
  *     file, direct I/O when aligned, stores the crc32 beside it,
  *     flushes, reads it back from the device and compares the crc32,

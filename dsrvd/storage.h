@@ -19,9 +19,11 @@
  * the role: it starts the process, owns the one struct storage and
  * hands each request to a job (storage_write.c, storage_read.c) or a
  * walk (storage_scan.c); the jobs use the on-disk layout in
- * storage_chunk.c.  Calls go down that list only: every job gets the
- * state as its first argument and fills in the st_res the dispatcher
- * sends, so nothing below storage.c calls back into it.
+ * storage_chunk.c.  Which session may ask for what is
+ * storage_grant.c's, which storage.c asks before any job runs.  Calls
+ * go down that list only: every job gets the state as its first
+ * argument and fills in the st_res the dispatcher sends, so nothing
+ * below storage.c calls back into it.
  */
 #ifndef STORAGE_H
 #define STORAGE_H
