@@ -7,8 +7,10 @@
 # granted, a real session of the other network worker, a real session
 # asking for another namespace, a read-only key's session writing, and
 # a session that has ended.  A well-formed request of a live session is
-# served; each chunk stored is logged with its key; a network worker
-# that never ends its sessions cannot grow storage's table of them.
+# served; each chunk stored is logged with its key; a session is not
+# accepted before every storage worker holds its grant, and one given up
+# meanwhile is withdrawn; a network worker that never ends its sessions
+# cannot grow storage's table of them.
 
 . "$REGRESS/lib.sh"
 storage_tmpdir
@@ -23,8 +25,8 @@ WIRETOOL=${WIRETOOL:-$REGRESS/tools/wiretool}
 new_key "$T/a.key" && new_key "$T/r.key" || bail "cannot make the keys"
 
 # fresh NAME [NNET [MAXCONNS]]: a new daemon with NNET (2) network
-# workers, 2 storage workers, key ka (everything, namespace A) and key
-# kr (read and stat only, namespace R).
+# workers, 2 storage workers, key ka (everything, namespace A), key kr
+# (read and stat only, namespace R) and the statement $EXTRA if set.
 fresh() {
 	PORT='' DATA=''
 	std_conf "$T/dsrvd.$1.conf" || bail "cannot write the configuration"
@@ -34,6 +36,7 @@ max connections ${3:-128}
 max rtt 2s
 key ka file "$T/a.key" permit read, write, list, stat namespace A
 key kr file "$T/r.key" permit read, stat namespace R
+${EXTRA:-}
 EOF
 	start_dsrvd "$CONF" || bail "dsrvd did not start"
 	ALLKIDS=$(kids "$DSRVD_PID")
@@ -191,7 +194,31 @@ forge "$SNET" IMSG_ST_LIST "$SID" -ex 'set $r->method = 4' \
 refused "IMSG_ST_LIST with method LIST for key kr, which may not" \
     "a LIST in a session of a key without the list permission"
 
-# 7. A network worker that never ends its sessions: with max connections
+# 7. A handshake abandoned while its grant is out: storage[0] is stopped,
+# so it cannot acknowledge; the client's handshake times out, crypto
+# withdraws the grant, and once storage[0] runs again both workers
+# forget it and the daemon serves on.
+EXTRA='timeout handshake 1s' fresh g
+STO0=$(child_pids storage | head -n 1)
+kill -STOP "$STO0"
+"$WIRETOOL" -a 127.0.0.1 -p "$PORT" -K ka -k "$T/a.key" -t 5 ping \
+    >"$T/wt.out" 2>&1
+check "a handshake waiting for a stopped storage worker times out" \
+    wait_for_log "key ka: handshake timeout" 5
+check "network never accepted it: one worker had not acknowledged" \
+    not grep -q "key ka: accepted" "$DSRVD_LOG"
+kill -CONT "$STO0"
+SIDX=$(sed -n 's/.*crypto: .* key ka: session \([0-9a-f]*\) granted.*/\1/p' \
+    "$DSRVD_LOG" | head -n 1)
+check "both storage workers forget the withdrawn grant ($SIDX)" \
+    wait_count "storage\[[0-9]\]: session $SIDX of network\[[0-9]+\], \
+key ka: ended" 1 10
+check "and the daemon runs on" alive "$DSRVD_PID"
+check "the next client is served" kdctl ka "$T/a.key" ping
+check "no process stopped the daemon" not grep -q "fatal in" "$DSRVD_LOG"
+stop_dsrvd
+
+# 8. A network worker that never ends its sessions: with max connections
 # 1, storage keeps at most 4 of its grants and forgets the oldest.
 fresh f 1 1
 NET=$(child_pids network)
