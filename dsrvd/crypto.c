@@ -332,13 +332,16 @@ crypto_grant(struct hs *hs)
 		crypto_granted(hs);
 }
 
-/* Every storage worker holds the grant: network may use the session. */
+/*
+ * Every storage worker holds the grant: network may use the session.
+ * A network worker gone meanwhile is on the way down with the daemon.
+ */
 static void
 crypto_granted(struct hs *hs)
 {
 	if (!hs->aborted && proc_compose(PROC_NETWORK, hs->net, IMSG_HS_OK,
 	    hs->connid, -1, &hs->ok, sizeof(hs->ok)) == -1)
-		fatal("%s: compose", __func__);
+		log_debug("%s: network[%d] is gone", __func__, hs->net);
 	hs_free(hs);
 }
 
