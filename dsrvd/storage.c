@@ -146,7 +146,8 @@ st_conf_apply(struct child_env *env, struct dsrvd_conf *old)
 static size_t
 st_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 {
-	size_t	 n = 0;
+	uint64_t	 held, evicted;
+	size_t		 n = 0;
 
 	proc_counter(cc, &n, max, "chunks written", st.chunks_written);
 	proc_counter(cc, &n, max, "bytes written", st.bytes_written);
@@ -159,6 +160,10 @@ st_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 	proc_counter(cc, &n, max, "chunk stats", st.stats);
 	proc_counter(cc, &n, max, "chunk lists", st.lists);
 	if (st.instance == 0) {
+		/* Every worker holds the same grants: count them once. */
+		st_grant_counts(&held, &evicted);
+		proc_counter(cc, &n, max, "sessions held", held);
+		proc_counter(cc, &n, max, "sessions evicted", evicted);
 		proc_counter(cc, &n, max, "scrub runs", st.scrub_runs);
 		proc_counter(cc, &n, max, "scrub running",
 		    st.scrub.running);

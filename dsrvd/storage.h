@@ -160,6 +160,7 @@ void		 st_grant_net_gone(int);
 const struct grant *st_grant_check(int, const struct st_req *,
 		    const char **);
 const char	*st_grant_keyname(const struct grant *);
+void		 st_grant_counts(uint64_t *, uint64_t *);
 
 /* storage_write.c */
 int		 st_write(struct storage *, struct imsgev *, uint32_t,

@@ -69,6 +69,7 @@ static struct grants		 bynet[MAX_WORKERS];
 static size_t			 nbynet[MAX_WORKERS];
 static struct grant_bucket	 buckets[GRANT_BUCKETS];
 static unsigned int		 max_conns_seen;
+static uint64_t			 nevicted;
 
 void
 st_grant_init(struct child_env *e)
@@ -152,6 +153,7 @@ st_grant_dispatch_add(struct imsgev *iev, struct imsg *imsg)
 		    nbynet[sg.net], (unsigned long long)old->sid,
 		    old->keyname);
 		grant_free(old);
+		nevicted++;
 	}
 
 	if ((g = calloc(1, sizeof(*g))) == NULL)
@@ -263,4 +265,16 @@ const char *
 st_grant_keyname(const struct grant *g)
 {
 	return g->keyname;
+}
+
+/* For dctl status: the grants held now, and those evicted so far. */
+void
+st_grant_counts(uint64_t *held, uint64_t *evicted)
+{
+	int	 i;
+
+	*held = 0;
+	for (i = 0; i < MAX_WORKERS; i++)
+		*held += nbynet[i];
+	*evicted = nevicted;
 }

@@ -241,6 +241,8 @@ check "and the daemon runs on" alive "$DSRVD_PID"
 check "storage[0] holds 4 grants of network[0]" \
     inject "$(child_pids storage | head -n 1)" \
     "'storage_grant.c'::nbynet[0]" 4
+check "dctl status: sessions held 4" counter_is "sessions held" 4
+check "dctl status: sessions evicted 2" counter_is "sessions evicted" 2
 stop_dsrvd
 
 finish
