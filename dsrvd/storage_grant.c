@@ -48,7 +48,7 @@
 #define GRANT_BUCKETS	1024		/* ids are random: low bits hash */
 
 struct grant {
-	TAILQ_ENTRY(grant)	 entry;		/* its network's, oldest first */
+	TAILQ_ENTRY(grant)	 entry;		/* its network's, by age */
 	LIST_ENTRY(grant)	 bucket;
 	uint64_t		 sid;
 	int			 net;

@@ -76,7 +76,8 @@ hold() {
 forge() {
 	_net=$1 _type=$2 _sid=$3
 	shift 3
-	set -- -ex 'set $r = (struct st_req *)calloc(1, sizeof(struct st_req))' \
+	set -- \
+	    -ex 'set $r = (struct st_req *)calloc(1, sizeof(struct st_req))' \
 	    -ex 'set $fd = (int)memfd_create("forged", 0)' \
 	    -ex 'call (int)ftruncate($fd, 16777216)' \
 	    -ex "set \$r->sid = $_sid" "$@"
