@@ -122,7 +122,7 @@ static struct dsrvd_conf	*conf;
 static int			 parse_flags;
 static int			 errors;
 static int			 lexerr;
-static struct where		 user_where, suser_where;
+static struct where		 user_where, suser_where, cuser_where;
 static int			 where_seq;
 static int			 nfiles;	/* opened by this parse */
 
@@ -163,6 +163,8 @@ static void	 set_duration(const char *, unsigned int *, int64_t,
 static void	 set_path(const char *, char *, const char *);
 static void	 set_user(const char *, char *, struct where *,
 		    const char *);
+static void	 users_differ(const char *, const char *, struct where *,
+		    const char *, const char *, struct where *);
 static void	 set_workers(const char *, int *, int64_t);
 static int	 add_listen(const char *, int, int);
 static int	 sa_cmp(const void *, const void *);
@@ -171,7 +173,7 @@ static void	 add_server(const char *, const char *, int, const char *,
 		    const char *);
 %}
 
-%token	ADDRESS CHROOT CONNECTIONS DATA FILE_ HANDSHAKE IDLE INCLUDE KEY
+%token	ADDRESS CHROOT CONNECTIONS CRYPTO DATA FILE_ HANDSHAKE IDLE INCLUDE KEY
 %token	LISTEN MAX MESSAGE MOUNT NAMESPACE NETWORK ON PERMIT PORT REQUIRE
 %token	RESERVE RTT SERVER SKEW SOCKET STORAGE TIMEOUT USER WORKERS
 %token	ERROR
@@ -292,6 +294,11 @@ main		: LISTEN ON name port		{
 			if (mode_server("storage user"))
 				set_user("storage user", conf->storage_user,
 				    &suser_where, $3);
+		}
+		| CRYPTO USER name		{
+			if (mode_server("crypto user"))
+				set_user("crypto user", conf->crypto_user,
+				    &cuser_where, $3);
 		}
 		| SOCKET STRING			{
 			/* dctl reads it too, to find the daemon. */
@@ -454,6 +461,7 @@ static const struct keyword keywords[] = {
 	{ "address",		ADDRESS },
 	{ "chroot",		CHROOT },
 	{ "connections",	CONNECTIONS },
+	{ "crypto",		CRYPTO },
 	{ "data",		DATA },
 	{ "file",		FILE_ },
 	{ "handshake",		HANDSHAKE },
@@ -1154,6 +1162,24 @@ set_user(const char *what, char *dst, struct where *w, const char *name)
 	w->seq = ++where_seq;
 }
 
+/*
+ * Each process with a user of its own must have it to itself: name the
+ * statement that made two of them equal.
+ */
+static void
+users_differ(const char *an, const char *a, struct where *aw,
+    const char *bn, const char *b, struct where *bw)
+{
+	struct where	*w;
+
+	if (strcmp(a, b) != 0)
+		return;
+	w = bw->seq > aw->seq ? bw : aw;
+	errors++;
+	log_warnx("%s:%d: %s and %s must differ (both %s)", w->file, w->line,
+	    an, bn, a);
+}
+
 static void
 set_workers(const char *what, int *dst, int64_t n)
 {
@@ -1374,6 +1400,7 @@ parse_config(const char *filename, int flags)
 	lexerr = 0;
 	memset(&user_where, 0, sizeof(user_where));
 	memset(&suser_where, 0, sizeof(suser_where));
+	memset(&cuser_where, 0, sizeof(cuser_where));
 	where_seq = 0;
 	memset(&keyopts, 0, sizeof(keyopts));
 
@@ -1399,16 +1426,12 @@ parse_config(const char *filename, int flags)
 
 	(void)yyparse();
 
-	/* Name the statement that made the two users equal. */
-	if (strcmp(conf->user, conf->storage_user) == 0) {
-		struct where	*w;
-
-		w = suser_where.seq > user_where.seq ? &suser_where :
-		    &user_where;
-		errors++;
-		log_warnx("%s:%d: user and storage user must differ (both %s)",
-		    w->file, w->line, conf->user);
-	}
+	users_differ("user", conf->user, &user_where, "storage user",
+	    conf->storage_user, &suser_where);
+	users_differ("user", conf->user, &user_where, "crypto user",
+	    conf->crypto_user, &cuser_where);
+	users_differ("storage user", conf->storage_user, &suser_where,
+	    "crypto user", conf->crypto_user, &cuser_where);
 	if (errors == 0)
 		default_listens();
 

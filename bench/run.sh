@@ -121,7 +121,7 @@ echo "runs $RUNS, file size $SIZE bytes, $CHUNKS chunks ($FILES small files)"
 
 # --- setup: users, chroot, key, configuration, daemon -----------------
 
-for _u in _dsrvd _dsrvdata; do
+for _u in _dsrvd _dsrvdata _dsrvcrypto; do
 	getent passwd "$_u" >/dev/null && continue
 	if getent group "$_u" >/dev/null; then
 		useradd -r -M -s /usr/sbin/nologin -d /nonexistent -g "$_u" "$_u"

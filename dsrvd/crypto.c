@@ -22,8 +22,16 @@
  * derived direction keys, the server's proof and the key's rights.  It
  * never sees chunk data.
  *
+ * An accepted session gets a random id, and its grant (the network
+ * worker it belongs to, the key's name, namespace and permissions) goes
+ * to every storage worker first: storage serves network's requests
+ * only within a grant it has from here.  Network hears HS_OK with the
+ * id once every storage worker has acknowledged the grant, so no
+ * request can reach a worker before its grant does.
+ *
  * Peers, as the table below says: the parent (the keys, in the
- * configuration series) and every network worker (handshakes).
+ * configuration series), every network worker (handshakes) and every
+ * storage worker (grants and their acknowledgements).
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -36,12 +44,20 @@
 #include "dsrvd.h"
 #include "log.h"
 
-/* A handshake between CHALLENGE and FINISH. */
+/*
+ * A handshake between CHALLENGE and FINISH, then an accepted one while
+ * its grant is out with the storage workers.
+ */
 struct hs {
 	TAILQ_ENTRY(hs)	 entry;
 	int		 net;			/* network instance */
 	uint32_t	 connid;
 	int		 unknown;		/* dummy key in use */
+	uint64_t	 sid;			/* accepted: the grant's */
+	uint32_t	 granted;		/* storage workers told */
+	uint32_t	 acks;			/* those yet to acknowledge */
+	int		 aborted;		/* network gave up meanwhile */
+	struct hs_ok	 ok;			/* for network, once acked */
 	uint8_t		 key[WIRE_KEY_LEN];
 	uint8_t		 h[WIRE_HASH_LEN];
 	uint32_t	 perms;
@@ -56,6 +72,11 @@ static size_t	 crypto_stats(struct child_env *, struct ctl_counter *, size_t);
 static void	 crypto_dispatch_hello(struct imsgev *, struct imsg *);
 static void	 crypto_dispatch_finish(struct imsgev *, struct imsg *);
 static void	 crypto_dispatch_abort(struct imsgev *, struct imsg *);
+static void	 crypto_dispatch_grant_ack(struct imsgev *, struct imsg *);
+static void	 crypto_peer_gone(struct child_env *, struct imsgev *);
+static void	 crypto_grant(struct hs *);
+static void	 crypto_granted(struct hs *);
+static void	 crypto_end(struct hs *);
 static struct hs *hs_find(int, uint32_t);
 static void	 hs_free(struct hs *);
 
@@ -64,6 +85,8 @@ static const struct proc_msg crypto_msgs[] = {
 	{ PROC_NETWORK, IMSG_HS_HELLO, PROC_NOFD, crypto_dispatch_hello },
 	{ PROC_NETWORK, IMSG_HS_FINISH, PROC_NOFD, crypto_dispatch_finish },
 	{ PROC_NETWORK, IMSG_HS_ABORT, PROC_NOFD, crypto_dispatch_abort },
+	{ PROC_STORAGE, IMSG_ST_GRANT_ACK, PROC_NOFD,
+	    crypto_dispatch_grant_ack },
 };
 
 const struct proc_def crypto_proc = {
@@ -87,6 +110,7 @@ crypto_start(struct child_env *e)
 		fatalx("sodium_init failed");
 	env->conf_apply = crypto_conf_apply;
 	env->stats = crypto_stats;
+	env->peer_gone = crypto_peer_gone;
 }
 
 /*
@@ -228,7 +252,7 @@ static void
 crypto_dispatch_finish(struct imsgev *iev, struct imsg *imsg)
 {
 	struct hs_finish	 hf;
-	struct hs_ok		 ok;
+	struct hs_ok		*ok;
 	struct hs		*hs;
 	const char		*errstr;
 	uint8_t			 cproof[WIRE_PROOF_LEN], want[WIRE_PROOF_LEN];
@@ -238,6 +262,9 @@ crypto_dispatch_finish(struct imsgev *iev, struct imsg *imsg)
 		msg_bad(iev, imsg, __func__);
 	if ((hs = hs_find(iev->id, imsg->hdr.peerid)) == NULL)
 		fatalx("%s: network[%u] connection %u has no handshake",
+		    __func__, iev->id, imsg->hdr.peerid);
+	if (hs->sid != 0)
+		fatalx("%s: network[%u] connection %u finished twice",
 		    __func__, iev->id, imsg->hdr.peerid);
 	if (wire_finish_parse(hf.finish, sizeof(hf.finish), cproof,
 	    &errstr) == -1) {
@@ -256,18 +283,127 @@ crypto_dispatch_finish(struct imsgev *iev, struct imsg *imsg)
 		return;
 	}
 
-	memset(&ok, 0, sizeof(ok));
-	wire_server_proof(hs->key, hs->h, cproof, ok.sproof);
-	wire_session_keys(hs->key, hs->h, cproof, &ok.keys);
-	ok.perms = hs->perms;
-	(void)strlcpy(ok.keyname, hs->keyname, sizeof(ok.keyname));
-	(void)strlcpy(ok.ns, hs->ns, sizeof(ok.ns));
-	if (proc_compose(PROC_NETWORK, iev->id, IMSG_HS_OK, hs->connid, -1, &ok,
-	    sizeof(ok)) == -1)
-		fatal("%s: compose", __func__);
-	sodium_memzero(&ok, sizeof(ok));
+	/* The key is not needed any more: only the session's keys are. */
+	ok = &hs->ok;
+	wire_server_proof(hs->key, hs->h, cproof, ok->sproof);
+	wire_session_keys(hs->key, hs->h, cproof, &ok->keys);
+	sodium_memzero(hs->key, sizeof(hs->key));
 	sodium_memzero(cproof, sizeof(cproof));
+	ok->perms = hs->perms;
+	(void)strlcpy(ok->keyname, hs->keyname, sizeof(ok->keyname));
+	(void)strlcpy(ok->ns, hs->ns, sizeof(ok->ns));
+	crypto_grant(hs);
+}
+
+/*
+ * An accepted session: a fresh id, and its grant to every storage
+ * worker.  HS_OK waits for their acknowledgements.
+ */
+static void
+crypto_grant(struct hs *hs)
+{
+	struct st_grant	 g;
+	int		 i;
+
+	do {
+		randombytes_buf(&hs->sid, sizeof(hs->sid));
+	} while (hs->sid == 0);
+	hs->ok.sid = hs->sid;
+	memset(&g, 0, sizeof(g));
+	g.sid = hs->sid;
+	g.net = hs->net;
+	g.perms = hs->perms;
+	(void)strlcpy(g.keyname, hs->keyname, sizeof(g.keyname));
+	(void)strlcpy(g.ns, hs->ns, sizeof(g.ns));
+	for (i = 0; i < MAX_WORKERS; i++) {
+		if (env->storage[i] == NULL)
+			continue;
+		/* A worker already gone takes the daemon down anyway. */
+		if (proc_compose(PROC_STORAGE, i, IMSG_ST_GRANT, 0, -1, &g,
+		    sizeof(g)) == -1)
+			continue;
+		hs->granted |= 1U << i;
+	}
+	hs->acks = hs->granted;
+	log_debug("%s key %s: session %016llx granted to %d storage "
+	    "worker(s)", hs->peer, hs->keyname, (unsigned long long)hs->sid,
+	    __builtin_popcount(hs->granted));
+	if (hs->acks == 0)
+		crypto_granted(hs);
+}
+
+/*
+ * Every storage worker holds the grant: network may use the session.
+ * A network worker gone meanwhile is on the way down with the daemon.
+ */
+static void
+crypto_granted(struct hs *hs)
+{
+	if (!hs->aborted && proc_compose(PROC_NETWORK, hs->net, IMSG_HS_OK,
+	    hs->connid, -1, &hs->ok, sizeof(hs->ok)) == -1)
+		log_debug("%s: network[%d] is gone", __func__, hs->net);
 	hs_free(hs);
+}
+
+/* Withdraw a grant network will never hear of. */
+static void
+crypto_end(struct hs *hs)
+{
+	struct st_sid	 s;
+	int		 i;
+
+	memset(&s, 0, sizeof(s));
+	s.sid = hs->sid;
+	for (i = 0; i < MAX_WORKERS; i++)
+		if (hs->granted & (1U << i))
+			(void)proc_compose(PROC_STORAGE, i,
+			    IMSG_ST_SESSION_END, 0, -1, &s, sizeof(s));
+}
+
+static void
+crypto_dispatch_grant_ack(struct imsgev *iev, struct imsg *imsg)
+{
+	struct st_sid	 s;
+	struct hs	*hs;
+
+	if (st_sid_get(imsg, &s) == -1)
+		msg_bad(iev, imsg, __func__);
+	TAILQ_FOREACH(hs, &handshakes, entry)
+		if (hs->sid != 0 && hs->sid == s.sid)
+			break;
+	if (hs == NULL || (hs->acks & (1U << iev->id)) == 0)
+		fatalx("%s: %s acknowledged session %016llx, which waits for "
+		    "no acknowledgement from it", __func__, iev->name,
+		    (unsigned long long)s.sid);
+	hs->acks &= ~(1U << iev->id);
+	if (hs->acks == 0)
+		crypto_granted(hs);
+}
+
+/*
+ * A storage worker is gone (the daemon is stopping): grants waiting
+ * for it wait no more.
+ */
+static void
+crypto_peer_gone(struct child_env *e, struct imsgev *iev)
+{
+	struct hs	*hs;
+	uint32_t	 bit;
+
+	if (iev->kind != PROC_STORAGE)
+		return;
+	bit = 1U << iev->id;
+ again:
+	TAILQ_FOREACH(hs, &handshakes, entry) {
+		hs->granted &= ~bit;
+		if (hs->acks & bit) {
+			hs->acks &= ~bit;
+			if (hs->acks == 0) {
+				crypto_granted(hs);
+				goto again;
+			}
+		}
+	}
 }
 
 static void
@@ -277,6 +413,13 @@ crypto_dispatch_abort(struct imsgev *iev, struct imsg *imsg)
 
 	if (imsg->datalen != 0)
 		msg_bad(iev, imsg, __func__);
-	if ((hs = hs_find(iev->id, imsg->hdr.peerid)) != NULL)
+	if ((hs = hs_find(iev->id, imsg->hdr.peerid)) == NULL || hs->aborted)
+		return;
+	if (hs->acks == 0) {
 		hs_free(hs);
+		return;
+	}
+	/* Its grant is out: withdraw it, and forget it once acked. */
+	crypto_end(hs);
+	hs->aborted = 1;
 }

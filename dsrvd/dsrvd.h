@@ -74,6 +74,18 @@ enum dsrvd_imsg_type {
 	IMSG_HS_ABORT,			/* connection gone, forget it */
 
 	/*
+	 * crypto -> every storage worker: what an accepted session may
+	 * do, struct st_grant.  Each worker acknowledges it (struct
+	 * st_sid) before crypto sends network HS_OK with the session id,
+	 * so no request can overtake its grant.  SESSION_END (struct
+	 * st_sid) comes from network when the session's connection ends,
+	 * or from crypto for a handshake abandoned before HS_OK.
+	 */
+	IMSG_ST_GRANT,
+	IMSG_ST_GRANT_ACK,		/* storage -> crypto */
+	IMSG_ST_SESSION_END,
+
+	/*
 	 * network -> storage, peer id = connection id: one request,
 	 * struct st_req; WRITE, READ and LIST pass the connection's
 	 * payload memfd (the chunk to store, the buffer to read or list
@@ -125,6 +137,7 @@ struct log_line {
 
 /* Where a request's payload lives in the passed memfd. */
 struct st_req {
+	uint64_t	 sid;			/* the session's, from HS_OK */
 	uint32_t	 reqid;			/* echoed in st_res */
 	int32_t		 method;		/* WIRE_M_* */
 	char		 ns[NAMESPACE_MAX + 1];
@@ -144,6 +157,19 @@ struct st_res {
 	uint64_t	 len;			/* READ, STAT, LIST: bytes */
 	uint32_t	 crc;			/* READ, STAT, LIST: crc32 */
 	uint64_t	 fs[4];			/* STATFS: total, free, avail, n */
+};
+
+/* A session's grant: storage serves requests only within one. */
+struct st_grant {
+	uint64_t	 sid;			/* random, never 0 */
+	int32_t		 net;			/* network instance */
+	uint32_t	 perms;			/* KEY_PERM_* */
+	char		 keyname[KEY_NAME_MAX + 1];
+	char		 ns[NAMESPACE_MAX + 1];	/* "" = none */
+};
+
+struct st_sid {
+	uint64_t	 sid;
 };
 
 struct st_seal {
@@ -184,6 +210,7 @@ struct hs_finish {
 };
 
 struct hs_ok {
+	uint64_t	 sid;			/* granted to every storage */
 	uint8_t		 sproof[WIRE_PROOF_LEN];
 	struct wire_keys keys;
 	uint32_t	 perms;
@@ -209,6 +236,8 @@ int	st_req_get(const struct imsg *, struct st_req *);
 int	st_res_get(const struct imsg *, struct st_res *);
 int	st_seal_get(const struct imsg *, struct st_seal *);
 int	st_mkdir_get(const struct imsg *, struct st_mkdir *);
+int	st_grant_get(const struct imsg *, struct st_grant *);
+int	st_sid_get(const struct imsg *, struct st_sid *);
 int	hs_hello_get(const struct imsg *, struct hs_hello *);
 int	hs_challenge_get(const struct imsg *, struct hs_challenge *);
 int	hs_finish_get(const struct imsg *, struct hs_finish *);

@@ -70,6 +70,9 @@ static const struct {
 	{ IMSG_HS_OK,			"IMSG_HS_OK" },
 	{ IMSG_HS_FAIL,			"IMSG_HS_FAIL" },
 	{ IMSG_HS_ABORT,		"IMSG_HS_ABORT" },
+	{ IMSG_ST_GRANT,		"IMSG_ST_GRANT" },
+	{ IMSG_ST_GRANT_ACK,		"IMSG_ST_GRANT_ACK" },
+	{ IMSG_ST_SESSION_END,		"IMSG_ST_SESSION_END" },
 	{ IMSG_ST_WRITE,		"IMSG_ST_WRITE" },
 	{ IMSG_ST_READ,			"IMSG_ST_READ" },
 	{ IMSG_ST_LIST,			"IMSG_ST_LIST" },
@@ -150,6 +153,22 @@ st_mkdir_get(const struct imsg *imsg, struct st_mkdir *m)
 }
 
 int
+st_grant_get(const struct imsg *imsg, struct st_grant *g)
+{
+	if (imsg_get_data(imsg, g, sizeof(*g)) == -1)
+		return -1;
+	TERM(g->keyname);
+	TERM(g->ns);
+	return 0;
+}
+
+int
+st_sid_get(const struct imsg *imsg, struct st_sid *s)
+{
+	return imsg_get_data(imsg, s, sizeof(*s));
+}
+
+int
 hs_hello_get(const struct imsg *imsg, struct hs_hello *hh)
 {
 	if (imsg_get_data(imsg, hh, sizeof(*hh)) == -1)
@@ -224,6 +243,7 @@ dsrvd_conf_get(const struct imsg *imsg, struct dsrvd_conf *conf)
 	TERM(conf->csock);
 	TERM(conf->user);
 	TERM(conf->storage_user);
+	TERM(conf->crypto_user);
 	return 0;
 }
 

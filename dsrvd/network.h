@@ -74,6 +74,7 @@ struct conn {
 	char			 keyname[KEY_NAME_MAX + 1];
 	char			 ns[NAMESPACE_MAX + 1];
 	uint32_t		 perms;
+	uint64_t		 sid;		/* granted to storage, or 0 */
 
 	/* handshake */
 	uint8_t			 hs[WIRE_RESULT_MAX];
@@ -160,6 +161,7 @@ void	conn_storage_result(struct imsgev *, struct imsg *);
 /* network_req.c: one request to storage and its answer back */
 ssize_t	req_frame(struct conn *);
 void	req_storage_done(uint32_t);
+void	req_session_end(struct conn *);
 ssize_t	req_result(struct conn *, const struct st_res *);
 
 /* network_buf.c: where a connection's frames live */

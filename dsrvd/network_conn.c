@@ -188,6 +188,7 @@ static void
 conn_free(struct conn *c)
 {
 	conn_crypto_abort(c);
+	req_session_end(c);
 	TAILQ_REMOVE(&conns, c, entry);
 	nenv.conns_open--;
 	if (c->counted)
@@ -614,6 +615,7 @@ conn_crypto_ok(uint32_t id, const struct hs_ok *ok)
 	if ((c = conn_find_crypto(id)) == NULL)
 		return;
 	c->in_crypto = 0;
+	c->sid = ok->sid;
 	(void)strlcpy(c->keyname, ok->keyname, sizeof(c->keyname));
 	if (c->rtt_us > (uint64_t)conf->max_rtt_ms * 1000) {
 		nenv.hs_fail_rtt++;

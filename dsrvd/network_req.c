@@ -36,7 +36,8 @@
  *     never the client's, plus the name, offset, length and crc32.
  *  3. req_to_storage() sends IMSG_ST_WRITE with a dup of the memfd to
  *     the storage worker with the fewest requests in flight, tagged
- *     with the connection's id and a fresh request id.
+ *     with the connection's id and a fresh request id; st_req names
+ *     the session, whose grant storage holds from crypto.
  *  4. Storage (storage_write.c) copies the payload into a temporary
  *     file, direct I/O when aligned, stores the crc32 beside it,
  *     flushes, reads it back from the device and compares the crc32,
@@ -116,8 +117,8 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 {
 	static const char	 version[] = "dsrvd " DSRVD_VERSION;
 	struct st_req		 req;
-	const char		*what, *errstr;
-	char			 msg[128];
+	const char		*errstr;
+	char			 msg[128], what[32];
 	uint32_t		 need, type;
 	size_t			 dirlen;
 	int			 fd = -1;
@@ -127,34 +128,26 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		return req_respond(c, hdr->method, WIRE_E_OK, NULL, version,
 		    sizeof(version) - 1);
 	case WIRE_M_WRITE:
-		need = KEY_PERM_WRITE;
-		what = "write";
 		type = IMSG_ST_WRITE;
 		break;
 	case WIRE_M_READ:
-		need = KEY_PERM_READ;
-		what = "read";
 		type = IMSG_ST_READ;
 		break;
 	case WIRE_M_LIST:
-		need = KEY_PERM_LIST;
-		what = "list";
 		type = IMSG_ST_LIST;
 		break;
 	case WIRE_M_STAT:
-		need = KEY_PERM_STAT;
-		what = "stat";
 		type = IMSG_ST_STAT;
 		break;
 	case WIRE_M_STATFS:
-		need = KEY_PERM_STAT;
-		what = "stat";
 		type = IMSG_ST_STATFS;
 		break;
 	default:
 		return req_respond(c, hdr->method, WIRE_E_BADREQUEST,
 		    "unknown method", NULL, 0);
 	}
+	need = key_perm_for(hdr->method);
+	(void)key_perms_str(need, what, sizeof(what));
 	if ((c->perms & need) == 0) {
 		log_warnx("%s key %s: %s refused: key lacks the %s permission",
 		    c->peer, c->keyname, wire_method_name(hdr->method), what);
@@ -185,6 +178,7 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		    "unexpected payload", NULL, 0);
 
 	memset(&req, 0, sizeof(req));
+	req.sid = c->sid;
 	req.method = hdr->method;
 	(void)strlcpy(req.ns, c->ns, sizeof(req.ns));
 	if (hdr->method != WIRE_M_STATFS)
@@ -284,6 +278,28 @@ req_storage_done(uint32_t w)
 {
 	if (w < MAX_WORKERS && nenv.st_inflight[w] > 0)
 		nenv.st_inflight[w]--;
+}
+
+/*
+ * The connection of a session ends: every storage worker forgets its
+ * grant.  A request still at storage was sent before this, and is
+ * served first.
+ */
+void
+req_session_end(struct conn *c)
+{
+	struct st_sid	 s;
+	int		 i;
+
+	if (c->sid == 0)
+		return;
+	memset(&s, 0, sizeof(s));
+	s.sid = c->sid;
+	for (i = 0; i < MAX_WORKERS; i++)
+		if (nenv.env->storage[i] != NULL)
+			(void)proc_compose(PROC_STORAGE, i,
+			    IMSG_ST_SESSION_END, 0, -1, &s, sizeof(s));
+	c->sid = 0;
 }
 
 /* Storage's answer to the request c is waiting for. */

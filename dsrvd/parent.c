@@ -129,11 +129,18 @@ parent_run(void)
 	if (lookup_user(conf->user, &penv.uid, &penv.gid, err,
 	    sizeof(err)) == -1 ||
 	    lookup_user(conf->storage_user, &penv.suid, &penv.sgid, err,
+	    sizeof(err)) == -1 ||
+	    lookup_user(conf->crypto_user, &penv.cuid, &penv.cgid, err,
 	    sizeof(err)) == -1)
 		errx_exit("%s", err);
 	if (penv.uid == penv.suid)
 		errx_exit("user %s and storage user %s must be different "
 		    "users", conf->user, conf->storage_user);
+	/* Else network could signal or trace the holder of the keys. */
+	if (penv.cuid == penv.uid || penv.cuid == penv.suid)
+		errx_exit("crypto user %s must be a user of its own, not "
+		    "the same as user %s or storage user %s",
+		    conf->crypto_user, conf->user, conf->storage_user);
 	if (check_chroot(conf->chroot, err, sizeof(err)) == -1 ||
 	    check_datadir(conf, penv.suid, err, sizeof(err)) == -1 ||
 	    store_open(conf, penv.suid, penv.sgid, err, sizeof(err)) == -1)
@@ -250,6 +257,13 @@ parent_send_init(void)
 			(void)strlcpy(init.chroot, penv.conf->datadir,
 			    sizeof(init.chroot));
 			(void)strlcpy(init.user, penv.conf->storage_user,
+			    sizeof(init.user));
+		} else if (a->role == PROC_CRYPTO) {
+			init.uid = penv.cuid;
+			init.gid = penv.cgid;
+			(void)strlcpy(init.chroot, penv.conf->chroot,
+			    sizeof(init.chroot));
+			(void)strlcpy(init.user, penv.conf->crypto_user,
 			    sizeof(init.user));
 		} else {
 			init.uid = penv.uid;

@@ -54,8 +54,8 @@ struct parent {
 	int			 terminating;
 	struct timespec		 start;		/* CLOCK_MONOTONIC */
 	int			 csock;		/* control socket */
-	uid_t			 uid, suid;	/* network/crypto, storage */
-	gid_t			 gid, sgid;
+	uid_t			 uid, suid, cuid; /* network, storage, crypto */
+	gid_t			 gid, sgid, cgid;
 	int			 nready;
 	TAILQ_HEAD(, status_req) status_reqs;
 	uint32_t		 next_reqid;

@@ -140,6 +140,12 @@ parent_reload(char *err, size_t errlen)
 		(void)strlcpy(conf->storage_user, old->storage_user,
 		    sizeof(conf->storage_user));
 	}
+	if (strcmp(conf->crypto_user, old->crypto_user) != 0) {
+		log_warnx("reload: crypto user changed; restart dsrvd to "
+		    "apply");
+		(void)strlcpy(conf->crypto_user, old->crypto_user,
+		    sizeof(conf->crypto_user));
+	}
 	if (strcmp(conf->csock, old->csock) != 0) {
 		log_warnx("reload: socket changed; restart dsrvd to apply");
 		(void)strlcpy(conf->csock, old->csock, sizeof(conf->csock));

@@ -108,9 +108,9 @@ struct child_env {
 	struct event_base	*base;
 	struct proc_init	 init;
 	struct imsgev		 parent;
-	struct imsgev		*crypto;		/* network only */
+	struct imsgev		*crypto;		/* network, storage */
 	struct imsgev		*network[MAX_WORKERS];	/* crypto, storage */
-	struct imsgev		*storage[MAX_WORKERS];	/* network only */
+	struct imsgev		*storage[MAX_WORKERS];	/* network, crypto */
 	struct dsrvd_conf	*conf;			/* current */
 	struct dsrvd_conf	*newconf;		/* being received */
 	int			 ready;			/* READY sent */

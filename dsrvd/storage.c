@@ -31,8 +31,10 @@
  * and never call back here.
  *
  * Peers, as the table below says: the parent (seals of committed
- * chunks, the read-only switch, scrub requests for storage 0) and every
- * network worker (IMSG_ST_* requests, answered by IMSG_ST_RESULT).
+ * chunks, the read-only switch, scrub requests for storage 0), crypto
+ * (each session's grant, storage_grant.c) and every network worker
+ * (IMSG_ST_* requests within a grant, answered by IMSG_ST_RESULT, and
+ * the end of each session).
  * WRITE, READ and LIST come with the connection's memfd: the chunk to
  * store, or the buffer a chunk or a listing is read into; results
  * carry no fd.
@@ -71,6 +73,10 @@ static const struct proc_msg storage_msgs[] = {
 	{ PROC_PARENT, IMSG_ST_READONLY, PROC_NOFD, st_dispatch_readonly },
 	{ PROC_PARENT, IMSG_ST_SCRUB, PROC_NOFD, st_dispatch_scrub },
 	{ PROC_PARENT, IMSG_ST_MKDIR_DONE, PROC_NOFD, st_dispatch_mkdir_done },
+	{ PROC_CRYPTO, IMSG_ST_GRANT, PROC_NOFD, st_grant_dispatch_add },
+	{ PROC_CRYPTO, IMSG_ST_SESSION_END, PROC_NOFD, st_grant_dispatch_end },
+	{ PROC_NETWORK, IMSG_ST_SESSION_END, PROC_NOFD,
+	    st_grant_dispatch_end },
 	{ PROC_NETWORK, IMSG_ST_WRITE, PROC_FD, st_dispatch_request },
 	{ PROC_NETWORK, IMSG_ST_READ, PROC_FD, st_dispatch_request },
 	{ PROC_NETWORK, IMSG_ST_LIST, PROC_FD, st_dispatch_request },
@@ -112,6 +118,7 @@ storage_start(struct child_env *env)
 	env->conf_apply = st_conf_apply;
 	env->stats = st_stats;
 	env->peer_gone = st_peer_gone;
+	st_grant_init(env);
 
 	/* We are chrooted: / is the data directory. */
 	if ((st.root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
@@ -139,7 +146,8 @@ st_conf_apply(struct child_env *env, struct dsrvd_conf *old)
 static size_t
 st_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 {
-	size_t	 n = 0;
+	uint64_t	 held, evicted;
+	size_t		 n = 0;
 
 	proc_counter(cc, &n, max, "chunks written", st.chunks_written);
 	proc_counter(cc, &n, max, "bytes written", st.bytes_written);
@@ -152,6 +160,10 @@ st_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 	proc_counter(cc, &n, max, "chunk stats", st.stats);
 	proc_counter(cc, &n, max, "chunk lists", st.lists);
 	if (st.instance == 0) {
+		/* Every worker holds the same grants: count them once. */
+		st_grant_counts(&held, &evicted);
+		proc_counter(cc, &n, max, "sessions held", held);
+		proc_counter(cc, &n, max, "sessions evicted", evicted);
 		proc_counter(cc, &n, max, "scrub runs", st.scrub_runs);
 		proc_counter(cc, &n, max, "scrub running",
 		    st.scrub.running);
@@ -173,20 +185,26 @@ st_reply(struct imsgev *iev, uint32_t connid, struct st_res *res)
 static void
 st_dispatch_request(struct imsgev *iev, struct imsg *imsg)
 {
-	struct st_req	 req;
-	int		 fd;
-	char		 why[128];
-	const char	*bad;
+	struct st_req		 req;
+	const struct grant	*g = NULL;
+	int			 fd;
+	char			 why[128];
+	const char		*bad;
 
 	if (st_req_get(imsg, &req) == -1)
 		msg_bad(iev, imsg, __func__);
 	fd = imsg_get_fd(imsg);
-	/* Network checked all of it; a request that fails here is forged. */
-	if ((bad = st_req_check(imsg->hdr.type, &req, fd)) != NULL) {
+	/*
+	 * Network checked all of it, and may ask only within a session
+	 * crypto granted: a request that fails here is forged.
+	 */
+	if ((bad = st_req_check(imsg->hdr.type, &req, fd)) != NULL ||
+	    (g = st_grant_check(iev->id, &req, &bad)) == NULL) {
 		dsrv_vis(why, sizeof(why), bad);
 		fatalx("%s sent %s with %s", iev->name,
 		    imsg_name(imsg->hdr.type), why);
 	}
+	(void)strlcpy(st.keyname, st_grant_keyname(g), sizeof(st.keyname));
 	st_serve(iev, imsg->hdr.type, imsg->hdr.peerid, &req, fd, 0);
 }
 
@@ -268,6 +286,7 @@ st_wait_dir(struct imsgev *iev, uint32_t connid, const struct st_req *req,
 	w->net = iev;
 	w->connid = connid;
 	w->req = *req;
+	(void)strlcpy(w->keyname, st.keyname, sizeof(w->keyname));
 	w->fd = fd;
 	TAILQ_FOREACH(o, &st.waitdir, entry)
 		if (strcmp(o->req.ns, req->ns) == 0 &&
@@ -305,9 +324,12 @@ st_dispatch_mkdir_done(struct imsgev *iev, struct imsg *imsg)
 		n++;
 		if (w->net == NULL)
 			(void)close(w->fd);
-		else if (m.error == 0)
+		else if (m.error == 0) {
+			(void)strlcpy(st.keyname, w->keyname,
+			    sizeof(st.keyname));
 			st_serve(w->net, IMSG_ST_WRITE, w->connid, &w->req,
 			    w->fd, 1);
+		}
 		else {
 			(void)close(w->fd);
 			memset(&res, 0, sizeof(res));
@@ -327,7 +349,7 @@ st_dispatch_mkdir_done(struct imsgev *iev, struct imsg *imsg)
 
 /*
  * A network worker went away (the daemon is stopping): a seal still on
- * its way has nobody to answer.
+ * its way has nobody to answer, and its sessions are over.
  */
 static void
 st_peer_gone(struct child_env *env, struct imsgev *iev)
@@ -336,6 +358,9 @@ st_peer_gone(struct child_env *env, struct imsgev *iev)
 
 	struct waitdir	*w;
 
+	if (iev->kind != PROC_NETWORK)
+		return;
+	st_grant_net_gone(iev->id);
 	TAILQ_FOREACH(p, &st.pending, entry)
 		if (p->net == iev)
 			p->net = NULL;

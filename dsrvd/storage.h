@@ -19,9 +19,11 @@
  * the role: it starts the process, owns the one struct storage and
  * hands each request to a job (storage_write.c, storage_read.c) or a
  * walk (storage_scan.c); the jobs use the on-disk layout in
- * storage_chunk.c.  Calls go down that list only: every job gets the
- * state as its first argument and fills in the st_res the dispatcher
- * sends, so nothing below storage.c calls back into it.
+ * storage_chunk.c.  Which session may ask for what is
+ * storage_grant.c's, which storage.c asks before any job runs.  Calls
+ * go down that list only: every job gets the state as its first
+ * argument and fills in the st_res the dispatcher sends, so nothing
+ * below storage.c calls back into it.
  */
 #ifndef STORAGE_H
 #define STORAGE_H
@@ -73,6 +75,7 @@ struct waitdir {
 	struct imsgev		*net;		/* NULL: gone */
 	uint32_t		 connid;
 	struct st_req		 req;
+	char			 keyname[KEY_NAME_MAX + 1]; /* grant's */
 	int			 fd;		/* the payload memfd */
 };
 
@@ -100,6 +103,7 @@ struct storage {
 	int			 readonly;
 	char			 rowhy[CTL_MSG_MAX];
 	uint64_t		 reserve;
+	char			 keyname[KEY_NAME_MAX + 1]; /* request's */
 	TAILQ_HEAD(, pending)	 pending;
 	TAILQ_HEAD(, waitdir)	 waitdir;
 	struct scrub		 scrub;
@@ -146,6 +150,17 @@ void		 st_cleanup_tmp(struct storage *);
 void		 st_sweep(struct storage *);
 size_t		 st_scrub_open(struct storage *);
 void		 st_scrub_step(int, short, void *);
+
+/* storage_grant.c: the sessions crypto granted */
+struct grant;
+void		 st_grant_init(struct child_env *);
+void		 st_grant_dispatch_add(struct imsgev *, struct imsg *);
+void		 st_grant_dispatch_end(struct imsgev *, struct imsg *);
+void		 st_grant_net_gone(int);
+const struct grant *st_grant_check(int, const struct st_req *,
+		    const char **);
+const char	*st_grant_keyname(const struct grant *);
+void		 st_grant_counts(uint64_t *, uint64_t *);
 
 /* storage_write.c */
 int		 st_write(struct storage *, struct imsgev *, uint32_t,

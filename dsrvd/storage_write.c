@@ -163,8 +163,8 @@ st_write(struct storage *st, struct imsgev *iev, uint32_t connid,
 	} else {
 		st->chunks_written++;
 		st->bytes_written += req->len;
-		log_debug("%s: stored, %" PRIu64 " bytes crc32 %08x", path,
-		    req->len, req->crc);
+		log_info("%s: stored for key %s, %" PRIu64 " bytes crc32 %08x",
+		    path, st->keyname, req->len, req->crc);
 	}
 	(void)close(dfd);
 	if (p == NULL)

@@ -79,16 +79,18 @@ if [ -n "$destdir" ]; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install.sh: not root: users _dsrvd and _dsrvdata and the" \
-	    "directories /var/empty and /var/dsrvd were not created" >&2
+	echo "install.sh: not root: users _dsrvd, _dsrvdata and" \
+	    "_dsrvcrypto and the directories /var/empty and /var/dsrvd" \
+	    "were not created" >&2
 	exit 0
 fi
 
 nologin=/usr/sbin/nologin
 [ -x "$nologin" ] || nologin=/sbin/nologin
 
-# Two users so that the network processes cannot touch stored files.
-for u in _dsrvd _dsrvdata; do
+# Three users, so that the network processes can touch neither stored
+# files nor the process that holds the keys.
+for u in _dsrvd _dsrvdata _dsrvcrypto; do
 	if id -u "$u" >/dev/null 2>&1; then
 		continue
 	fi

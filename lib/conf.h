@@ -36,6 +36,7 @@
 #define DSRVD_CHROOT		"/var/empty"
 #define DSRVD_USER		"_dsrvd"
 #define DSRVD_STORAGE_USER	"_dsrvdata"
+#define DSRVD_CRYPTO_USER	"_dsrvcrypto"
 #define DSRVD_PORT		7481
 
 #define CHUNK_MAX		(8 * 1024 * 1024)
@@ -103,6 +104,7 @@ struct dsrvd_conf {
 	char			 chroot[PATH_MAX];	/* network, crypto */
 	char			 user[CONF_NAME_MAX + 1];
 	char			 storage_user[CONF_NAME_MAX + 1];
+	char			 crypto_user[CONF_NAME_MAX + 1];
 	char			 csock[PATH_MAX];
 	int			 require_mount;
 	int			 nnetwork;
@@ -155,6 +157,8 @@ const char		*listen_addr_str(const struct listen_addr *,
 			    char *, size_t);
 /* "read, write" etc. into buf; returns buf. */
 const char		*key_perms_str(uint32_t, char *, size_t);
+/* The KEY_PERM_* bit a WIRE_M_* method needs, 0 for none. */
+uint32_t		 key_perm_for(uint64_t);
 /* Canonical duration and size text ("500ms", "30s", "8M"). */
 const char		*fmt_duration(unsigned int ms, char *, size_t);
 const char		*fmt_size(uint64_t, char *, size_t);

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "wire.h"
 
 static const struct {
 	uint32_t	 perm;
@@ -63,6 +64,8 @@ config_new(void)
 	(void)strlcpy(c->user, DSRVD_USER, sizeof(c->user));
 	(void)strlcpy(c->storage_user, DSRVD_STORAGE_USER,
 	    sizeof(c->storage_user));
+	(void)strlcpy(c->crypto_user, DSRVD_CRYPTO_USER,
+	    sizeof(c->crypto_user));
 	(void)strlcpy(c->csock, DSRVD_SOCKET, sizeof(c->csock));
 	c->nnetwork = DEF_NETWORK_WORKERS;
 	c->nstorage = DEF_STORAGE_WORKERS;
@@ -166,6 +169,29 @@ key_perms_str(uint32_t perms, char *buf, size_t len)
 	if (buf[0] == '\0')
 		(void)strlcpy(buf, "none", len);
 	return (buf);
+}
+
+/*
+ * The permission a request method needs, one KEY_PERM_* bit, or 0 for
+ * one that needs none (PING) or that does not exist.  Network checks a
+ * session's requests with it, and storage again against the grant.
+ */
+uint32_t
+key_perm_for(uint64_t method)
+{
+	switch (method) {
+	case WIRE_M_WRITE:
+		return (KEY_PERM_WRITE);
+	case WIRE_M_READ:
+		return (KEY_PERM_READ);
+	case WIRE_M_LIST:
+		return (KEY_PERM_LIST);
+	case WIRE_M_STAT:
+	case WIRE_M_STATFS:
+		return (KEY_PERM_STAT);
+	default:
+		return (0);
+	}
 }
 
 /* The largest unit that divides exactly, so the text reads back equal. */

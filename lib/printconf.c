@@ -104,6 +104,8 @@ print_config(FILE *fp, const struct dsrvd_conf *conf)
 	print_word(fp, conf->user);
 	fputs("\nstorage user ", fp);
 	print_word(fp, conf->storage_user);
+	fputs("\ncrypto user ", fp);
+	print_word(fp, conf->crypto_user);
 	fputs("\nsocket ", fp);
 	print_quoted(fp, conf->csock);
 	fputc('\n', fp);

@@ -81,15 +81,16 @@ step "the processes"
 cat <<EOF
 The parent stays root and does no network I/O.  Its children were
 fork+exec'd, then chrooted and stripped of root for good: the network
-workers and the crypto process (the only one that will hold keys) run
-as _dsrvd in /var/empty; the storage workers run as _dsrvdata, chrooted
-to the data directory.
+workers run as _dsrvd and the crypto process (the only one that will
+hold keys) as _dsrvcrypto, both in /var/empty; the storage workers run
+as _dsrvdata, chrooted to the data directory.  Three users, so that
+network can neither touch stored files nor signal the key holder.
 EOF
 echo
-printf '%-7s %-10s %-10s %s\n' PID USER GROUP TITLE
+printf '%-7s %-12s %-12s %s\n' PID USER GROUP TITLE
 for p in "$DSRVD_PID" $(kids "$DSRVD_PID" | sort -n); do
-	printf '%-7s %-10s %-10s %s\n' "$p" \
-	    "$(ps -o user:10= -p "$p")" "$(ps -o group:10= -p "$p")" \
+	printf '%-7s %-12s %-12s %s\n' "$p" \
+	    "$(ps -o user:12= -p "$p")" "$(ps -o group:12= -p "$p")" \
 	    "$(cmdline "$p" | sed "s/  .*//; s/ *\$//")"
 done
 

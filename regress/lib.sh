@@ -181,7 +181,7 @@ _adduser() {
 }
 
 ensure_users() {
-	for _u in _dsrvd _dsrvdata _dsrvtest; do
+	for _u in _dsrvd _dsrvdata _dsrvcrypto _dsrvtest; do
 		_adduser "$_u" || {
 			echo "Bail out! cannot create user $_u"
 			exit 1

@@ -1,7 +1,9 @@
 #!/bin/sh
 # needs: root
 # Privilege separation: every child runs as its own user, in its own
-# chroot, with no way back to root; the parent stays root.
+# chroot, with no way back to root; the parent stays root.  Network,
+# crypto and storage each have a user of their own, so network cannot
+# signal (or trace) crypto, the process that holds the keys.
 
 . "$REGRESS/lib.sh"
 tmpdir
@@ -16,6 +18,11 @@ uid_net=$(id -u _dsrvd)
 gid_net=$(id -g _dsrvd)
 uid_sto=$(id -u _dsrvdata)
 gid_sto=$(id -g _dsrvdata)
+uid_cry=$(id -u _dsrvcrypto)
+gid_cry=$(id -g _dsrvcrypto)
+check "network, crypto and storage users differ ($uid_net, $uid_cry, \
+$uid_sto)" [ "$uid_cry" != "$uid_net" ] && [ "$uid_cry" != "$uid_sto" ] &&
+    [ "$uid_net" != "$uid_sto" ]
 
 # The parent: root, and its title is still the command line.
 st=/proc/$DSRVD_PID/status
@@ -105,7 +112,7 @@ for p in $net; do
 	no_data_fds network "$p"
 done
 for p in $cry; do
-	check_child crypto "$p" "$uid_net" "$gid_net" /var/empty
+	check_child crypto "$p" "$uid_cry" "$gid_cry" /var/empty
 	no_data_fds crypto "$p"
 done
 for p in $sto; do
@@ -127,6 +134,19 @@ for p in $(echo "$net" | head -n 1) $cry $(echo "$sto" | head -n 1); do
 	check "$role $p: still running" alive "$p"
 done
 check "the daemon still answers dctl status" dctl status
+
+# Network, made to stop crypto (SIGSTOP) as an attacker inside it would
+# to hang every handshake: the kernel refuses (EPERM), crypto runs on.
+net0=$(echo "$net" | head -n 1)
+if inject "$net0" "((int)kill($cry, 19) == -1 && \
+*(int *)__errno_location() == 1)" 1; then
+	ok "network $net0: kill(crypto $cry, SIGSTOP) fails with EPERM"
+else
+	notok "network $net0: kill(crypto $cry, SIGSTOP) fails with EPERM"
+fi
+v=$(sed 's/.*) //' "/proc/$cry/stat" | cut -c1)
+check "crypto $cry is not stopped (state $v)" [ "$v" != T ]
+check "crypto runs on: the daemon answers dctl status" dctl status
 
 # The data directory stays root's: storage's group may read and
 # search it, nobody may add to it but root, and only add.

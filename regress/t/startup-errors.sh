@@ -147,6 +147,13 @@ EOF
 attempt nouser "$DSRVD" -d -f "$CONF"
 refused "unknown user" "unknown user _nosuchuser"
 
+conf samecrypto <<EOF
+crypto user _dsrvd
+EOF
+attempt samecrypto "$DSRVD" -d -f "$CONF"
+refused "crypto user the network user" \
+    "user and crypto user must differ (both _dsrvd)"
+
 conf nochroot <<EOF
 chroot "$T/nochroot"
 EOF
