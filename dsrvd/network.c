@@ -199,7 +199,7 @@ network_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 	proc_counter(cc, &n, max, "handshake failures closed",
 	    nenv.hs_fail_closed);
 	proc_counter(cc, &n, max, "startups open", nenv.startups_open);
-	proc_counter(cc, &n, max, "startups dropped max startups",
+	proc_counter(cc, &n, max, "startups dropped full",
 	    nenv.startups_full);
 	proc_counter(cc, &n, max, "startups dropped per source",
 	    nenv.startups_source);

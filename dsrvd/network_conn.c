@@ -459,7 +459,6 @@ conn_write(int fd, short event, void *arg)
 		conn_want(c, EV_READ);
 		break;
 	case CS_ACCEPT:
-		nenv.hs_ok++;
 		c->state = CS_REQUEST;
 		c->fhlen = c->rlen = 0;
 		conn_timer(c, nenv.env->conf->idle_timeout_ms);

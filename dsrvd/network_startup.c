@@ -294,6 +294,7 @@ startup_session(struct conn *c)
 	}
 	c->counted = 1;
 	c->ended = 1;
+	nenv.hs_ok++;
 	startup_leave(c);
 	return 0;
 }
