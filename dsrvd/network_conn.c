@@ -138,7 +138,7 @@ conn_accept(int fd, struct sockaddr_storage *ss, socklen_t len)
 	nenv.conns_open++;
 	nenv.conns_total++;
 
-	if ((v = startup_admit(c, ss, len, why, sizeof(why))) != NULL) {
+	while ((v = startup_admit(c, ss, len, why, sizeof(why))) != NULL) {
 		conn_drop(v, "%s", why);
 		if (v == c)
 			return;

@@ -34,6 +34,15 @@
  * or stall cannot crowd it out however many they open.  When there is
  * no such startup, the new connection is closed.
  *
+ * A worker can only close its own connections, and the kernel hands
+ * new ones to whichever worker is quickest, so a worker may hold none
+ * that could give way while another holds all of them.  So each worker
+ * has a share of each limit (the limit divided by the workers): below
+ * its share a worker keeps a new connection even over the limit, and a
+ * worker above its share gives way for it, closing its stalled ones at
+ * its next new connection until the limit holds again.  The limits can
+ * so be passed by less than a share per other worker, for a moment.
+ *
  * What becomes of each startup is counted once, for dctl status and for
  * a summary line that network worker 0 logs every STARTUP_SUMMARY_SEC.
  * Lines about single startups are rate-limited across the workers
@@ -73,11 +82,14 @@ enum {
 
 static uint64_t	 mono_ms(void);
 static uint32_t	 startup_bucket(const struct sockaddr_storage *);
+static void	 startup_enter(struct conn *, const struct sockaddr_storage *,
+		    socklen_t);
 static int	 startup_class(struct conn *);
 static struct conn *startup_victim(const struct conn *, int);
 static void	 startup_summary(int, short, void *);
 
 static TAILQ_HEAD(, conn)	 startups = TAILQ_HEAD_INITIALIZER(startups);
+static uint32_t			 local_src[STARTUP_BUCKETS]; /* this worker's */
 static uint8_t			 hashkey[crypto_shorthash_KEYBYTES];
 static struct event		*ev_summary;
 
@@ -208,7 +220,7 @@ startup_victim(const struct conn *n, int persource)
 	int		 cl, bestcl = SC_BUSY;
 
 	TAILQ_FOREACH(c, &startups, sentry) {
-		if (persource && c->bucket != n->bucket)
+		if (c == n || (persource && c->bucket != n->bucket))
 			continue;
 		if ((cl = startup_class(c)) == SC_BUSY)
 			continue;
@@ -224,22 +236,12 @@ startup_victim(const struct conn *n, int persource)
 	return best;
 }
 
-/*
- * A new connection: name its peer, count it as a startup and apply the
- * limits.  Returns the connection to close (another startup, or c
- * itself when none can make room), its outcome counted and the reason
- * in why; NULL when all is well.
- */
-struct conn *
-startup_admit(struct conn *c, const struct sockaddr_storage *ss,
-    socklen_t len, char *why, size_t whylen)
+/* A new connection: name its peer and count it as a startup. */
+static void
+startup_enter(struct conn *c, const struct sockaddr_storage *ss,
+    socklen_t len)
 {
-	struct dsrvd_conf	*conf = nenv.env->conf;
-	struct shared_counters	*sh = nenv.shared;
-	struct conn		*v;
-	char			 host[64], serv[NI_MAXSERV];
-	uint32_t		 all, src;
-	enum startup_stat	 stat;
+	char	 host[64], serv[NI_MAXSERV];
 
 	if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host),
 	    serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
@@ -249,31 +251,64 @@ startup_admit(struct conn *c, const struct sockaddr_storage *ss,
 	(void)snprintf(c->peer, sizeof(c->peer), "client %s port %s", host,
 	    serv);
 	c->bucket = startup_bucket(ss);
-	(void)__atomic_add_fetch(&sh->interval[SU_CONNS], 1, __ATOMIC_RELAXED);
-	all = __atomic_add_fetch(&sh->startups, 1, __ATOMIC_SEQ_CST);
-	src = __atomic_add_fetch(&sh->source[c->bucket], 1, __ATOMIC_SEQ_CST);
-	if (src > conf->max_startups_src) {
+	c->startup = 1;
+	(void)__atomic_add_fetch(&nenv.shared->interval[SU_CONNS], 1,
+	    __ATOMIC_RELAXED);
+	(void)__atomic_add_fetch(&nenv.shared->startups, 1, __ATOMIC_SEQ_CST);
+	(void)__atomic_add_fetch(&nenv.shared->source[c->bucket], 1,
+	    __ATOMIC_SEQ_CST);
+	local_src[c->bucket]++;
+	nenv.startups_open++;
+	TAILQ_INSERT_TAIL(&startups, c, sentry);
+}
+
+/*
+ * Apply the limits to the new connection c, counting it first if it is
+ * not yet.  Returns a connection to close: another startup, its outcome
+ * counted and the reason in why, or (the first time) c itself if none
+ * can make room for it; NULL when all is well.  The caller closes what
+ * it gets and asks again until it gets NULL (or c), so that a worker
+ * above its share closes as many stalled startups as the limits want.
+ */
+struct conn *
+startup_admit(struct conn *c, const struct sockaddr_storage *ss,
+    socklen_t len, char *why, size_t whylen)
+{
+	struct dsrvd_conf	*conf = nenv.env->conf;
+	struct conn		*v;
+	enum startup_stat	 stat;
+	uint32_t		 all, src, n, share, srcshare;
+	int			 first = !c->startup;
+
+	if (first)
+		startup_enter(c, ss, len);
+	n = nenv.env->init.nnetwork > 0 ? nenv.env->init.nnetwork : 1;
+	share = (conf->max_startups + n - 1) / n;
+	srcshare = (conf->max_startups_src + n - 1) / n;
+	all = __atomic_load_n(&nenv.shared->startups, __ATOMIC_SEQ_CST);
+	src = __atomic_load_n(&nenv.shared->source[c->bucket],
+	    __ATOMIC_SEQ_CST);
+	if (src > conf->max_startups_src && local_src[c->bucket] > srcshare) {
 		stat = SU_SOURCE;
+		v = startup_victim(c, 1);
 		(void)snprintf(why, whylen, "max startups per source (%u) "
 		    "reached", conf->max_startups_src);
-	} else if (all > conf->max_startups) {
+	} else if (all > conf->max_startups && nenv.startups_open > share) {
 		stat = SU_FULL;
+		v = startup_victim(c, 0);
 		(void)snprintf(why, whylen, "max startups (%u) reached",
 		    conf->max_startups);
 	} else
-		stat = SU_CONNS;	/* within the limits */
-	v = stat == SU_CONNS ? NULL : startup_victim(c, stat == SU_SOURCE);
-	c->startup = 1;
-	nenv.startups_open++;
-	TAILQ_INSERT_TAIL(&startups, c, sentry);
-	if (stat == SU_CONNS)
 		return NULL;
-	if (v == NULL) {
+	if (v != NULL)
+		(void)strlcat(why, ": replaced by a new connection", whylen);
+	else if (!first)
+		return NULL;	/* c has its place; nothing more can go */
+	else {
 		v = c;
 		(void)strlcat(why, ": no stalled connection to replace",
 		    whylen);
-	} else
-		(void)strlcat(why, ": replaced by a new connection", whylen);
+	}
 	startup_end(v, stat);
 	return v;
 }
@@ -354,6 +389,7 @@ startup_leave(struct conn *c)
 	if (!c->ended)
 		startup_end(c, SU_CLOSED);
 	TAILQ_REMOVE(&startups, c, sentry);
+	local_src[c->bucket]--;
 	(void)__atomic_sub_fetch(&nenv.shared->startups, 1, __ATOMIC_SEQ_CST);
 	(void)__atomic_sub_fetch(&nenv.shared->source[c->bucket], 1,
 	    __ATOMIC_SEQ_CST);
