@@ -166,6 +166,7 @@ static void	 set_user(const char *, char *, struct where *,
 static void	 users_differ(const char *, const char *, struct where *,
 		    const char *, const char *, struct where *);
 static void	 set_workers(const char *, int *, int64_t);
+static void	 set_count(const char *, unsigned int *, int64_t);
 static int	 add_listen(const char *, int, int);
 static int	 sa_cmp(const void *, const void *);
 static void	 add_key(const char *, const char *);
@@ -174,8 +175,9 @@ static void	 add_server(const char *, const char *, int, const char *,
 %}
 
 %token	ADDRESS CHROOT CONNECTIONS CRYPTO DATA FILE_ HANDSHAKE IDLE INCLUDE KEY
-%token	LISTEN MAX MESSAGE MOUNT NAMESPACE NETWORK ON PERMIT PORT REQUIRE
-%token	RESERVE RTT SERVER SKEW SOCKET STORAGE TIMEOUT USER WORKERS
+%token	LISTEN MAX MESSAGE MOUNT NAMESPACE NETWORK ON PER PERMIT PORT REQUIRE
+%token	RESERVE RTT SERVER SKEW SOCKET SOURCE STARTUPS STORAGE TIMEOUT USER
+%token	WORKERS
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -323,12 +325,26 @@ main		: LISTEN ON name port		{
 				conf->reserve = (uint64_t)$2;
 		}
 		| MAX CONNECTIONS NUMBER	{
-			if (!mode_server("max connections"))
-				;
-			else if ($3 < 1 || $3 > 65535)
-				conferr("max connections must be 1..65535");
-			else
-				conf->max_conns = (unsigned int)$3;
+			if (mode_server("max connections"))
+				set_count("max connections", &conf->max_conns,
+				    $3);
+		}
+		| MAX STARTUPS NUMBER		{
+			if (mode_server("max startups"))
+				set_count("max startups", &conf->max_startups,
+				    $3);
+		}
+		| MAX STARTUPS STRING		{
+			/* sshd_config's MaxStartups, by habit. */
+			if (mode_server("max startups"))
+				conferr("max startups takes one number, not "
+				    "'%s' (there is no random early drop: "
+				    "see dsrvd.conf(5))", $3);
+		}
+		| MAX STARTUPS PER SOURCE NUMBER {
+			if (mode_server("max startups per source"))
+				set_count("max startups per source",
+				    &conf->max_startups_src, $5);
 		}
 		| MAX RTT duration		{
 			if (mode_server("max rtt"))
@@ -475,6 +491,7 @@ static const struct keyword keywords[] = {
 	{ "namespace",		NAMESPACE },
 	{ "network",		NETWORK },
 	{ "on",			ON },
+	{ "per",		PER },
 	{ "permit",		PERMIT },
 	{ "port",		PORT },
 	{ "require",		REQUIRE },
@@ -483,6 +500,8 @@ static const struct keyword keywords[] = {
 	{ "server",		SERVER },
 	{ "skew",		SKEW },
 	{ "socket",		SOCKET },
+	{ "source",		SOURCE },
+	{ "startups",		STARTUPS },
 	{ "storage",		STORAGE },
 	{ "timeout",		TIMEOUT },
 	{ "user",		USER },
@@ -1187,6 +1206,16 @@ set_workers(const char *what, int *dst, int64_t n)
 		conferr("%s must be 1..%d", what, MAX_WORKERS);
 	else
 		*dst = (int)n;
+}
+
+/* Connection counts: max connections, max startups and the like. */
+static void
+set_count(const char *what, unsigned int *dst, int64_t n)
+{
+	if (n < 1 || n > 65535)
+		conferr("%s must be 1..65535", what);
+	else
+		*dst = (unsigned int)n;
 }
 
 /* IPv4 before IPv6, then by address, so -nv output is stable. */

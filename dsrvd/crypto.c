@@ -205,7 +205,8 @@ crypto_dispatch_hello(struct imsgev *iev, struct imsg *imsg)
 		crypto_fail(iev, imsg->hdr.peerid, WIRE_HS_BUSY, 0, "");
 		return;
 	}
-	limit = (size_t)env->conf->max_conns * 2 + 16;
+	/* Network holds max startups; aborts may still be on their way. */
+	limit = (size_t)env->conf->max_startups * 2 + 16;
 	if (nhandshakes >= limit) {
 		log_warnx("%s: too many handshakes in progress", hh.peer);
 		crypto_fail(iev, imsg->hdr.peerid, WIRE_HS_BUSY, 0, "");

@@ -189,11 +189,40 @@ struct st_mkdir {
 };
 
 /*
- * Counters every network worker shares, in a memfd the parent creates:
- * the connection limit is for the whole daemon, not per worker.
+ * What became of a connection before authentication (a startup), for
+ * the counters and the summary line of network_startup.c.  SU_CONNS
+ * counts connections, SU_UNLOGGED the log lines left out.
+ */
+enum startup_stat {
+	SU_CONNS,
+	SU_AUTH,			/* wrong key or unknown key name */
+	SU_RTT,				/* over max rtt */
+	SU_SKEW,			/* over max skew */
+	SU_PROTO,			/* malformed */
+	SU_TIMEOUT,			/* timeout handshake */
+	SU_CLOSED,			/* the client left */
+	SU_BUSY,			/* refused: max connections, busy */
+	SU_FULL,			/* dropped for max startups */
+	SU_SOURCE,			/* ... for max startups per source */
+	SU_UNLOGGED,
+	SU_NSTATS
+};
+
+/* Per-source startup counters: a power of two. */
+#define STARTUP_BUCKETS	4096
+
+/*
+ * Counters every network worker shares, in a memfd the parent creates
+ * (zero-filled): the connection limits are for the whole daemon, not
+ * per worker.  Only atomic operations touch them.
  */
 struct shared_counters {
-	uint32_t	 conns_open;
+	uint32_t	 sessions;		/* authenticated connections */
+	uint32_t	 startups;		/* the others */
+	uint64_t	 hashkey[2];		/* of sources, 0: not yet set */
+	uint64_t	 logtat;		/* log rate limit, ms */
+	uint64_t	 interval[SU_NSTATS];	/* since the summary line */
+	uint32_t	 source[STARTUP_BUCKETS]; /* startups per source */
 };
 
 struct hs_hello {

@@ -96,6 +96,7 @@ network_start(struct child_env *env)
 	(void)close(env->shmfd);
 	env->shmfd = -1;
 	nenv.shared = p;
+	startup_init(env);
 	if (env->crypto == NULL)
 		fatalx("no channel to crypto");
 	if ((nenv.ev_pause = evtimer_new(env->base, network_accept_resume,
@@ -193,6 +194,16 @@ network_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 	    nenv.hs_fail_skew);
 	proc_counter(cc, &n, max, "handshake failures other",
 	    nenv.hs_fail_other);
+	proc_counter(cc, &n, max, "handshake failures timeout",
+	    nenv.hs_fail_timeout);
+	proc_counter(cc, &n, max, "handshake failures closed",
+	    nenv.hs_fail_closed);
+	proc_counter(cc, &n, max, "startups open", nenv.startups_open);
+	proc_counter(cc, &n, max, "startups dropped full",
+	    nenv.startups_full);
+	proc_counter(cc, &n, max, "startups dropped per source",
+	    nenv.startups_source);
+	proc_counter(cc, &n, max, "log lines not logged", nenv.log_unlogged);
 	proc_counter(cc, &n, max, "messages in", nenv.msgs_in);
 	proc_counter(cc, &n, max, "messages out", nenv.msgs_out);
 	proc_counter(cc, &n, max, "bytes in", nenv.bytes_in);

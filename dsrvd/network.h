@@ -63,12 +63,16 @@ struct bigbuf {
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 sentry;	/* startups, oldest first */
+	int			 startup;	/* counted as a startup */
+	int			 ended;		/* its outcome is counted */
+	uint32_t		 bucket;	/* its source's counter */
 	uint32_t		 id;
 	int			 fd;
 	enum conn_state		 state;
 	struct event		*rev, *wev, *tmo;
 	int			 reading, writing;
-	int			 counted;	/* in the shared count */
+	int			 counted;	/* in the shared sessions */
 	int			 in_crypto;	/* crypto holds state for us */
 	char			 peer[128];	/* "client ADDR port N" */
 	char			 keyname[KEY_NAME_MAX + 1];
@@ -124,6 +128,12 @@ struct network {
 	uint64_t		 hs_fail_rtt;
 	uint64_t		 hs_fail_skew;
 	uint64_t		 hs_fail_other;
+	uint64_t		 hs_fail_timeout;
+	uint64_t		 hs_fail_closed;
+	uint64_t		 startups_open;
+	uint64_t		 startups_full;
+	uint64_t		 startups_source;
+	uint64_t		 log_unlogged;
 	uint64_t		 msgs_in;
 	uint64_t		 msgs_out;
 	uint64_t		 bytes_in;
@@ -139,8 +149,9 @@ extern struct network	 nenv;
 
 /*
  * Calls go one way: network.c -> network_control.c -> network_accept.c,
- * network.c -> network_conn.c -> network_req.c -> network_buf.c, and
- * network_conn.c -> network_buf.c.
+ * network.c -> network_conn.c -> network_req.c -> network_buf.c,
+ * network_conn.c -> network_buf.c, and network.c and network_conn.c
+ * -> network_startup.c.
  */
 
 /* network_accept.c: accepting on every socket, pausing when out of fds */
@@ -157,6 +168,16 @@ void	conn_crypto_challenge(uint32_t, const struct hs_challenge *);
 void	conn_crypto_ok(uint32_t, const struct hs_ok *);
 void	conn_crypto_fail(uint32_t, const struct hs_fail *);
 void	conn_storage_result(struct imsgev *, struct imsg *);
+
+/* network_startup.c: limits and log lines before authentication */
+void	startup_init(struct child_env *);
+uint64_t elapsed_us(const struct timespec *);
+struct conn *startup_admit(struct conn *, const struct sockaddr_storage *,
+	    socklen_t, char *, size_t);
+int	startup_session(struct conn *);
+void	startup_end(struct conn *, enum startup_stat);
+void	startup_leave(struct conn *);
+int	startup_log(const struct conn *);
 
 /* network_req.c: one request to storage and its answer back */
 ssize_t	req_frame(struct conn *);

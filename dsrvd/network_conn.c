@@ -37,7 +37,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -80,17 +79,6 @@ static struct conn *conn_find_crypto(uint32_t);
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static uint32_t			 next_connid;
 
-static uint64_t
-elapsed_us(const struct timespec *since)
-{
-	struct timespec	 now;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
-		fatal("clock_gettime");
-	return (uint64_t)(now.tv_sec - since->tv_sec) * 1000000 +
-	    (now.tv_nsec - since->tv_nsec) / 1000;
-}
-
 static struct conn *
 conn_find(uint32_t id)
 {
@@ -117,17 +105,17 @@ conn_find_crypto(uint32_t id)
 }
 
 /*
- * A new TCP client.  The connection limit counts every network worker's
- * clients through the shared page; past it the client gets a refusal
- * it can show, not a silent close.
+ * A new TCP client: a startup (network_startup.c) until crypto accepts
+ * its key.  When the sessions of every network worker are at max
+ * connections, the client gets a refusal it can show, not a silent
+ * close.
  */
 void
 conn_accept(int fd, struct sockaddr_storage *ss, socklen_t len)
 {
 	struct dsrvd_conf	*conf = nenv.env->conf;
-	struct conn		*c;
-	char			 host[64], serv[NI_MAXSERV];
-	uint32_t		 open;
+	struct conn		*c, *v;
+	char			 why[128];
 	int			 on = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -137,13 +125,6 @@ conn_accept(int fd, struct sockaddr_storage *ss, socklen_t len)
 	}
 	c->fd = fd;
 	c->id = ++next_connid;
-	if (getnameinfo((struct sockaddr *)ss, len, host, sizeof(host), serv,
-	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		(void)strlcpy(host, "?", sizeof(host));
-		(void)strlcpy(serv, "?", sizeof(serv));
-	}
-	(void)snprintf(c->peer, sizeof(c->peer), "client %s port %s", host,
-	    serv);
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
 		log_debug("%s: TCP_NODELAY: %s", c->peer, strerror(errno));
 	c->rev = event_new(nenv.env->base, fd, EV_READ | EV_PERSIST, conn_read,
@@ -157,11 +138,14 @@ conn_accept(int fd, struct sockaddr_storage *ss, socklen_t len)
 	nenv.conns_open++;
 	nenv.conns_total++;
 
-	open = __atomic_add_fetch(&nenv.shared->conns_open, 1,
-	    __ATOMIC_SEQ_CST);
-	c->counted = 1;
-	if (open > conf->max_conns) {
-		nenv.conns_refused++;
+	while ((v = startup_admit(c, ss, len, why, sizeof(why))) != NULL) {
+		conn_drop(v, "%s", why);
+		if (v == c)
+			return;
+	}
+	if (__atomic_load_n(&nenv.shared->sessions, __ATOMIC_SEQ_CST) >=
+	    conf->max_conns) {
+		startup_end(c, SU_BUSY);
 		conn_refuse(c, WIRE_HS_BUSY, "too many connections (%u)",
 		    conf->max_conns);
 		return;
@@ -191,8 +175,9 @@ conn_free(struct conn *c)
 	req_session_end(c);
 	TAILQ_REMOVE(&conns, c, entry);
 	nenv.conns_open--;
+	startup_leave(c);
 	if (c->counted)
-		(void)__atomic_sub_fetch(&nenv.shared->conns_open, 1,
+		(void)__atomic_sub_fetch(&nenv.shared->sessions, 1,
 		    __ATOMIC_SEQ_CST);
 	event_free(c->rev);
 	event_free(c->wev);
@@ -204,10 +189,15 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* Why a connection ends, naming the key once the peer has named one. */
+/*
+ * Why a connection ends, naming the key once the peer has named one;
+ * lines about startups within the rate network_startup.c allows.
+ */
 static void
 conn_log(struct conn *c, const char *why)
 {
+	if (!startup_log(c))
+		return;
 	if (c->keyname[0] != '\0')
 		log_warnx("%s key %s: %s", c->peer, c->keyname, why);
 	else
@@ -308,7 +298,7 @@ conn_timeout(int fd, short event, void *arg)
 	case CS_CHALLENGE:
 	case CS_FINISH:
 	case CS_ACCEPT:
-		nenv.hs_fail_other++;
+		startup_end(c, SU_TIMEOUT);
 		conn_drop(c, "handshake timeout");
 		break;
 	case CS_REQUEST:
@@ -357,7 +347,7 @@ conn_fill(struct conn *c, uint8_t *buf, size_t want, size_t *have)
 					    "middle of a message");
 				break;
 			default:
-				nenv.hs_fail_other++;
+				startup_end(c, SU_CLOSED);
 				conn_drop(c, "closed during handshake");
 				break;
 			}
@@ -470,7 +460,6 @@ conn_write(int fd, short event, void *arg)
 		conn_want(c, EV_READ);
 		break;
 	case CS_ACCEPT:
-		nenv.hs_ok++;
 		c->state = CS_REQUEST;
 		c->fhlen = c->rlen = 0;
 		conn_timer(c, nenv.env->conf->idle_timeout_ms);
@@ -530,7 +519,7 @@ conn_hello(struct conn *c)
 	if (wire_hello_parse(c->hs, c->hslen, c->keyname, crand, &ctime,
 	    &errstr) == -1) {
 		c->keyname[0] = '\0';
-		nenv.hs_fail_other++;
+		startup_end(c, SU_PROTO);
 		conn_refuse(c, WIRE_HS_PROTO, "malformed handshake: %s",
 		    errstr);
 		return;
@@ -540,12 +529,13 @@ conn_hello(struct conn *c)
 	if (skew < 0)
 		skew = -skew;
 	if ((uint64_t)skew > conf->max_skew_ms) {
-		nenv.hs_fail_skew++;
+		startup_end(c, SU_SKEW);
 		conn_refuse(c, WIRE_HS_SKEW, "clock skew %lld ms exceeds max "
 		    "skew %u ms", (long long)skew, conf->max_skew_ms);
 		return;
 	}
 	if (nenv.env->crypto == NULL) {
+		startup_end(c, SU_BUSY);
 		conn_refuse(c, WIRE_HS_PROTO, "crypto process unavailable");
 		return;
 	}
@@ -586,7 +576,7 @@ conn_crypto_fail(uint32_t id, const struct hs_fail *f)
 	c->in_crypto = 0;
 	switch (f->code) {
 	case WIRE_HS_AUTH:
-		nenv.hs_fail_auth++;
+		startup_end(c, SU_AUTH);
 		c->keyname[0] = '\0';
 		if (f->unknown)
 			conn_refuse(c, WIRE_HS_AUTH, "unknown key name %s",
@@ -596,11 +586,11 @@ conn_crypto_fail(uint32_t id, const struct hs_fail *f)
 			    "failed", f->keyname);
 		break;
 	case WIRE_HS_BUSY:
-		nenv.conns_refused++;
+		startup_end(c, SU_BUSY);
 		conn_refuse(c, WIRE_HS_BUSY, "busy, try again later");
 		break;
 	default:
-		nenv.hs_fail_other++;
+		startup_end(c, SU_PROTO);
 		conn_refuse(c, WIRE_HS_PROTO, "malformed handshake");
 		break;
 	}
@@ -618,10 +608,15 @@ conn_crypto_ok(uint32_t id, const struct hs_ok *ok)
 	c->sid = ok->sid;
 	(void)strlcpy(c->keyname, ok->keyname, sizeof(c->keyname));
 	if (c->rtt_us > (uint64_t)conf->max_rtt_ms * 1000) {
-		nenv.hs_fail_rtt++;
+		startup_end(c, SU_RTT);
 		conn_refuse(c, WIRE_HS_RTT, "round trip %llu.%03llu ms exceeds "
 		    "max rtt %u ms", (unsigned long long)(c->rtt_us / 1000),
 		    (unsigned long long)(c->rtt_us % 1000), conf->max_rtt_ms);
+		return;
+	}
+	if (startup_session(c) == -1) {
+		conn_refuse(c, WIRE_HS_BUSY, "too many connections (%u)",
+		    conf->max_conns);
 		return;
 	}
 	c->keys = ok->keys;

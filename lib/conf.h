@@ -60,6 +60,8 @@
 #define DEF_STORAGE_WORKERS	4
 #define MAX_WORKERS		16
 #define DEF_MAX_CONNS		128
+#define DEF_MAX_STARTUPS	64		/* before authentication */
+#define DEF_MAX_STARTUPS_SRC	16		/* of one address or /64 */
 #define DEF_MAX_RTT_MS		10		/* local network */
 #define DEF_MAX_SKEW_MS		(60 * 1000)
 #define DEF_HANDSHAKE_TO_MS	(5 * 1000)
@@ -109,7 +111,9 @@ struct dsrvd_conf {
 	int			 require_mount;
 	int			 nnetwork;
 	int			 nstorage;
-	unsigned int		 max_conns;
+	unsigned int		 max_conns;		/* authenticated */
+	unsigned int		 max_startups;		/* in the handshake */
+	unsigned int		 max_startups_src;	/* ... per source */
 	unsigned int		 max_rtt_ms;
 	unsigned int		 max_skew_ms;
 	unsigned int		 handshake_timeout_ms;

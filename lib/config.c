@@ -70,6 +70,8 @@ config_new(void)
 	c->nnetwork = DEF_NETWORK_WORKERS;
 	c->nstorage = DEF_STORAGE_WORKERS;
 	c->max_conns = DEF_MAX_CONNS;
+	c->max_startups = DEF_MAX_STARTUPS;
+	c->max_startups_src = DEF_MAX_STARTUPS_SRC;
 	c->max_rtt_ms = DEF_MAX_RTT_MS;
 	c->max_skew_ms = DEF_MAX_SKEW_MS;
 	c->handshake_timeout_ms = DEF_HANDSHAKE_TO_MS;

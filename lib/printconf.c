@@ -115,6 +115,8 @@ print_config(FILE *fp, const struct dsrvd_conf *conf)
 		fputs("require mount\n", fp);
 	fprintf(fp, "reserve %s\n", fmt_size(conf->reserve, buf, sizeof(buf)));
 	fprintf(fp, "max connections %u\n", conf->max_conns);
+	fprintf(fp, "max startups %u\n", conf->max_startups);
+	fprintf(fp, "max startups per source %u\n", conf->max_startups_src);
 	fprintf(fp, "max rtt %s\n",
 	    fmt_duration(conf->max_rtt_ms, buf, sizeof(buf)));
 	fprintf(fp, "max skew %s\n",
