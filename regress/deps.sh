@@ -61,6 +61,7 @@ lib libprotobuf-c-dev libprotobuf-c
 tool protobuf-c-compiler protoc-c protoc-gen-c
 lib zlib1g-dev zlib
 lib libbsd-dev libbsd-overlay
+lib libseccomp-dev libseccomp
 tool mandoc mandoc
 tool e2fsprogs chattr
 tool e2fsprogs lsattr
