@@ -184,7 +184,8 @@ proc_role_limits(const struct proc_init *in, const struct proc_sandbox *sb,
 	 */
 	if (in->debug && fstat(STDERR_FILENO, &st) == 0 &&
 	    S_ISREG(st.st_mode)) {
-		log_debug("%s: stderr is a file, FSIZE not limited", name);
+		log_debug("sandbox: stderr is the log file, FSIZE not "
+		    "limited");
 		return;
 	}
 	rl.rlim_cur = rl.rlim_max = sb->fsize;

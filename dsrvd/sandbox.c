@@ -30,6 +30,7 @@
  * call it was (sandbox_note_read).
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -123,6 +124,10 @@ static const struct proc_syscall sandbox_common[] = {
  * Only in the SANITIZE=1 build.
  */
 static const struct proc_syscall sandbox_asan[] = {
+	SYSCALL_EQ("ioctl", 1, TCGETS),		/* isatty(2) for colours */
+	SYSCALL("access"),
+	SYSCALL("faccessat"),
+	SYSCALL("faccessat2"),
 	SYSCALL("sigaltstack"),
 	SYSCALL("sched_yield"),
 	SYSCALL("getrlimit"),
@@ -364,6 +369,7 @@ sandbox_seccomp(const struct proc_sandbox *sb, const char *label)
 {
 	struct sigaction	 sa;
 	struct stat		 st;
+	struct scmp_arg_cmp	 local;
 	scmp_filter_ctx		 ctx;
 	int			 r;
 
@@ -398,8 +404,12 @@ sandbox_seccomp(const struct proc_sandbox *sb, const char *label)
 	 * restarted): it fails instead of killing us, and nothing is
 	 * opened.  Any other socket kills.
 	 */
-	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
-	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) != 0)
+	memset(&local, 0, sizeof(local));
+	local.arg = 0;
+	local.op = SCMP_CMP_EQ;
+	local.datum_a = AF_UNIX;
+	if ((r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EACCES),
+	    SCMP_SYS(socket), 1, &local)) != 0)
 		fatalx("seccomp rule for socket: %s", strerror(-r));
 	if ((r = seccomp_load(ctx)) != 0)
 		fatalx("seccomp_load: %s", strerror(-r));
