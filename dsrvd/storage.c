@@ -98,6 +98,7 @@ static const struct proc_syscall storage_syscalls[] = {
 	SYSCALL("fgetxattr"),
 	SYSCALL("fsetxattr"),
 	SYSCALL_EQ("ioctl", 1, FS_IOC_GETFLAGS),
+	SYSCALL("sysinfo"),		/* qsort(3) of a listing */
 	SYSCALL("renameat2"),
 	SYSCALL("linkat"),			/* where renameat2 has no NOREPLACE */
 	SYSCALL("unlinkat"),			/* landlock: in .tmp only */
