@@ -147,6 +147,22 @@ check "storage still running" alive "$s0"
 rand_file "$T/c1" 5000
 check "a chunk is stored" cdctl chunk put ab/sandbox.1 "$T/c1"
 
+# A listing of more than 128 names: qsort(3) then asks for the memory
+# size (sysinfo), once per process.
+echo x >"$T/small"
+i=0
+while [ "$i" -lt 140 ]; do
+	cdctl chunk put "ls/n$i" "$T/small" >/dev/null 2>&1 || break
+	i=$((i + 1))
+done
+check "140 chunks stored in one directory ($i)" [ "$i" -eq 140 ]
+for n in 1 2; do
+	cdctl chunk ls ls >"$T/ls.out" 2>&1 || break
+done
+check "they are listed, all of them" [ "$(wc -l <"$T/ls.out")" -eq 140 ]
+v=$(child_pids storage | wc -l)
+check "no storage worker lost ($v)" [ "$v" -eq 2 ]
+
 check "the daemon still answers dctl status" dctl status
 stop_dsrvd
 result $? "dsrvd stops on SIGTERM with status 0"
