@@ -61,6 +61,11 @@
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* si_code of the filter's SIGSYS; <asm/siginfo.h> clashes with glibc. */
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP	1
+#endif
+
 /* struct landlock_ruleset_attr as of ABI 6, whatever the header says. */
 struct sb_ruleset_attr {
 	uint64_t	 handled_access_fs;
@@ -285,7 +290,9 @@ sandbox_note_read(int fd, char *buf, size_t len)
 /*
  * Async-signal-safe: name the call on the note pipe, then die by the
  * signal (SA_RESETHAND made its action the default again, SA_NODEFER
- * lets it through at once).
+ * lets it through at once).  A SIGSYS that the filter did not raise
+ * (kill(2), or a tracer that held the filter's back and sent it again)
+ * names nothing.
  */
 static void
 sandbox_sigsys(int sig, siginfo_t *si, void *uctx)
@@ -296,7 +303,7 @@ sandbox_sigsys(int sig, siginfo_t *si, void *uctx)
 	memset(&n, 0, sizeof(n));
 	n.nr = si->si_syscall;
 	n.arch = si->si_arch;
-	if (sandbox_notefd != -1) {
+	if (sandbox_notefd != -1 && si->si_code == SYS_SECCOMP) {
 		w = write(sandbox_notefd, &n, sizeof(n));
 		(void)w;
 	}
