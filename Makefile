@@ -20,6 +20,9 @@
 #   make bench      build, run bench/run.sh (throughput, latency, CPU, memory)
 #   make install    PREFIX=/usr/local DESTDIR= ...
 #   make SANITIZE=1 build with AddressSanitizer and UBSan
+#   make SANDBOX=no build dsrvd without its system call filter (make
+#                   clean first); make bench builds dsrvd/dsrvd-nofilter
+#                   for its side-by-side run anyway
 
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
@@ -36,6 +39,8 @@ PKGS	= libevent libsodium libprotobuf-c zlib libbsd-overlay
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) libbsd-ctor 2>/dev/null)
+# dsrvd's system call filter (dsrvd/sandbox.c).
+SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
 
 OPT	?= -O2
 CFLAGS	?= $(OPT) -g
@@ -46,6 +51,11 @@ CPPFLAGS += -D_GNU_SOURCE -I. -Ilib $(PKG_CFLAGS)
 LDFLAGS	+= -Wl,-z,relro,-z,now -pthread
 CFLAGS	+= -pthread
 LDLIBS	+= $(PKG_LIBS)
+
+ifeq ($(SANDBOX),no)
+dsrvd/sandbox.o: CPPFLAGS += -DDSRVD_NO_SECCOMP
+SECCOMP_LIBS =
+endif
 
 # DSRV_SANITIZE: dsrvd's children keep their stderr for the reports.
 ifeq ($(SANITIZE),1)
@@ -92,7 +102,18 @@ lib/libdsrv.a: $(LIB_OBJS)
 	$(AR) rcs $@ $(LIB_OBJS)
 
 dsrvd/dsrvd: $(DSRVD_OBJS) lib/libdsrv.a
-	$(CC) $(LDFLAGS) -o $@ $(DSRVD_OBJS) lib/libdsrv.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(DSRVD_OBJS) lib/libdsrv.a $(LDLIBS) \
+	    $(SECCOMP_LIBS)
+
+# The same daemon without its system call filter, for make bench.
+NOFILTER_OBJS = $(filter-out dsrvd/sandbox.o,$(DSRVD_OBJS)) \
+	    dsrvd/sandbox-nofilter.o
+
+dsrvd/sandbox-nofilter.o: dsrvd/sandbox.c
+	$(CC) $(CPPFLAGS) -DDSRVD_NO_SECCOMP $(CFLAGS) -c -o $@ dsrvd/sandbox.c
+
+dsrvd/dsrvd-nofilter: $(NOFILTER_OBJS) lib/libdsrv.a
+	$(CC) $(LDFLAGS) -o $@ $(NOFILTER_OBJS) lib/libdsrv.a $(LDLIBS)
 
 dctl/dctl: $(DCTL_OBJS) lib/libdsrv.a
 	$(CC) $(LDFLAGS) -o $@ $(DCTL_OBJS) lib/libdsrv.a $(LDLIBS)
@@ -118,7 +139,8 @@ regress/tools/shim.so: regress/tools/shim.c
 	$(CC) $(CPPFLAGS) $(filter-out -fsanitize=% -fno-sanitize-recover=%, \
 	    $(CFLAGS)) -shared -fPIC -o $@ $< -ldl
 
-$(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS): $(wildcard lib/*.h dsrvd/*.h dctl/*.h)
+$(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS) dsrvd/sandbox-nofilter.o: \
+	    $(wildcard lib/*.h dsrvd/*.h dctl/*.h)
 
 deps:
 	@sh regress/deps.sh
@@ -137,7 +159,7 @@ demo: deps
 bench/benchtool: bench/benchtool.c lib/libdsrv.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libdsrv.a $(LDLIBS)
 
-bench: $(PROGS) bench/benchtool
+bench: $(PROGS) bench/benchtool dsrvd/dsrvd-nofilter
 	@sh bench/run.sh
 
 install: $(PROGS)
@@ -148,6 +170,7 @@ lint:
 
 clean:
 	rm -f $(LIB_OBJS) $(DSRVD_OBJS) $(DCTL_OBJS) $(PROGS) $(UNIT_BINS) \
-	    $(TOOL_BINS) parse.c lib/libdsrv.a $(LIB_GEN)
+	    $(TOOL_BINS) parse.c lib/libdsrv.a $(LIB_GEN) \
+	    dsrvd/sandbox-nofilter.o dsrvd/dsrvd-nofilter
 
 .PHONY: all deps check demo bench install lint clean

@@ -25,6 +25,7 @@ export PATH
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BT=$TOP/bench/benchtool
 DSRVD=$TOP/dsrvd/dsrvd
+DSRVD_NF=$TOP/dsrvd/dsrvd-nofilter
 DCTL=$TOP/dctl/dctl
 
 die() {
@@ -77,6 +78,7 @@ BASE=${BENCH_DIR:-/var/tmp}
 W=$(mktemp -d "$BASE/dsrvd-bench.XXXXXXXX") || die "mktemp in $BASE failed"
 W=$(cd "$W" && pwd -P)
 DSRVD_PID=
+NF_PID=
 PEAK_PID=
 SSHD_PID=
 # Stop only what this script started, by pid, then remove its data (the
@@ -85,16 +87,16 @@ cleanup() {
 	trap - EXIT HUP INT TERM
 	[ -n "$PEAK_PID" ] && kill -TERM "$PEAK_PID" 2>/dev/null
 	[ -n "$SSHD_PID" ] && kill -TERM "$SSHD_PID" 2>/dev/null
-	if [ -n "$DSRVD_PID" ]; then
-		kill -TERM "$DSRVD_PID" 2>/dev/null
+	for _p in $DSRVD_PID $NF_PID; do
+		kill -TERM "$_p" 2>/dev/null
 		_n=100
-		while [ "$_n" -gt 0 ] && kill -0 "$DSRVD_PID" 2>/dev/null; do
+		while [ "$_n" -gt 0 ] && kill -0 "$_p" 2>/dev/null; do
 			sleep 0.1
 			_n=$((_n - 1))
 		done
-		kill -KILL "$DSRVD_PID" 2>/dev/null
-		wait "$DSRVD_PID" 2>/dev/null
-	fi
+		kill -KILL "$_p" 2>/dev/null
+		wait "$_p" 2>/dev/null
+	done
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		note "kept $W"
 	else
@@ -200,8 +202,10 @@ mem() {
 	sample "${1}pss_kib" "$(val "$W/tree.out" pss_kib)"
 }
 
+# tree_cpu [PID]: CPU seconds of a dsrvd (ours by default) and its
+# children.
 tree_cpu() {
-	"$BT" tree "$DSRVD_PID" | awk '$1 == "cpu_s" { print $2 }'
+	"$BT" tree "${1:-$DSRVD_PID}" | awk '$1 == "cpu_s" { print $2 }'
 }
 
 now() {
@@ -287,6 +291,80 @@ while [ "$r" -le "$RUNS" ]; do
 	sample get_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
 	r=$((r + 1))
 done
+
+# The system call filter's cost: the same put and get against a second
+# dsrvd built without it (dsrvd/dsrvd-nofilter, which make bench
+# builds), with the same configuration but its own port and data
+# directory, alternating with ours run by run.
+if [ -x "$DSRVD_NF" ]; then
+	mkdir -p "$W/nf/data" || die "mkdir failed"
+	NFPORT=
+	for _p in $(seq $((PORT + 1)) 17681); do
+		ss -Htan 2>/dev/null | awk '{ print $4 }' | grep -q ":$_p\$" &&
+		    continue
+		NFPORT=$_p
+		break
+	done
+	[ -n "$NFPORT" ] || die "no free port for the second dsrvd"
+	sed -e "s|$W/data|$W/nf/data|" -e "s|$W/dsrvd.sock|$W/nf/dsrvd.sock|" \
+	    -e "s|port $PORT\$|port $NFPORT|" "$W/dsrvd.conf" >"$W/nf/dsrvd.conf"
+	"$DSRVD_NF" -d -f "$W/nf/dsrvd.conf" >"$W/nf/dsrvd.log" 2>&1 &
+	NF_PID=$!
+	_n=100
+	until grep -q "startup:" "$W/nf/dsrvd.log" 2>/dev/null; do
+		kill -0 "$NF_PID" 2>/dev/null || { cat "$W/nf/dsrvd.log" >&2;
+		    die "dsrvd-nofilter exited at start-up"; }
+		_n=$((_n - 1))
+		[ "$_n" -gt 0 ] || die "dsrvd-nofilter did not start"
+		sleep 0.1
+	done
+	grep -q "sandbox: seccomp off" "$W/nf/dsrvd.log" ||
+	    note "dsrvd-nofilter does not say its filter is off"
+	# A put and get on it first, unmeasured: ours has had its own
+	# (directories made, buffers pooled) in the runs above.
+	_net="-r 127.0.0.1:$NFPORT -k $KEY -K bench"
+	"$BT" run $DCTL -q $_net put "$W/put.dat" bench/sb-warm >/dev/null &&
+	    "$BT" run $DCTL -q $_net get bench/sb-warm /dev/null >/dev/null ||
+	    die "dctl put/get on dsrvd-nofilter failed"
+	r=1
+	while [ "$r" -le "$RUNS" ]; do
+		progress "system call filter on and off, run $r of $RUNS"
+		for _side in filter nofilter; do
+			if [ "$_side" = filter ]; then
+				_pid=$DSRVD_PID _port=$PORT
+			else
+				_pid=$NF_PID _port=$NFPORT
+			fi
+			_net="-r 127.0.0.1:$_port -k $KEY -K bench"
+			stamp "$W/put.dat" "sb$r$_side"
+			_c0=$(tree_cpu "$_pid")
+			"$BT" run $DCTL -q $_net put "$W/put.dat" \
+			    "bench/sb-$r" >"$W/run.out" ||
+			    die "dctl put ($_side) failed"
+			_c1=$(tree_cpu "$_pid")
+			_w=$(val "$W/run.out" wall_s)
+			sample "${_side}_put1_MBps" "$(calc "$SIZE / $_w / 1e6")"
+			sample "${_side}_put_cpu_s_per_GiB" \
+			    "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
+			_c0=$(tree_cpu "$_pid")
+			"$BT" run $DCTL -q $_net get "bench/sb-$r" /dev/null \
+			    >"$W/run.out" || die "dctl get ($_side) failed"
+			_c1=$(tree_cpu "$_pid")
+			_w=$(val "$W/run.out" wall_s)
+			sample "${_side}_get1_MBps" "$(calc "$SIZE / $_w / 1e6")"
+			sample "${_side}_get_cpu_s_per_GiB" \
+			    "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
+		done
+		r=$((r + 1))
+	done
+	kill -TERM "$NF_PID" 2>/dev/null
+	wait "$NF_PID" 2>/dev/null
+	NF_PID=
+	chattr -R -f -i "$W/nf" >/dev/null 2>&1
+	rm -rf "$W/nf"
+else
+	note "no $DSRVD_NF: no figures with the filter off"
+fi
 
 # OpenSSH sftp -f (fsync after the upload) of the same file to a private
 # sshd on 127.0.0.1, when this machine has sshd and sftp-server (the
@@ -477,6 +555,10 @@ put_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB stored|ideal_store_cpu_s|decrypt + 2 c
 put4_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB stored, 4 clients|ideal_store_cpu_s|decrypt + 2 crc32|<= 3.5 s
 get_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB read|ideal_read_cpu_s|encrypt + crc32|<= 2 s
 get4_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB read, 4 clients|ideal_read_cpu_s|encrypt + crc32|<= 2 s
+filter_put1_MBps|dctl put, 1 client, filter on|nofilter_put1_MBps|same, filter off (SANDBOX=no)|>= 0.95 x baseline
+filter_get1_MBps|dctl get, 1 client, filter on|nofilter_get1_MBps|same, filter off (SANDBOX=no)|>= 0.95 x baseline
+filter_put_cpu_s_per_GiB|dsrvd CPU per GiB stored, filter on|nofilter_put_cpu_s_per_GiB|same, filter off (SANDBOX=no)|<= 1.05 x baseline
+filter_get_cpu_s_per_GiB|dsrvd CPU per GiB read, filter on|nofilter_get_cpu_s_per_GiB|same, filter off (SANDBOX=no)|<= 1.05 x baseline
 put_dctl_cpu_s_per_GiB|dctl CPU per GiB put|ideal_put_cpu_s|encrypt + crc32|-
 get_dctl_cpu_s_per_GiB|dctl CPU per GiB get|ideal_get_cpu_s|decrypt + crc32|-
 c1_write_p50_us|4 KiB write p50, 1 conn|commit_p50_us|write+fsync+rename+dir fsync p50|<= 1.5 x baseline

@@ -43,6 +43,7 @@
 
 #include "dsrvd.h"
 #include "log.h"
+#include "sandbox.h"
 
 /*
  * A handshake between CHALLENGE and FINISH, then an accepted one while
@@ -89,12 +90,31 @@ static const struct proc_msg crypto_msgs[] = {
 	    crypto_dispatch_grant_ack },
 };
 
+/*
+ * The sandbox: the keys can go nowhere.  No file system, no socket,
+ * no file it could grow; randomness for the handshakes and locking
+ * the keys out of swap are all it does besides talking to its peers.
+ */
+static const struct proc_syscall crypto_syscalls[] = {
+	SYSCALL("getrandom"),
+	SYSCALL("mlock"),
+	SYSCALL("munlock"),
+};
+
+static const struct proc_sandbox crypto_sandbox = {
+	.syscalls = crypto_syscalls,
+	.nsyscalls = sizeof(crypto_syscalls) / sizeof(crypto_syscalls[0]),
+	.nofile = 32 + MAX_WORKERS,
+	.fsize = 0,
+};
+
 const struct proc_def crypto_proc = {
 	.role = PROC_CRYPTO,
 	.name = "crypto",
 	.msgs = crypto_msgs,
 	.nmsgs = sizeof(crypto_msgs) / sizeof(crypto_msgs[0]),
 	.start = crypto_start,
+	.sandbox = &crypto_sandbox,
 };
 
 static TAILQ_HEAD(, hs)	 handshakes = TAILQ_HEAD_INITIALIZER(handshakes);

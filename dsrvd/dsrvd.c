@@ -108,7 +108,7 @@ main(int argc, char *argv[])
 	 * reach the children: only our own descriptors from here on.
 	 */
 	if (role != NULL) {
-		closefrom(PARENT_SOCK_FILENO + 1);
+		closefrom(NOTE_FILENO + 1);
 		if ((r = proc_role_by_name(role)) == -1)
 			errx_exit("unknown process role %s", role);
 		proc_child_main(r, instance, debug, verbose);

@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -43,6 +44,7 @@
 #include "dsrvd.h"
 #include "log.h"
 #include "network.h"
+#include "sandbox.h"
 
 static void	 network_start(struct child_env *);
 static void	 network_conf_apply(struct child_env *, struct dsrvd_conf *);
@@ -70,12 +72,40 @@ static const struct proc_msg network_msgs[] = {
 	{ PROC_STORAGE, IMSG_ST_RESULT, PROC_NOFD, conn_storage_result },
 };
 
+/*
+ * The sandbox: no file system at all and no socket of its own; it
+ * accepts on the sockets the parent passed (listeners and, in network
+ * 0, the control socket), frames messages in memfds it makes, and
+ * talks to its peers.
+ */
+static const struct proc_syscall network_syscalls[] = {
+	SYSCALL("accept4"),
+	SYSCALL("shutdown"),
+	SYSCALL_EQ2("setsockopt", 1, IPPROTO_TCP, TCP_NODELAY),
+	/* who is on the control socket */
+	SYSCALL_EQ2("getsockopt", 1, SOL_SOCKET, SO_PEERCRED),
+	SYSCALL("memfd_create"),
+	SYSCALL("ftruncate"),
+	SYSCALL("getrandom"),
+};
+
+static const struct proc_sandbox network_sandbox = {
+	.syscalls = network_syscalls,
+	.nsyscalls = sizeof(network_syscalls) / sizeof(network_syscalls[0]),
+	/* a client socket and a frame memfd per connection, and a pool */
+	.nofile = 64 + 2 * MAX_WORKERS + NETWORK_BB_POOL,
+	.nofile_conn = 2,
+	/* a frame memfd, whose size counts as a file's */
+	.fsize = NETWORK_BB_MAX + 64 * 1024,
+};
+
 const struct proc_def network_proc = {
 	.role = PROC_NETWORK,
 	.name = "network",
 	.msgs = network_msgs,
 	.nmsgs = sizeof(network_msgs) / sizeof(network_msgs[0]),
 	.start = network_start,
+	.sandbox = &network_sandbox,
 };
 
 struct network	 nenv;

@@ -28,6 +28,15 @@
 
 #include "dsrvd.h"
 
+/*
+ * A frame buffer (a memfd, network_buf.c): room for the largest frame,
+ * to align its payload and for direct I/O past its end (before
+ * rounding to pages); how many free ones a worker keeps.  The sandbox
+ * sizes FSIZE and NOFILE from them.
+ */
+#define NETWORK_BB_MAX	(WIRE_FRAME_HDR + WIRE_FRAME_MAX + 2 * CHUNK_ALIGN)
+#define NETWORK_BB_POOL	16
+
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 	struct listen_addr	*la;		/* owned by the conf */

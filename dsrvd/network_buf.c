@@ -44,7 +44,7 @@
 #include "network.h"
 
 #define CONN_KEEP_BUF	(64 * 1024)	/* larger frames use a bigbuf */
-#define BB_POOL_KEEP	16		/* free bigbufs kept per worker */
+#define BB_POOL_KEEP	NETWORK_BB_POOL	/* free bigbufs kept per worker */
 #define BB_IDLE_SEC	10		/* then the free ones are unmapped */
 
 static int	 buf_small(struct conn *, size_t);
@@ -108,7 +108,7 @@ buf_big(struct conn *c)
 	if ((pg = sysconf(_SC_PAGESIZE)) <= 0)
 		pg = 4096;
 	/* Room to align the payload, and for direct I/O past its end. */
-	sz = WIRE_FRAME_HDR + WIRE_FRAME_MAX + 2 * CHUNK_ALIGN;
+	sz = NETWORK_BB_MAX;
 	sz = (sz + pg - 1) / pg * pg;
 	if ((bb = calloc(1, sizeof(*bb))) == NULL)
 		return -1;

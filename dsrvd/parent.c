@@ -47,6 +47,7 @@
 
 #include "log.h"
 #include "parent.h"
+#include "sandbox.h"
 
 static void	 parent_dispatch_child_hello(struct imsgev *, struct imsg *);
 static void	 parent_dispatch_child_ready(struct imsgev *, struct imsg *);
@@ -181,6 +182,8 @@ parent_run(void)
 	    evsignal_add(penv.ev_sigchld, NULL) == -1)
 		fatalx("evsignal_add failed");
 
+	sandbox_log_status();
+	penv.maxconns = conf->max_conns;
 	parent_fork_children();
 	parent_send_init();
 
@@ -251,6 +254,7 @@ parent_send_init(void)
 		init.debug = penv.debug;
 		init.verbose = penv.verbose;
 		init.immutable = store_protected(NULL, 0);
+		init.maxconns = penv.conf->max_conns;
 		if (a->role == PROC_STORAGE) {
 			init.uid = penv.suid;
 			init.gid = penv.sgid;
@@ -382,7 +386,7 @@ parent_sigchld(int sig, short event, void *arg)
 	struct proc_child	*c;
 	pid_t			 pid;
 	int			 status, i;
-	char			 how[64];
+	char			 how[64], what[128];
 
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
@@ -404,6 +408,15 @@ parent_sigchld(int sig, short event, void *arg)
 		c->alive = 0;
 		/* Its last lines come before the one that says it is gone. */
 		proc_log_drain(c);
+		if (!penv.terminating && WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGSYS &&
+		    sandbox_note_read(c->notefd, what, sizeof(what)) == 0)
+			log_warnx("%s: killed by the sandbox: %s", c->label,
+			    what);
+		if (c->notefd != -1) {
+			(void)close(c->notefd);
+			c->notefd = -1;
+		}
 		if (WIFSIGNALED(status))
 			(void)snprintf(how, sizeof(how),
 			    "terminated by signal %d", WTERMSIG(status));

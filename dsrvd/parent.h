@@ -46,6 +46,7 @@ struct parent {
 	struct dsrvd_conf	*conf;
 	const char		*conffile;
 	int			 conf_missing;
+	unsigned int		 maxconns;	/* children's limits sized for */
 	const char		*pidfile;
 	const char		*argv0;
 	int			 debug;

@@ -154,6 +154,12 @@ parent_reload(char *err, size_t errlen)
 	KEEP(nstorage, "storage workers");
 	KEEP(require_mount, "require mount");
 #undef KEEP
+	/* The children's open-file limits were sized for it at start. */
+	if (conf->max_conns > penv.maxconns) {
+		log_warnx("reload: max connections above %u; restart dsrvd "
+		    "to apply", penv.maxconns);
+		conf->max_conns = penv.maxconns;
+	}
 
 	if (parent_open_listens(conf, old, err, errlen) == -1) {
 		log_warnx("reload: %s; keeping the running configuration",

@@ -270,7 +270,9 @@ proc_compose(enum proc_role role, int instance, uint32_t type,
 
 /*
  * The parent: start one child.  It gets only the parent's end of its
- * socketpair, as fd PARENT_SOCK_FILENO.
+ * socketpair, as fd PARENT_SOCK_FILENO, and the write end of its note
+ * pipe, as NOTE_FILENO: should its sandbox kill it, it names the
+ * system call there first (sandbox.c).
  */
 struct proc_child *
 proc_fork(const char *argv0, enum proc_role role, int instance, int debug,
@@ -278,7 +280,7 @@ proc_fork(const char *argv0, enum proc_role role, int instance, int debug,
 {
 	struct proc_child	*c;
 	char			*argv[12], inst[16];
-	int			 n = 0, i, sp[2], flags;
+	int			 n = 0, i, sp[2], np[2], a, b;
 	pid_t			 pid;
 
 	if (proc_nchildren >= MAX_CHILDREN)
@@ -287,6 +289,7 @@ proc_fork(const char *argv0, enum proc_role role, int instance, int debug,
 	memset(c, 0, sizeof(*c));
 	c->role = role;
 	c->instance = instance;
+	c->notefd = -1;
 	(void)proc_label(role, instance, c->label, sizeof(c->label));
 
 	argv[n++] = (char *)argv0;
@@ -305,16 +308,21 @@ proc_fork(const char *argv0, enum proc_role role, int instance, int debug,
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		fatal("socketpair");
+	if (pipe2(np, O_CLOEXEC) == -1)
+		fatal("pipe2");
 	switch (pid = fork()) {
 	case -1:
 		fatal("fork");
 	case 0:
-		/* Only the parent channel survives the exec. */
-		if (sp[1] == PARENT_SOCK_FILENO) {
-			if ((flags = fcntl(sp[1], F_GETFD)) == -1 ||
-			    fcntl(sp[1], F_SETFD, flags & ~FD_CLOEXEC) == -1)
-				_exit(1);
-		} else if (dup2(sp[1], PARENT_SOCK_FILENO) == -1)
+		/*
+		 * Only the parent channel and the note pipe survive the
+		 * exec: moved above their places first, so that neither
+		 * lands on the other, then dup2'd (without close-on-exec).
+		 */
+		if ((a = fcntl(sp[1], F_DUPFD_CLOEXEC, NOTE_FILENO + 1)) == -1 ||
+		    (b = fcntl(np[1], F_DUPFD_CLOEXEC, NOTE_FILENO + 1)) == -1 ||
+		    dup2(a, PARENT_SOCK_FILENO) == -1 ||
+		    dup2(b, NOTE_FILENO) == -1)
 			_exit(1);
 		execv("/proc/self/exe", argv);
 		_exit(127);
@@ -322,6 +330,10 @@ proc_fork(const char *argv0, enum proc_role role, int instance, int debug,
 		break;
 	}
 	(void)close(sp[1]);
+	(void)close(np[1]);
+	c->notefd = np[0];
+	if (fcntl(c->notefd, F_SETFL, O_NONBLOCK) == -1)
+		fatal("note pipe");
 	c->pid = pid;
 	c->alive = 1;
 	if (imsgev_init(&c->iev, base, sp[0], c->label, closecb, c) == -1)
@@ -449,6 +461,7 @@ proc_child_main(enum proc_role role, int instance, int debug, int verbose)
 	}
 
 	procs[role]->start(&cenv);
+	proc_sandbox(&cenv.init, procs[role]);
 
 	if (proc_compose(PROC_PARENT, -1, IMSG_CHILD_HELLO, 0, -1, NULL,
 	    0) == -1)

@@ -26,6 +26,7 @@
 #define DSRVD_PROC_H
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -36,6 +37,8 @@
 
 /* The parent's end of the socketpair a child is exec'd with. */
 #define PARENT_SOCK_FILENO	3
+/* The write end of the pipe a child names a forbidden call on. */
+#define NOTE_FILENO		4
 
 #define MAX_CHILDREN	(2 * MAX_WORKERS + 1)
 
@@ -65,9 +68,57 @@ struct proc_msg {
 struct child_env;
 
 /*
- * A role.  The messages it takes are the whole of its interface; the
- * next fields to come are its sandbox (user, chroot, syscall filter,
- * file rules, rlimits), declared here beside them.
+ * One system call a role may make (its libseccomp name), with at most
+ * two arguments pinned.  A name the running architecture lacks is
+ * skipped.  Several entries for one call allow any of them.
+ */
+#define SB_ANY		0	/* any arguments */
+#define SB_EQ		1	/* argument arg is val */
+#define SB_EQ2		2	/* ... and argument arg + 1 is val2 */
+#define SB_NOBITS	3	/* argument arg has none of the bits of val */
+#define SB_SELF		4	/* argument arg is the caller's own pid */
+
+struct proc_syscall {
+	const char	*name;
+	int		 how;		/* SB_* */
+	unsigned int	 arg;
+	uint64_t	 val;
+	uint64_t	 val2;
+};
+
+#define SYSCALL(n)		{ (n), SB_ANY, 0, 0, 0 }
+#define SYSCALL_EQ(n, a, v)	{ (n), SB_EQ, (a), (v), 0 }
+#define SYSCALL_EQ2(n, a, v, w)	{ (n), SB_EQ2, (a), (v), (w) }
+#define SYSCALL_NOBITS(n, a, m)	{ (n), SB_NOBITS, (a), (m), 0 }
+#define SYSCALL_SELF(n, a)	{ (n), SB_SELF, (a), 0, 0 }
+
+/* A file hierarchy a role may reach, and how (LANDLOCK_ACCESS_FS_*). */
+struct proc_fsrule {
+	const char	*path;			/* in the chroot */
+	uint64_t	 access;
+};
+
+/*
+ * A child's sandbox, applied once it has dropped privileges and
+ * started its role (proc_sandbox.c, sandbox.c): the system calls it
+ * may make besides those every child makes (sandbox.c), anything else
+ * killing it; the only file hierarchies it may reach (none: no file
+ * system at all; TCP bind and connect are always denied); and its
+ * limits.
+ */
+struct proc_sandbox {
+	const struct proc_syscall *syscalls;
+	size_t			 nsyscalls;
+	const struct proc_fsrule *fsrules;
+	size_t			 nfsrules;
+	rlim_t			 nofile;	/* open files ... */
+	rlim_t			 nofile_conn;	/* ... and per max connection */
+	rlim_t			 fsize;		/* largest file it may grow */
+};
+
+/*
+ * A role.  The messages it takes are the whole of its interface, and
+ * its sandbox the whole of what it may do besides.
  */
 struct proc_def {
 	enum proc_role		 role;
@@ -76,6 +127,7 @@ struct proc_def {
 	size_t			 nmsgs;
 	/* children: set the role's hooks, before the first message */
 	void			(*start)(struct child_env *);
+	const struct proc_sandbox *sandbox;	/* children */
 };
 
 /* What the parent tells a child about itself, before it drops root. */
@@ -89,6 +141,7 @@ struct proc_init {
 	int32_t		 debug;
 	int32_t		 verbose;
 	int32_t		 immutable;		/* storage: the fs has the flag */
+	int32_t		 maxconns;		/* max connections at start */
 	char		 chroot[PATH_MAX];
 	char		 user[CONF_NAME_MAX + 1];
 };
@@ -132,6 +185,7 @@ struct proc_child {
 	enum proc_role		 role;
 	int			 instance;	/* -1: the only one */
 	pid_t			 pid;
+	int			 notefd;	/* read end of the note pipe */
 	struct imsgev		 iev;
 	int			 alive;		/* not yet reaped */
 	int			 hello;		/* privileges dropped */
@@ -168,6 +222,7 @@ void		 proc_counter(struct ctl_counter *, size_t *, size_t,
 
 /* proc_sandbox.c: a child's privilege drop and its sandbox */
 void		 proc_drop_privileges(const struct proc_init *, const char *);
+void		 proc_sandbox(const struct proc_init *, const struct proc_def *);
 
 /* proc_log.c: a child's log lines, written by the parent */
 void		 proc_log_start(int);

@@ -21,6 +21,10 @@
  * no_new_privs, then the limits no child lives without.  proc.c calls
  * it once, after the start-up series and before the first message;
  * it calls nothing of ours back.
+ *
+ * Then, once the role has started, its sandbox as its table declares
+ * it (proc_sandbox): the role's limits, Landlock, the system call
+ * filter (sandbox.c).
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -30,14 +34,18 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dsrvd.h"
 #include "log.h"
+#include "sandbox.h"
 
 static void	 proc_drop_bounding_set(void);
 static void	 proc_limit(void);
+static void	 proc_role_limits(const struct proc_init *,
+		    const struct proc_sandbox *, const char *);
 
 /*
  * The fixed order: check the chroot, chroot, set the title, then drop
@@ -132,4 +140,58 @@ proc_limit(void)
 		fatal("prctl dumpable");
 	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 		fatalx("still dumpable");
+}
+
+/*
+ * The role's sandbox, once it has started (its start may still open
+ * what it needs): its limits, the file hierarchies it may reach, the
+ * system calls it may make.  Nothing after this can widen them.
+ */
+void
+proc_sandbox(const struct proc_init *in, const struct proc_def *def)
+{
+	const struct proc_sandbox	*sb = def->sandbox;
+
+	if (sb == NULL)
+		fatalx("%s: the role has no sandbox", def->name);
+	proc_role_limits(in, sb, def->name);
+	sandbox_landlock(sb, def->name);
+	sandbox_seccomp(sb, def->name);
+}
+
+/*
+ * Open files sized to the role (from the connections it may carry),
+ * and the largest file it may grow: a write past it fails with EFBIG
+ * (SIGXFSZ is ignored, so that it does not kill).
+ */
+static void
+proc_role_limits(const struct proc_init *in, const struct proc_sandbox *sb,
+    const char *name)
+{
+	struct rlimit	 rl;
+	struct stat	 st;
+	rlim_t		 conns;
+
+	conns = in->maxconns > 0 ? (rlim_t)in->maxconns : 0;
+	rl.rlim_cur = rl.rlim_max = sb->nofile + sb->nofile_conn * conns;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("setrlimit NOFILE %llu", (unsigned long long)rl.rlim_cur);
+
+	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
+		fatal("signal SIGXFSZ");
+	/*
+	 * With -d, stderr may be the log file, which every child writes
+	 * to: it would outgrow any FSIZE.  Until the children log
+	 * through the parent, a child with a regular file on fd 2 keeps
+	 * the limit it had.
+	 */
+	if (in->debug && fstat(STDERR_FILENO, &st) == 0 &&
+	    S_ISREG(st.st_mode)) {
+		log_debug("sandbox: stderr is the log file, FSIZE not "
+		    "limited");
+		return;
+	}
+	rl.rlim_cur = rl.rlim_max = sb->fsize;
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+		fatal("setrlimit FSIZE %llu", (unsigned long long)rl.rlim_cur);
 }

@@ -40,9 +40,11 @@
  * carry no fd.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <linux/fs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,7 @@
 
 #include "chunkname.h"
 #include "log.h"
+#include "sandbox.h"
 #include "storage.h"
 #include "util.h"
 
@@ -84,12 +87,64 @@ static const struct proc_msg storage_msgs[] = {
 	{ PROC_NETWORK, IMSG_ST_STATFS, PROC_NOFD, st_dispatch_request },
 };
 
+/*
+ * The sandbox: files in the data directory and nothing else.  No
+ * socket, no fallocate; of ioctls only reading a file's flags.
+ */
+static const struct proc_syscall storage_syscalls[] = {
+	SYSCALL("openat"),
+	SYSCALL("getdents64"),
+	SYSCALL("pread64"),
+	SYSCALL("pwrite64"),
+	SYSCALL("lseek"),
+	SYSCALL("sendfile"),
+	SYSCALL("fsync"),
+	SYSCALL("fdatasync"),
+	SYSCALL("fadvise64"),
+	SYSCALL("fstatfs"),
+	SYSCALL("fchmod"),
+	SYSCALL("fgetxattr"),
+	SYSCALL("fsetxattr"),
+	SYSCALL_EQ("ioctl", 1, FS_IOC_GETFLAGS),
+	SYSCALL("sysinfo"),		/* qsort(3) of a listing */
+	SYSCALL("renameat2"),
+	SYSCALL("linkat"),			/* where renameat2 has no NOREPLACE */
+	SYSCALL("unlinkat"),			/* landlock: in .tmp only */
+	/* XXX goes once the parent creates the directories */
+	SYSCALL("mkdirat"),
+};
+
+/*
+ * A chunk is made in .tmp, written, read back, and renamed into its
+ * directory: only .tmp may be written to or removed from.
+ */
+static const struct proc_fsrule storage_fsrules[] = {
+	/* XXX MAKE_DIR goes once the parent creates the directories */
+	{ "/", SB_FS_READ | LANDLOCK_ACCESS_FS_MAKE_REG |
+	    LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_MAKE_DIR },
+	{ "/.tmp", LANDLOCK_ACCESS_FS_WRITE_FILE |
+	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE },
+};
+
+static const struct proc_sandbox storage_sandbox = {
+	.syscalls = storage_syscalls,
+	.nsyscalls = sizeof(storage_syscalls) / sizeof(storage_syscalls[0]),
+	.fsrules = storage_fsrules,
+	.nfsrules = sizeof(storage_fsrules) / sizeof(storage_fsrules[0]),
+	/* a request's memfd waiting per connection */
+	.nofile = 64 + 2 * MAX_WORKERS,
+	.nofile_conn = 1,
+	/* a chunk, with room for direct I/O past its end */
+	.fsize = CHUNK_MAX + 64 * 1024,
+};
+
 const struct proc_def storage_proc = {
 	.role = PROC_STORAGE,
 	.name = "storage",
 	.msgs = storage_msgs,
 	.nmsgs = sizeof(storage_msgs) / sizeof(storage_msgs[0]),
 	.start = storage_start,
+	.sandbox = &storage_sandbox,
 };
 
 static void	 st_conf_apply(struct child_env *, struct dsrvd_conf *);
