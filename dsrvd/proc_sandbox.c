@@ -169,7 +169,9 @@ proc_role_limits(const struct proc_init *in, const struct proc_sandbox *sb,
     const char *name)
 {
 	struct rlimit	 rl;
+#ifdef DSRV_SANITIZE
 	struct stat	 st;
+#endif
 	rlim_t		 conns;
 
 	conns = in->maxconns > 0 ? (rlim_t)in->maxconns : 0;
@@ -179,11 +181,11 @@ proc_role_limits(const struct proc_init *in, const struct proc_sandbox *sb,
 
 	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
 		fatal("signal SIGXFSZ");
+#ifdef DSRV_SANITIZE
 	/*
-	 * With -d, stderr may be the log file, which every child writes
-	 * to: it would outgrow any FSIZE.  Until the children log
-	 * through the parent, a child with a regular file on fd 2 keeps
-	 * the limit it had.
+	 * The sanitizer build keeps a child's stderr for its reports
+	 * (proc_log.c): with -d that is the log file, which would soon
+	 * outgrow any FSIZE.  Only there does the limit wait.
 	 */
 	if (in->debug && fstat(STDERR_FILENO, &st) == 0 &&
 	    S_ISREG(st.st_mode)) {
@@ -191,6 +193,7 @@ proc_role_limits(const struct proc_init *in, const struct proc_sandbox *sb,
 		    "limited");
 		return;
 	}
+#endif
 	rl.rlim_cur = rl.rlim_max = sb->fsize;
 	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
 		fatal("setrlimit FSIZE %llu", (unsigned long long)rl.rlim_cur);

@@ -102,7 +102,7 @@ static const struct proc_syscall sandbox_common[] = {
 	SYSCALL("newfstatat"),
 	SYSCALL("clock_gettime"),
 	SYSCALL("gettimeofday"),
-	/* syslog(3) on the socket it opened before the chroot */
+	/* send(2), on a connected socket: no address */
 	SYSCALL_EQ("sendto", 4, 0),
 	SYSCALL("getpid"),
 	SYSCALL("gettid"),
@@ -381,7 +381,6 @@ sandbox_seccomp(const struct proc_sandbox *sb, const char *label)
 {
 	struct sigaction	 sa;
 	struct stat		 st;
-	struct scmp_arg_cmp	 local;
 	scmp_filter_ctx		 ctx;
 	int			 r;
 
@@ -411,18 +410,6 @@ sandbox_seccomp(const struct proc_sandbox *sb, const char *label)
 #ifdef SB_ASAN
 	sandbox_add(ctx, sandbox_asan, nitems(sandbox_asan), "sanitizer");
 #endif
-	/*
-	 * syslog(3) opens a new socket when its old one broke (syslogd
-	 * restarted): it fails instead of killing us, and nothing is
-	 * opened.  Any other socket kills.
-	 */
-	memset(&local, 0, sizeof(local));
-	local.arg = 0;
-	local.op = SCMP_CMP_EQ;
-	local.datum_a = AF_UNIX;
-	if ((r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EACCES),
-	    SCMP_SYS(socket), 1, &local)) != 0)
-		fatalx("seccomp rule for socket: %s", strerror(-r));
 	if ((r = seccomp_load(ctx)) != 0)
 		fatalx("seccomp_load: %s", strerror(-r));
 	seccomp_release(ctx);

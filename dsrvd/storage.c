@@ -110,8 +110,7 @@ static const struct proc_syscall storage_syscalls[] = {
 	SYSCALL("renameat2"),
 	SYSCALL("linkat"),			/* where renameat2 has no NOREPLACE */
 	SYSCALL("unlinkat"),			/* landlock: in .tmp only */
-	/* XXX goes once the parent creates the directories */
-	SYSCALL("mkdirat"),
+	/* no mkdirat: only the parent makes directories (parent_store.c) */
 };
 
 /*
@@ -119,9 +118,8 @@ static const struct proc_syscall storage_syscalls[] = {
  * directory: only .tmp may be written to or removed from.
  */
 static const struct proc_fsrule storage_fsrules[] = {
-	/* XXX MAKE_DIR goes once the parent creates the directories */
 	{ "/", SB_FS_READ | LANDLOCK_ACCESS_FS_MAKE_REG |
-	    LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_MAKE_DIR },
+	    LANDLOCK_ACCESS_FS_REFER },
 	{ "/.tmp", LANDLOCK_ACCESS_FS_WRITE_FILE |
 	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE },
 };

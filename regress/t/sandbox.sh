@@ -36,7 +36,7 @@ start_piped() {
 start_piped || bail "dsrvd did not start"
 
 check "the parent logs the sandbox at start" \
-    has "$DSRVD_LOG" '^sandbox: seccomp on, (landlock ABI [0-9]+|no landlock)'
+    has "$DSRVD_LOG" '^parent: sandbox: seccomp on, (landlock ABI [0-9]+|no landlock)'
 abi=$(sed -n 's/.*sandbox: seccomp on, landlock ABI \([0-9]*\).*/\1/p' \
     "$DSRVD_LOG" | head -n 1)
 

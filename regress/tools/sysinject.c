@@ -193,6 +193,8 @@ static int	 restore(struct target *);
 static int	 run_call(struct target *, const struct call *,
 		    const long *, long *, int *);
 static int	 pending(pid_t, uint64_t *);
+static int	 seccomp_trapped(pid_t);
+static int	 deliver_fatal(pid_t, int, int *);
 static uint64_t sigbits(const sigset_t *);
 static void	 report(const struct call *, long, uint64_t);
 static const char *signame(int, char *, size_t);
@@ -818,6 +820,55 @@ restore(struct target *t)
 }
 
 /*
+ * Did the step stop on a SIGSYS that a seccomp filter raised for the
+ * call (SECCOMP_RET_TRAP)?  Then the call is the target's undoing, as
+ * it would be without us.
+ */
+static int
+seccomp_trapped(pid_t pid)
+{
+	siginfo_t	 si;
+
+	if (ptrace(PTRACE_GETSIGINFO, pid, NULL, &si) == -1)
+		return 0;
+	return si.si_signo == SIGSYS && si.si_code == 1;	/* SYS_SECCOMP */
+}
+
+/*
+ * Let the target have the signal its filter raised, with the siginfo
+ * it came with (its handler may want it), and every signal after it,
+ * until it is gone.  Returns 3 with the killing signal in *how, 4 with
+ * the exit status, -1 on error.
+ */
+static int
+deliver_fatal(pid_t pid, int sig, int *how)
+{
+	int	 st;
+
+	for (;;) {
+		if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig) == -1) {
+			warn("PTRACE_CONT %d", pid);
+			return -1;
+		}
+		if (waitpid(pid, &st, __WALL) == -1) {
+			warn("waitpid %d", pid);
+			return -1;
+		}
+		if (WIFSIGNALED(st)) {
+			*how = WTERMSIG(st);
+			return 3;
+		}
+		if (WIFEXITED(st)) {
+			*how = WEXITSTATUS(st);
+			return 4;
+		}
+		/* The trap of the step we were doing is ours, not its. */
+		sig = WIFSTOPPED(st) && st >> 16 == 0 &&
+		    WSTOPSIG(st) != SIGTRAP ? WSTOPSIG(st) : 0;
+	}
+}
+
+/*
  * One call: strings onto the stack, registers set, one step over the
  * syscall instruction.  The step ends in a SIGTRAP stop inside the
  * kernel's signal path, which is also where the registers put back at
@@ -881,6 +932,9 @@ run_call(struct target *t, const struct call *c, const long *results,
 		}
 		if (!WIFSTOPPED(st))
 			continue;
+		if (WSTOPSIG(st) == SIGSYS && st >> 16 == 0 &&
+		    seccomp_trapped(t->pid))
+			return deliver_fatal(t->pid, SIGSYS, how);
 		if (WSTOPSIG(st) != SIGTRAP || st >> 16 != 0) {
 			/* Not our step: a signal, or a group stop. */
 			if (st >> 16 == 0 &&
