@@ -79,7 +79,7 @@ forge() {
 	set -- \
 	    -ex 'set $r = (struct st_req *)calloc(1, sizeof(struct st_req))' \
 	    -ex 'set $fd = (int)memfd_create("forged", 0)' \
-	    -ex 'call (int)ftruncate($fd, 16777216)' \
+	    -ex 'call (int)ftruncate($fd, 8388608)' \
 	    -ex "set \$r->sid = $_sid" "$@"
 	case $_type in
 	IMSG_ST_STAT|IMSG_ST_STATFS) _fd=-1 ;;
