@@ -104,7 +104,7 @@ static const struct proc_syscall crypto_syscalls[] = {
 static const struct proc_sandbox crypto_sandbox = {
 	.syscalls = crypto_syscalls,
 	.nsyscalls = sizeof(crypto_syscalls) / sizeof(crypto_syscalls[0]),
-	.nofile = 32 + MAX_WORKERS,
+	.nofile = 32 + 2 * MAX_WORKERS,	/* network and storage channels */
 	.fsize = 0,
 };
 

@@ -92,9 +92,15 @@ static const struct proc_syscall network_syscalls[] = {
 static const struct proc_sandbox network_sandbox = {
 	.syscalls = network_syscalls,
 	.nsyscalls = sizeof(network_syscalls) / sizeof(network_syscalls[0]),
-	/* a client socket and a frame memfd per connection, and a pool */
+	/*
+	 * A session: its socket, its frame memfd and for a moment the
+	 * copy on its way to storage; a startup: its socket, and room for
+	 * the workers' shares to go over the limit for a moment.  Any one
+	 * worker may get them all.  Then the pool, channels, listeners.
+	 */
 	.nofile = 64 + 2 * MAX_WORKERS + NETWORK_BB_POOL,
-	.nofile_conn = 2,
+	.nofile_conn = 3,
+	.nofile_startup = 2,
 	/* a frame memfd, whose size counts as a file's */
 	.fsize = NETWORK_BB_MAX + 64 * 1024,
 };

@@ -184,6 +184,7 @@ parent_run(void)
 
 	sandbox_log_status();
 	penv.maxconns = conf->max_conns;
+	penv.maxstartups = conf->max_startups;
 	parent_fork_children();
 	parent_send_init();
 
@@ -255,6 +256,7 @@ parent_send_init(void)
 		init.verbose = penv.verbose;
 		init.immutable = store_protected(NULL, 0);
 		init.maxconns = penv.conf->max_conns;
+		init.maxstartups = penv.conf->max_startups;
 		if (a->role == PROC_STORAGE) {
 			init.uid = penv.suid;
 			init.gid = penv.sgid;

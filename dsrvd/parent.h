@@ -47,6 +47,7 @@ struct parent {
 	const char		*conffile;
 	int			 conf_missing;
 	unsigned int		 maxconns;	/* children's limits sized for */
+	unsigned int		 maxstartups;
 	const char		*pidfile;
 	const char		*argv0;
 	int			 debug;

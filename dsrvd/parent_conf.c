@@ -160,6 +160,11 @@ parent_reload(char *err, size_t errlen)
 		    "to apply", penv.maxconns);
 		conf->max_conns = penv.maxconns;
 	}
+	if (conf->max_startups > penv.maxstartups) {
+		log_warnx("reload: max startups above %u; restart dsrvd "
+		    "to apply", penv.maxstartups);
+		conf->max_startups = penv.maxstartups;
+	}
 
 	if (parent_open_listens(conf, old, err, errlen) == -1) {
 		log_warnx("reload: %s; keeping the running configuration",

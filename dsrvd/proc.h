@@ -113,6 +113,7 @@ struct proc_sandbox {
 	size_t			 nfsrules;
 	rlim_t			 nofile;	/* open files ... */
 	rlim_t			 nofile_conn;	/* ... and per max connection */
+	rlim_t			 nofile_startup; /* ... and per max startup */
 	rlim_t			 fsize;		/* largest file it may grow */
 };
 
@@ -142,6 +143,7 @@ struct proc_init {
 	int32_t		 verbose;
 	int32_t		 immutable;		/* storage: the fs has the flag */
 	int32_t		 maxconns;		/* max connections at start */
+	int32_t		 maxstartups;		/* max startups at start */
 	char		 chroot[PATH_MAX];
 	char		 user[CONF_NAME_MAX + 1];
 };

@@ -176,6 +176,9 @@ proc_role_limits(const struct proc_init *in, const struct proc_sandbox *sb,
 
 	conns = in->maxconns > 0 ? (rlim_t)in->maxconns : 0;
 	rl.rlim_cur = rl.rlim_max = sb->nofile + sb->nofile_conn * conns;
+	if (in->maxstartups > 0)
+		rl.rlim_cur = rl.rlim_max += sb->nofile_startup *
+		    (rlim_t)in->maxstartups;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("setrlimit NOFILE %llu", (unsigned long long)rl.rlim_cur);
 

@@ -52,9 +52,9 @@ limit() {
 }
 
 # The figures of the role tables: network.c, crypto.c, storage.c
-# (max connections 100, MAX_WORKERS 16).
-nofile_network=$((64 + 2 * 16 + 16 + 2 * 100))
-nofile_crypto=$((32 + 16))
+# (max connections 100, the default max startups 64, MAX_WORKERS 16).
+nofile_network=$((64 + 2 * 16 + 16 + 3 * 100 + 2 * 64))
+nofile_crypto=$((32 + 2 * 16))
 nofile_storage=$((64 + 2 * 16 + 100))
 # A frame memfd (WIRE_FRAME_HDR + WIRE_FRAME_MAX + 2 pages) + 64 KiB;
 # a chunk (8 MiB) + 64 KiB.
