@@ -250,6 +250,8 @@ mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/zero c 1 5 &&
     exit 1
 python3 "$T/syslogd.py" "$T/syslog.out" "$T/syslogd.ready" &
 sp=$!
+trap 'kill "$sp" 2>/dev/null' EXIT
+trap 'exit 1' TERM INT
 n=50
 while [ ! -e "$T/syslogd.ready" ] && [ "$n" -gt 0 ]; do
 	sleep 0.1
@@ -261,16 +263,16 @@ while [ ! -e "$T/syslog.stop" ] && [ "$n" -gt 0 ]; do
 	sleep 0.1
 	n=$((n - 1))
 done
-kill -TERM "$(cat "$T/syslog.pid")"
+[ -s "$T/syslog.pid" ] && kill -TERM "$(cat "$T/syslog.pid")"
 sleep 2
-kill "$sp"
 EOT
 PORT='' DATA=''
 std_conf "$T/dsrvd.e.conf"
 SYSLOG=$T/syslog.out
 unshare -m --propagation private sh "$T/syslog.sh" "$T" "$DSRVD" "$CONF" \
     >"$T/syslog.sh.out" 2>&1 &
-add_bgpid $!
+SLSH=$!
+add_bgpid $SLSH
 SPID=
 if wait_for_log 'parent: startup: ' 10 "$SYSLOG" &&
     SPID=$(cat "$T/syslog.pid") && [ -n "$SPID" ]; then
@@ -310,6 +312,8 @@ else
 fi
 touch "$T/syslog.stop"
 [ -n "$SPID" ] && wait_gone "$SPID" 10
+# The namespace's shell stops its syslogd on the way out.
+wait "$SLSH"
 check "syslog: the daemon stopped, its last line \"parent: terminating\"" \
     wait_for_log 'dsrvd\[[0-9]+\]: parent: terminating$' 10 "$SYSLOG"
 
