@@ -42,6 +42,8 @@
 #include "log.h"
 #include "sandbox.h"
 
+#define SANITIZE_FSIZE	(16U << 20)	/* the log, in make SANITIZE=1 */
+
 static void	 proc_drop_bounding_set(void);
 static void	 proc_limit(void);
 static void	 proc_role_limits(const struct proc_init *,
@@ -184,20 +186,21 @@ proc_role_limits(const struct proc_init *in, const struct proc_sandbox *sb,
 
 	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
 		fatal("signal SIGXFSZ");
+	rl.rlim_cur = rl.rlim_max = sb->fsize;
 #ifdef DSRV_SANITIZE
 	/*
 	 * The sanitizer build keeps a child's stderr for its reports
-	 * (proc_log.c): with -d that is the log file, which would soon
-	 * outgrow any FSIZE.  Only there does the limit wait.
+	 * (proc_log.c): with -d that is the log file, where a report
+	 * must still fit.  Only there is the limit raised, to
+	 * SANITIZE_FSIZE at least.
 	 */
 	if (in->debug && fstat(STDERR_FILENO, &st) == 0 &&
-	    S_ISREG(st.st_mode)) {
-		log_debug("sandbox: stderr is the log file, FSIZE not "
-		    "limited");
-		return;
+	    S_ISREG(st.st_mode) && rl.rlim_cur < SANITIZE_FSIZE) {
+		log_debug("sandbox: stderr is the log file, FSIZE %u MiB",
+		    SANITIZE_FSIZE >> 20);
+		rl.rlim_cur = rl.rlim_max = SANITIZE_FSIZE;
 	}
 #endif
-	rl.rlim_cur = rl.rlim_max = sb->fsize;
 	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
 		fatal("setrlimit FSIZE %llu", (unsigned long long)rl.rlim_cur);
 }
