@@ -880,6 +880,84 @@ SYSINJECT=${SYSINJECT:-$REGRESS/tools/sysinject}
 # per call (-q: only what follows "= "); exits 0 when every call ran,
 # 3 when PID died in one ("CALL: killed by signal SIGSYS"), 2 when it
 # could not attach.
+# forge_req NETPID TYPE FIELDS...: network worker NETPID sends storage 0
+# an st_req with the gdb assignments FIELDS (on $r), and a fresh 8 MiB
+# memfd (network's FSIZE allows no larger) with it for the types that
+# carry one (forged.sh, grants.sh).
+forge_req() {
+	_fnet=$1 _ftype=$2
+	shift 2
+	set -- \
+	    -ex 'set $r = (struct st_req *)calloc(1, sizeof(struct st_req))' \
+	    -ex 'set $fd = (int)memfd_create("forged", 0)' \
+	    -ex 'call (int)ftruncate($fd, 8388608)' "$@"
+	case $_ftype in
+	IMSG_ST_STAT|IMSG_ST_STATFS) _ffd=-1 ;;
+	*) _ffd='$fd' ;;
+	esac
+	timeout 60 gdb -p "$_fnet" -batch -nx "$@" -ex "call (int)proc_compose(\
+PROC_STORAGE, 0, $_ftype, 99, $_ffd, \$r, sizeof(struct st_req))" \
+	    >"$T/gdb.out" 2>&1
+	grep -q '= 0$' "$T/gdb.out" || {
+		diag "gdb output:"
+		diagfile "$T/gdb.out"
+	}
+}
+
+# forge_refused DESC REGEX: the daemon (and every pid in ALLKIDS)
+# stopped, and storage's fatal line says network sent REGEX.
+forge_refused() {
+	_fok=1
+	wait_gone "$DSRVD_PID" 10 || _fok=0
+	for _k in $ALLKIDS; do
+		wait_gone "$_k" 2 || _fok=0
+	done
+	if [ "$_fok" -eq 1 ] && grep -Eq "fatal in storage\[0\]: \
+network\[[0-9]+\] sent $1" "$DSRVD_LOG"; then
+		ok "storage refuses $2"
+	else
+		notok "storage refuses $2"
+		diagfile "$DSRVD_LOG"
+	fi
+}
+
+# drill ROLE PID DESC ERRNOS CALL...: an attack drill (addonly.sh,
+# drills.sh).  PID, a live ROLE process, runs the CALLs (sysinject); the
+# last must fail with one of ERRNOS (a|b|c), or PID die by SIGSYS with
+# the parent's line naming it, after which drill_restart, which the
+# test defines, starts the daemon again.  DRILL_KILLED counts those.
+DRILL_KILLED=0
+drill() {
+	_drole=$1 _dpid=$2 _ddesc=$3 _dwant=$4
+	shift 4
+	"$SYSINJECT" "$_dpid" "$@" >"$T/drill.out" 2>&1
+	_drc=$?
+	if [ $_drc -eq 3 ] && grep -q "killed by signal SIGSYS" "$T/drill.out"
+	then
+		if wait_for_log "$(printf '%s' "$_drole" | sed 's/\[/\\[/g; s/\]/\\]/g').*killed by the sandbox: system call" 10
+		then
+			ok "$_drole: $_ddesc: killed by SIGSYS, the log names it"
+		else
+			notok "$_drole: $_ddesc: killed by SIGSYS, the log names it"
+			diagfile "$DSRVD_LOG"
+		fi
+		DRILL_KILLED=$((DRILL_KILLED + 1))
+		drill_restart
+		return
+	fi
+	_de=$(tail -n 1 "$T/drill.out" |
+	    sed -n 's/.* = -1 \([A-Z0-9]*\).*/\1/p')
+	case "|$_dwant|" in
+	*"|$_de|"*)
+		if [ $_drc -eq 0 ] && [ -n "$_de" ]; then
+			ok "$_drole: $_ddesc: $_de"
+			return
+		fi ;;
+	esac
+	notok "$_drole: $_ddesc: wanted -1 $_dwant or SIGSYS"
+	diagfile "$T/drill.out"
+}
+
 sysinject() {
 	"$SYSINJECT" "$@"
 }

@@ -112,46 +112,19 @@ grep -q " ----i" "$T/before" || bail "no immutable chunk in the snapshot"
 STORAGE=$(child_pids storage | head -n 1)
 [ -n "$STORAGE" ] || bail "no storage process"
 SUID=$(id -u _dsrvdata)
-KILLED=0
 
-# restart: the drill killed storage by SIGSYS and took the daemon down
+# drill_restart: a drill killed storage by SIGSYS and took the daemon down
 # (the log names the call): start it again.
-restart() {
+drill_restart() {
 	wait_gone "$DSRVD_PID" 10 || stop_dsrvd
 	wait "$DSRVD_PID" 2>/dev/null
 	start_dsrvd "$CONF" || bail "dsrvd did not start again"
 	STORAGE=$(child_pids storage | head -n 1)
 }
 
-# drill DESC ERRNOS CALL...: storage 0 runs the CALLs; the last must
-# fail with one of ERRNOS (a|b|c), or the process die by SIGSYS.
-drill() {
-	_desc=$1 _want=$2
-	shift 2
-	"$SYSINJECT" "$STORAGE" "$@" >"$T/drill.out" 2>&1
-	_rc=$?
-	_last=$(tail -n 1 "$T/drill.out")
-	if [ $_rc -eq 3 ] && grep -q "killed by signal SIGSYS" "$T/drill.out"
-	then
-		if wait_for_log "storage\[0\].*killed by the sandbox" 10; then
-			ok "storage: $_desc: killed by SIGSYS"
-		else
-			notok "storage: $_desc: killed by SIGSYS, and the log says so"
-		fi
-		KILLED=$((KILLED + 1))
-		restart
-		return
-	fi
-	_e=$(printf '%s\n' "$_last" | sed -n 's/.* = -1 \([A-Z0-9]*\).*/\1/p')
-	case "|$_want|" in
-	*"|$_e|"*)
-		[ $_rc -eq 0 ] && [ -n "$_e" ] && {
-			ok "storage: $_desc: $_e"
-			return
-		} ;;
-	esac
-	notok "storage: $_desc: wanted -1 $_want or SIGSYS"
-	diagfile "$T/drill.out"
+# sdrill DESC ERRNOS CALL...: storage 0 runs the CALLs (lib.sh's drill).
+sdrill() {
+	drill "storage[0]" "$STORAGE" "$@"
 }
 
 AT=-100			# AT_FDCWD; storage's / is the data directory
@@ -160,73 +133,73 @@ NOREPLACE=1 EXCHANGE=2 REMOVEDIR=512
 SETFLAGS=1074292226	# FS_IOC_SETFLAGS
 NOFLAGS='"\x00\x00\x00\x00"'
 
-drill "unlink a chunk" "EPERM|EACCES" "unlinkat($AT, \"ab/one\", 0)"
-drill "unlink an adopted chunk" "EPERM|EACCES" "unlinkat($AT, \"ab/old\", 0)"
-drill "rename a chunk into .tmp" "EPERM|EACCES" \
+sdrill "unlink a chunk" "EPERM|EACCES" "unlinkat($AT, \"ab/one\", 0)"
+sdrill "unlink an adopted chunk" "EPERM|EACCES" "unlinkat($AT, \"ab/old\", 0)"
+sdrill "rename a chunk into .tmp" "EPERM|EACCES" \
     "renameat2($AT, \"ab/one\", $AT, \".tmp/stolen\", 0)"
-drill "rename a chunk to another name" "EPERM|EACCES" \
+sdrill "rename a chunk to another name" "EPERM|EACCES" \
     "renameat2($AT, \"ab/one\", $AT, \"ab/moved\", 0)"
-drill "rename a new file over a chunk" "EPERM|EACCES" \
+sdrill "rename a new file over a chunk" "EPERM|EACCES" \
     "openat($AT, \".tmp/forgery\", $WRCREAT, 384)" \
     "write(\$1, \"forged\", 6)" \
     "renameat2($AT, \".tmp/forgery\", $AT, \"ab/one\", 0)"
-drill "exchange two chunks" "EPERM|EACCES" \
+sdrill "exchange two chunks" "EPERM|EACCES" \
     "renameat2($AT, \"ab/one\", $AT, \"ab/old\", $EXCHANGE)"
-drill "exchange a chunk with a file of .tmp" "EPERM|EACCES" \
+sdrill "exchange a chunk with a file of .tmp" "EPERM|EACCES" \
     "openat($AT, \".tmp/swap\", $WRCREAT, 384)" \
     "renameat2($AT, \".tmp/swap\", $AT, \"cd/two\", $EXCHANGE)"
-drill "exchange two namespaces' directories" "EPERM|EACCES" \
+sdrill "exchange two namespaces' directories" "EPERM|EACCES" \
     "renameat2($AT, \"ab\", $AT, \".ns/A/sh\", $EXCHANGE)"
-drill "rename a chunk directory" "EPERM|EACCES" \
+sdrill "rename a chunk directory" "EPERM|EACCES" \
     "renameat2($AT, \"cd\", $AT, \"cd2\", 0)"
-drill "rename .tmp away" "EPERM|EACCES" \
+sdrill "rename .tmp away" "EPERM|EACCES" \
     "renameat2($AT, \".tmp\", $AT, \"tmp2\", 0)"
-drill "rename a namespace" "EPERM|EACCES" \
+sdrill "rename a namespace" "EPERM|EACCES" \
     "renameat2($AT, \".ns/A\", $AT, \".ns/B\", 0)"
-drill "remove a chunk directory" "EPERM|EACCES|ENOTEMPTY" \
+sdrill "remove a chunk directory" "EPERM|EACCES|ENOTEMPTY" \
     "unlinkat($AT, \"pp\", $REMOVEDIR)"
-drill "hard-link a chunk into .tmp" "EPERM|EACCES|EXDEV" \
+sdrill "hard-link a chunk into .tmp" "EPERM|EACCES|EXDEV" \
     "linkat($AT, \"ab/one\", $AT, \".tmp/link\", 0)"
-drill "hard-link a chunk to a new name" "EPERM|EACCES" \
+sdrill "hard-link a chunk to a new name" "EPERM|EACCES" \
     "linkat($AT, \"ab/one\", $AT, \"ab/alias\", 0)"
-drill "open a chunk for writing" "EPERM|EACCES" \
+sdrill "open a chunk for writing" "EPERM|EACCES" \
     "openat($AT, \"ab/one\", $RDWR, 0)"
-drill "open a chunk with O_TRUNC" "EPERM|EACCES" \
+sdrill "open a chunk with O_TRUNC" "EPERM|EACCES" \
     "openat($AT, \"ab/one\", $WRTRUNC, 0)"
-drill "truncate a chunk" "EPERM|EACCES" "truncate(\"ab/one\", 0)"
-drill "chmod a chunk" "EPERM|EACCES" "fchmodat($AT, \"ab/one\", 438, 0)"
-drill "chown a chunk" "EPERM|EACCES" "fchownat($AT, \"ab/one\", $SUID, $SUID, 0)"
-drill "chmod a chunk directory" "EPERM|EACCES" "fchmodat($AT, \"ab\", 511, 0)"
-drill "replace a chunk's crc32 xattr" "EPERM|EACCES" \
+sdrill "truncate a chunk" "EPERM|EACCES" "truncate(\"ab/one\", 0)"
+sdrill "chmod a chunk" "EPERM|EACCES" "fchmodat($AT, \"ab/one\", 438, 0)"
+sdrill "chown a chunk" "EPERM|EACCES" "fchownat($AT, \"ab/one\", $SUID, $SUID, 0)"
+sdrill "chmod a chunk directory" "EPERM|EACCES" "fchmodat($AT, \"ab\", 511, 0)"
+sdrill "replace a chunk's crc32 xattr" "EPERM|EACCES" \
     "setxattr(\"ab/one\", \"user.dsrvd.crc32\", \"00000000\", 8, 0)"
-drill "remove a chunk's crc32 xattr" "EPERM|EACCES" \
+sdrill "remove a chunk's crc32 xattr" "EPERM|EACCES" \
     "removexattr(\"ab/one\", \"user.dsrvd.crc32\")"
-drill "set an xattr on a chunk directory" "EPERM|EACCES" \
+sdrill "set an xattr on a chunk directory" "EPERM|EACCES" \
     "setxattr(\"ab\", \"user.x\", \"1\", 1, 0)"
-drill "clear a chunk's immutable flag" "EPERM|EACCES" \
+sdrill "clear a chunk's immutable flag" "EPERM|EACCES" \
     "openat($AT, \"ab/one\", $RDONLY, 0)" \
     "ioctl(\$1, $SETFLAGS, $NOFLAGS)"
-drill "clear a directory's append-only flag" "EPERM|EACCES" \
+sdrill "clear a directory's append-only flag" "EPERM|EACCES" \
     "openat($AT, \"ab\", $DIRFLAG, 0)" \
     "ioctl(\$1, $SETFLAGS, $NOFLAGS)"
-drill "plant a file where a directory will go" "EACCES" \
+sdrill "plant a file where a directory will go" "EACCES" \
     "openat($AT, \"zz\", $WRCREAT, 384)"
-drill "plant a file where a namespace will go" "EACCES" \
+sdrill "plant a file where a namespace will go" "EACCES" \
     "openat($AT, \".ns/B\", $WRCREAT, 384)"
-drill "make a directory in the data directory" "EACCES" \
+sdrill "make a directory in the data directory" "EACCES" \
     "mkdirat($AT, \"zz\", 448)"
-drill "make a namespace" "EACCES" "mkdirat($AT, \".ns/B\", 448)"
-drill "make a directory inside a chunk directory" "EACCES" \
+sdrill "make a namespace" "EACCES" "mkdirat($AT, \".ns/B\", 448)"
+sdrill "make a directory inside a chunk directory" "EACCES" \
     "mkdirat($AT, \"ab/sub\", 448)"
-drill "make a symlink where a chunk will go" "EACCES" \
+sdrill "make a symlink where a chunk will go" "EACCES" \
     "symlinkat(\"one\", $AT, \"ab/future\")"
-drill "fill the disk: grow a file past the largest chunk" "EFBIG" \
+sdrill "fill the disk: grow a file past the largest chunk" "EFBIG" \
     "openat($AT, \".tmp/huge\", $WRCREAT, 384)" \
     "ftruncate(\$1, 67108864)"
-drill "fill the disk: write far past the largest chunk" "EFBIG" \
+sdrill "fill the disk: write far past the largest chunk" "EFBIG" \
     "openat($AT, \".tmp/far\", $WRCREAT, 384)" \
     "pwrite64(\$1, \"x\", 1, 67108864)"
-drill "fill the disk: fallocate" "EFBIG" \
+sdrill "fill the disk: fallocate" "EFBIG" \
     "openat($AT, \".tmp/alloc\", $WRCREAT, 384)" \
     "fallocate(\$1, 0, 0, 67108864)"
 
@@ -267,7 +240,7 @@ fi
 rm -f "$T/got"
 check "ab/one still reads back" cdctl chunk get ab/one "$T/got"
 check "... with its bytes" cmp "$T/c1" "$T/got"
-diag "$KILLED drills killed storage by SIGSYS"
+diag "$DRILL_KILLED drills killed storage by SIGSYS"
 
 ### storage's forged requests to the parent
 
@@ -289,7 +262,7 @@ else
 	diagfile "$T/forge.out"
 	diagfile "$DSRVD_LOG"
 fi
-restart
+drill_restart
 
 # A file of .tmp passed as chunk ab/one: not at that name, not sealed.
 forge_storage -ex 'set $s = (struct st_seal *)calloc(1, sizeof(struct st_seal))' \

@@ -33,46 +33,12 @@ pids() {
 	    bail "not every child is running"
 }
 pids
-KILLED=0
 
-restart() {
+drill_restart() {
 	wait_gone "$DSRVD_PID" 10 || stop_dsrvd
 	wait "$DSRVD_PID" 2>/dev/null
 	start_dsrvd "$CONF" || bail "dsrvd did not start again"
 	pids
-}
-
-# drill ROLE PID DESC ERRNOS CALL...: PID runs the CALLs; the last must
-# fail with one of ERRNOS (a|b), or the process die by SIGSYS.
-drill() {
-	_role=$1 _pid=$2 _desc=$3 _want=$4
-	shift 4
-	"$SYSINJECT" "$_pid" "$@" >"$T/drill.out" 2>&1
-	_rc=$?
-	_last=$(tail -n 1 "$T/drill.out")
-	if [ $_rc -eq 3 ] && grep -q "killed by signal SIGSYS" "$T/drill.out"
-	then
-		if wait_for_log "$_role.*killed by the sandbox: system call" 10
-		then
-			ok "$_role: $_desc: killed by SIGSYS, the log names it"
-		else
-			notok "$_role: $_desc: killed by SIGSYS, the log names it"
-			diagfile "$DSRVD_LOG"
-		fi
-		KILLED=$((KILLED + 1))
-		restart
-		return
-	fi
-	_e=$(printf '%s\n' "$_last" | sed -n 's/.* = -1 \([A-Z0-9]*\).*/\1/p')
-	case "|$_want|" in
-	*"|$_e|"*)
-		if [ $_rc -eq 0 ] && [ -n "$_e" ]; then
-			ok "$_role: $_desc: $_e"
-			return
-		fi ;;
-	esac
-	notok "$_role: $_desc: wanted -1 $_want or SIGSYS"
-	diagfile "$T/drill.out"
 }
 
 AT=-100
@@ -133,7 +99,7 @@ drill crypto "$CRY" "stop a network process" "EPERM" "kill($NET, 19)"
 [ -n "$NET2" ] && drill network "$NET" "stop the other network process" \
     "EPERM|ESRCH" "kill($NET2, 19)"
 
-diag "$KILLED drills killed a process by SIGSYS"
+diag "$DRILL_KILLED drills killed a process by SIGSYS"
 check "the daemon serves after the drills" cdctl ping
 rm -f "$T/got"
 check "ab/one reads back" cdctl chunk get ab/one "$T/got"

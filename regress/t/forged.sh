@@ -17,9 +17,7 @@ ensure_users
 ensure_chroot || bail "cannot prepare /var/empty"
 
 # forge N TYPE FIELDS... : a fresh daemon; its first network worker
-# sends storage 0 an st_req with the gdb assignments FIELDS (on $r), and
-# a fresh 8 MiB memfd with it for the types that carry one (network's
-# FSIZE allows no larger).
+# sends storage 0 a forged request (lib.sh's forge_req).
 forge() {
 	_n=$1 _type=$2
 	shift 2
@@ -27,37 +25,11 @@ forge() {
 	std_conf "$T/dsrvd.$_n.conf"
 	start_dsrvd "$CONF" || bail "dsrvd did not start"
 	ALLKIDS=$(kids "$DSRVD_PID")
-	_net=$(child_pids network | head -n 1)
-	set -- -ex 'set $r = (struct st_req *)calloc(1, sizeof(struct st_req))' \
-	    -ex 'set $fd = (int)memfd_create("forged", 0)' \
-	    -ex 'call (int)ftruncate($fd, 8388608)' "$@"
-	case $_type in
-	IMSG_ST_STAT|IMSG_ST_STATFS) _fd=-1 ;;
-	*) _fd='$fd' ;;
-	esac
-	timeout 60 gdb -p "$_net" -batch -nx "$@" -ex "call (int)proc_compose(\
-PROC_STORAGE, 0, $_type, 99, $_fd, \$r, sizeof(struct st_req))" \
-	    >"$T/gdb.$_n.out" 2>&1
-	grep -q '= 0$' "$T/gdb.$_n.out" || {
-		diag "gdb output:"
-		diagfile "$T/gdb.$_n.out"
-	}
+	forge_req "$(child_pids network | head -n 1)" "$_type" "$@"
 }
 
-# refused DESC REGEX: the daemon stopped, storage's line matches.
 refused() {
-	_ok=1
-	wait_gone "$DSRVD_PID" 10 || _ok=0
-	for _k in $ALLKIDS; do
-		wait_gone "$_k" 2 || _ok=0
-	done
-	if [ "$_ok" -eq 1 ] && grep -Eq "fatal in storage\[0\]: \
-network\[[0-9]+\] sent $1" "$DSRVD_LOG"; then
-		ok "storage refuses $2"
-	else
-		notok "storage refuses $2"
-		diagfile "$DSRVD_LOG"
-	fi
+	forge_refused "$@"
 }
 
 forge a IMSG_ST_STAT -ex 'set $r->method = 2' \

@@ -71,43 +71,16 @@ hold() {
 }
 
 # forge NETPID TYPE SID FIELDS...: network worker NETPID sends storage 0
-# an st_req of session SID with the gdb assignments FIELDS (on $r), and
-# a fresh 16 MiB memfd with it for the types that carry one.
+# a request of session SID (lib.sh's forge_req).
 forge() {
 	_net=$1 _type=$2 _sid=$3
 	shift 3
-	set -- \
-	    -ex 'set $r = (struct st_req *)calloc(1, sizeof(struct st_req))' \
-	    -ex 'set $fd = (int)memfd_create("forged", 0)' \
-	    -ex 'call (int)ftruncate($fd, 8388608)' \
-	    -ex "set \$r->sid = $_sid" "$@"
-	case $_type in
-	IMSG_ST_STAT|IMSG_ST_STATFS) _fd=-1 ;;
-	*) _fd='$fd' ;;
-	esac
-	timeout 60 gdb -p "$_net" -batch -nx "$@" -ex "call (int)proc_compose(\
-PROC_STORAGE, 0, $_type, 99, $_fd, \$r, sizeof(struct st_req))" \
-	    >"$T/gdb.out" 2>&1
-	grep -q '= 0$' "$T/gdb.out" || {
-		diag "gdb output:"
-		diagfile "$T/gdb.out"
-	}
+	forge_req "$_net" "$_type" -ex "set \$r->sid = $_sid" "$@"
 }
 
 # refused DESC REGEX: the daemon stopped, storage's line matches.
 refused() {
-	_ok=1
-	wait_gone "$DSRVD_PID" 10 || _ok=0
-	for _k in $ALLKIDS; do
-		wait_gone "$_k" 2 || _ok=0
-	done
-	if [ "$_ok" -eq 1 ] && grep -Eq "fatal in storage\[0\]: \
-network\[[0-9]+\] sent $1" "$DSRVD_LOG"; then
-		ok "storage refuses $2"
-	else
-		notok "storage refuses $2"
-		diagfile "$DSRVD_LOG"
-	fi
+	forge_refused "$@"
 	[ -n "$HOLD" ] && kill "$HOLD" 2>/dev/null
 	HOLD=
 }
