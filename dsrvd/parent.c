@@ -243,6 +243,7 @@ parent_send_init(void)
 {
 	struct proc_init	 init;
 	struct proc_child	*a;
+	const char		*root, *user;
 	int			 i, shm, fd;
 
 	for (i = 0; i < proc_nchildren; i++) {
@@ -257,28 +258,24 @@ parent_send_init(void)
 		init.immutable = store_protected(NULL, 0);
 		init.maxconns = penv.conf->max_conns;
 		init.maxstartups = penv.conf->max_startups;
+		/* Storage in the data directory, the others in the chroot. */
+		root = penv.conf->chroot;
 		if (a->role == PROC_STORAGE) {
 			init.uid = penv.suid;
 			init.gid = penv.sgid;
-			(void)strlcpy(init.chroot, penv.conf->datadir,
-			    sizeof(init.chroot));
-			(void)strlcpy(init.user, penv.conf->storage_user,
-			    sizeof(init.user));
+			root = penv.conf->datadir;
+			user = penv.conf->storage_user;
 		} else if (a->role == PROC_CRYPTO) {
 			init.uid = penv.cuid;
 			init.gid = penv.cgid;
-			(void)strlcpy(init.chroot, penv.conf->chroot,
-			    sizeof(init.chroot));
-			(void)strlcpy(init.user, penv.conf->crypto_user,
-			    sizeof(init.user));
+			user = penv.conf->crypto_user;
 		} else {
 			init.uid = penv.uid;
 			init.gid = penv.gid;
-			(void)strlcpy(init.chroot, penv.conf->chroot,
-			    sizeof(init.chroot));
-			(void)strlcpy(init.user, penv.conf->user,
-			    sizeof(init.user));
+			user = penv.conf->user;
 		}
+		(void)strlcpy(init.chroot, root, sizeof(init.chroot));
+		(void)strlcpy(init.user, user, sizeof(init.user));
 		(void)proc_compose(a->role, a->instance, IMSG_INIT, 0, -1,
 		    &init, sizeof(init));
 	}
