@@ -95,6 +95,7 @@ enum dsrvd_imsg_type {
 	IMSG_ST_READ,
 	IMSG_ST_LIST,
 	IMSG_ST_STAT,
+	IMSG_ST_DIGEST,
 	IMSG_ST_STATFS,
 	/* storage -> network: struct st_res */
 	IMSG_ST_RESULT,
@@ -157,6 +158,7 @@ struct st_res {
 	uint64_t	 len;			/* READ, STAT, LIST: bytes */
 	uint32_t	 crc;			/* READ, STAT, LIST: crc32 */
 	uint64_t	 fs[4];			/* STATFS: total, free, avail, n */
+	uint8_t		 sha256[32];		/* DIGEST */
 };
 
 /* A session's grant: storage serves requests only within one. */

@@ -139,6 +139,9 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 	case WIRE_M_STAT:
 		type = IMSG_ST_STAT;
 		break;
+	case WIRE_M_DIGEST:
+		type = IMSG_ST_DIGEST;
+		break;
 	case WIRE_M_STATFS:
 		type = IMSG_ST_STATFS;
 		break;
@@ -306,7 +309,7 @@ req_session_end(struct conn *c)
 ssize_t
 req_result(struct conn *c, const struct st_res *res)
 {
-	uint8_t		 pl[32];
+	uint8_t		 pl[44];
 
 	if (res->error != WIRE_E_OK) {
 		if (c->method == WIRE_M_READ && res->error == WIRE_E_CORRUPT)
@@ -330,6 +333,11 @@ req_result(struct conn *c, const struct st_res *res)
 		be64_put(pl, res->len);
 		be32_put(pl + 8, res->crc);
 		return req_respond(c, c->method, WIRE_E_OK, NULL, pl, 12);
+	case WIRE_M_DIGEST:
+		be64_put(pl, res->len);
+		be32_put(pl + 8, res->crc);
+		memcpy(pl + 12, res->sha256, 32);
+		return req_respond(c, c->method, WIRE_E_OK, NULL, pl, 44);
 	case WIRE_M_STATFS:
 		be64_put(pl, res->fs[0]);
 		be64_put(pl + 8, res->fs[1]);

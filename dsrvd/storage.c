@@ -84,6 +84,7 @@ static const struct proc_msg storage_msgs[] = {
 	{ PROC_NETWORK, IMSG_ST_READ, PROC_FD, st_dispatch_request },
 	{ PROC_NETWORK, IMSG_ST_LIST, PROC_FD, st_dispatch_request },
 	{ PROC_NETWORK, IMSG_ST_STAT, PROC_NOFD, st_dispatch_request },
+	{ PROC_NETWORK, IMSG_ST_DIGEST, PROC_NOFD, st_dispatch_request },
 	{ PROC_NETWORK, IMSG_ST_STATFS, PROC_NOFD, st_dispatch_request },
 };
 
@@ -305,6 +306,7 @@ st_serve(struct imsgev *iev, uint32_t type, uint32_t connid,
 		st_list(&st, req, fd, &res);
 		break;
 	case IMSG_ST_STAT:
+	case IMSG_ST_DIGEST:
 		st_stat(&st, req, &res);
 		break;
 	case IMSG_ST_STATFS:
@@ -476,6 +478,9 @@ st_req_check(uint32_t type, const struct st_req *req, int fd)
 	case IMSG_ST_STAT:
 		method = WIRE_M_STAT;
 		break;
+	case IMSG_ST_DIGEST:
+		method = WIRE_M_DIGEST;
+		break;
 	default:
 		method = WIRE_M_STATFS;
 		break;
@@ -492,8 +497,9 @@ st_req_check(uint32_t type, const struct st_req *req, int fd)
 	if ((method == WIRE_M_LIST && chunk_dir_check(req->name,
 	    strlen(req->name), &errstr) == -1) ||
 	    ((method == WIRE_M_WRITE || method == WIRE_M_READ ||
-	    method == WIRE_M_STAT) && chunk_name_check(req->name,
-	    strlen(req->name), &dirlen, &errstr) == -1) ||
+	    method == WIRE_M_STAT || method == WIRE_M_DIGEST) &&
+	    chunk_name_check(req->name, strlen(req->name), &dirlen,
+	    &errstr) == -1) ||
 	    (method == WIRE_M_STATFS && req->name[0] != '\0')) {
 		(void)snprintf(why, sizeof(why), "name \"%s\"", req->name);
 		return why;

@@ -38,6 +38,7 @@
 
 #include "chunkname.h"
 #include "log.h"
+#include "sha256.h"
 #include "storage.h"
 
 static int	 st_namecmp(const void *, const void *);
@@ -244,7 +245,11 @@ st_list(struct storage *st, const struct st_req *req, int memfd,
 	free(names);
 }
 
-/* STAT: length and crc32 of what is on the device now. */
+/*
+ * STAT: length and crc32 of what is on the device now; DIGEST adds its
+ * sha256, so that a client can tell its own chunk from another with the
+ * same crc32 without sending it.
+ */
 void
 st_stat(struct storage *st, const struct st_req *req, struct st_res *res)
 {
@@ -267,6 +272,8 @@ st_stat(struct storage *st, const struct st_req *req, struct st_res *res)
 	}
 	res->len = got;
 	res->crc = crc32(0, st->buf, got);
+	if (req->method == WIRE_M_DIGEST)
+		dsrv_sha256(res->sha256, st->buf, got);
 }
 
 /* Chunks in the directories below base (one level, no dot names). */

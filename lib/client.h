@@ -154,6 +154,15 @@ int			 dsrv_client_stat(struct dsrv_client *,
 			    const char *name, uint64_t *length, uint32_t *crc,
 			    char *err, size_t errlen);
 
+/*
+ * DIGEST name: STAT's length and crc32 and the sha256 of the chunk, all
+ * computed by the server from its disk.  A server older than the
+ * request answers WIRE_E_BADREQUEST.
+ */
+int			 dsrv_client_digest(struct dsrv_client *,
+			    const char *name, uint64_t *length, uint32_t *crc,
+			    uint8_t sha256[32], char *err, size_t errlen);
+
 /* STATFS: the data directory's file system, in bytes, and chunk count. */
 struct dsrv_statfs {
 	uint64_t	 total;

@@ -541,6 +541,33 @@ dsrv_client_stat(struct dsrv_client *c, const char *name, uint64_t *length,
 }
 
 int
+dsrv_client_digest(struct dsrv_client *c, const char *name, uint64_t *length,
+    uint32_t *crc, uint8_t sha256[32], char *err, size_t errlen)
+{
+	struct dsrv_reply	 r;
+	char			 sn[SAFENAME_MAX + 1];
+	int			 code;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	safename(name, sn, sizeof(sn));
+	if ((code = unsendable(c, name, 0, sn, err, errlen)) != 0)
+		return (code);
+	if (request(c, WIRE_M_DIGEST, name, NULL, 0, &r, NULL, err,
+	    errlen) == -1)
+		return (-1);
+	if ((code = reply_code(c, &r, sn, err, errlen)) != WIRE_E_OK)
+		return (code);
+	if (r.len != 44)
+		return (broken(c, err, errlen, "%s: DIGEST response of %zu "
+		    "bytes, expected 44", sn, r.len));
+	*length = be64_get(r.payload);
+	*crc = be32_get(r.payload + 8);
+	memcpy(sha256, r.payload + 12, 32);
+	return (WIRE_E_OK);
+}
+
+int
 dsrv_client_statfs(struct dsrv_client *c, struct dsrv_statfs *sf, char *err,
     size_t errlen)
 {

@@ -190,6 +190,7 @@ key_perm_for(uint64_t method)
 		return (KEY_PERM_LIST);
 	case WIRE_M_STAT:
 	case WIRE_M_STATFS:
+	case WIRE_M_DIGEST:
 		return (KEY_PERM_STAT);
 	default:
 		return (0);

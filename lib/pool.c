@@ -294,6 +294,7 @@ struct pool_io {
 	size_t		 bufsz;
 	uint64_t	 slen;
 	uint32_t	 crc;
+	uint8_t		*sha256;
 	struct dsrv_statfs *sfs;
 };
 
@@ -371,6 +372,29 @@ dsrv_pool_stat(struct dsrv_pool *p, const char *name, uint64_t *len,
 			*len = io.slen;
 		if (crc != NULL)
 			*crc = io.crc;
+	}
+	return (rc);
+}
+
+static int
+pool_digest_fn(struct dsrv_client *c, void *arg, char *err, size_t errlen)
+{
+	struct pool_io	*io = arg;
+
+	return (dsrv_client_digest(c, io->name, &io->slen, &io->crc,
+	    io->sha256, err, errlen));
+}
+
+int
+dsrv_pool_digest(struct dsrv_pool *p, const char *name, uint64_t *len,
+    uint32_t *crc, uint8_t sha256[32], char *err, size_t errlen)
+{
+	struct pool_io	 io = { .name = name, .sha256 = sha256 };
+	int		 rc;
+
+	if ((rc = pool_do(p, pool_digest_fn, &io, err, errlen)) == WIRE_E_OK) {
+		*len = io.slen;
+		*crc = io.crc;
 	}
 	return (rc);
 }

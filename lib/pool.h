@@ -72,6 +72,8 @@ int	dsrv_pool_read(struct dsrv_pool *, const char *name, void *buf,
 	    size_t bufsz, size_t *len, char *err, size_t errlen);
 int	dsrv_pool_stat(struct dsrv_pool *, const char *name, uint64_t *len,
 	    uint32_t *crc, char *err, size_t errlen);
+int	dsrv_pool_digest(struct dsrv_pool *, const char *name, uint64_t *len,
+	    uint32_t *crc, uint8_t sha256[32], char *err, size_t errlen);
 int	dsrv_pool_statfs(struct dsrv_pool *, struct dsrv_statfs *,
 	    char *err, size_t errlen);
 /*

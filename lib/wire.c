@@ -79,7 +79,7 @@ static const char *const wire_hs_errors[] = {
 };
 
 static const char *const wire_methods[] = {
-	NULL, "PING", "WRITE", "READ", "LIST", "STAT", "STATFS",
+	NULL, "PING", "WRITE", "READ", "LIST", "STAT", "STATFS", "DIGEST",
 };
 
 /*
@@ -136,7 +136,7 @@ const char *
 wire_method_name(uint64_t m)
 {
 	m &= ~(uint64_t)WIRE_M_RESPONSE;
-	if (m >= WIRE_M_PING && m <= WIRE_M_STATFS)
+	if (m >= WIRE_M_PING && m <= WIRE_M_MAX)
 		return wire_methods[m];
 	return "unknown";
 }

@@ -86,6 +86,8 @@
 #define WIRE_M_LIST		4
 #define WIRE_M_STAT		5
 #define WIRE_M_STATFS		6
+#define WIRE_M_DIGEST		7
+#define WIRE_M_MAX		WIRE_M_DIGEST
 #define WIRE_M_RESPONSE		0x80
 
 /* error codes in responses */

@@ -390,7 +390,7 @@ wire_hdr_check(const struct wire_hdr *h, int is_response,
 	 * A server refusing a request it could not read cannot name a
 	 * known method: it answers 0x80 | (method & 0x7f), with an error.
 	 */
-	if ((m < WIRE_M_PING || m > WIRE_M_STATFS) &&
+	if ((m < WIRE_M_PING || m > WIRE_M_MAX) &&
 	    !(is_response && WIRE_HAS(h, WIRE_F_ERROR) &&
 	    h->error != WIRE_E_OK)) {
 		*errstr = "unknown method";
@@ -437,7 +437,7 @@ wire_hdr_check(const struct wire_hdr *h, int is_response,
 		return -1;
 	}
 	named = m == WIRE_M_WRITE || m == WIRE_M_READ || m == WIRE_M_LIST ||
-	    m == WIRE_M_STAT;
+	    m == WIRE_M_STAT || m == WIRE_M_DIGEST;
 	if (named && !WIRE_HAS(h, WIRE_F_NAME)) {
 		*errstr = "request without a name";
 		return -1;
