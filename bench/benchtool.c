@@ -939,7 +939,7 @@ op_fill(struct dsrv_client *c, struct load *l, long i, char *err,
 	fm.chunks = &cm;
 	if (dsrv_meta_encode(&fm, &meta, &mlen, err, errlen) == -1)
 		return (-1);
-	dsrv_meta_name(fname, crc, name);
+	dsrv_meta_name(fname, crc, 0, name);
 	rc = dsrv_client_write(c, name, meta, mlen, err, errlen);
 	free(meta);
 	return (rc);
@@ -975,7 +975,7 @@ op_stat(struct dsrv_client *c, struct load *l, long i, char *err,
 	if (i % 2 == 0)
 		dsrv_data_name(crc, 0, crc, name);
 	else
-		dsrv_meta_name(fname, crc, name);
+		dsrv_meta_name(fname, crc, 0, name);
 	return (dsrv_client_stat(c, name, &len, &scrc, err, errlen));
 }
 

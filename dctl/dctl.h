@@ -103,7 +103,7 @@ struct files {
 };
 /*
  * Every file whose name starts with prefix, sorted by name, then
- * oldest first.  Without err, exit on failure; with it, return the
+ * newest first.  Without err, exit on failure; with it, return the
  * code and keep the files that could be read.
  */
 int	 files_match(struct dsrv_pool *, const char *prefix, struct files *,
@@ -171,6 +171,7 @@ void	 flush_stdout(void);
 #define O_READ		0x02
 #define O_TO		0x04
 #define O_DECLARE	0x08	/* put --crc32 and --length */
+#define O_VERSION	0x10	/* get and stat --version N */
 
 struct fargs {
 	char		*arg[2];
@@ -180,6 +181,7 @@ struct fargs {
 	const char	*to;
 	const char	*crc32;
 	const char	*length;
+	const char	*version;
 };
 /*
  * The command's own arguments: -j, -q and those in allowed anywhere

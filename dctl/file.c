@@ -50,7 +50,10 @@
 
 static void	 progress_cb(uint64_t, uint64_t, void *);
 static int	 read_full(int, uint8_t *, size_t, size_t *);
-static struct dsrv_file_meta *find_file(struct dsrv_pool *, const char *);
+static struct dsrv_file_meta *find_file(struct dsrv_pool *, const char *,
+		    const char *);
+static void	 put_sum(int, const char *, const char *, uint64_t,
+		    uint8_t *, uint64_t *, uLong *);
 
 static void
 progress_cb(uint64_t done, uint64_t total, void *arg)
@@ -58,22 +61,40 @@ progress_cb(uint64_t done, uint64_t total, void *arg)
 	progress_set(arg, done);
 }
 
-/* The newest file of that name, or exit: 3 if there is none. */
+/*
+ * Version v (1 the newest, as match lists them) of the file of that
+ * name, or exit: 3 if there is none.
+ */
 static struct dsrv_file_meta *
-find_file(struct dsrv_pool *pool, const char *name)
+find_file(struct dsrv_pool *pool, const char *name, const char *version)
 {
-	struct dsrv_file_meta	*m = NULL;
-	char			 err[DSRV_CLIENT_ERRLEN];
-	int			 code;
+	struct dsrv_file_meta	**v, *m;
+	char			  err[DSRV_CLIENT_ERRLEN];
+	const char		 *errstr;
+	size_t			  n;
+	long long		  k = 1;
+	int			  code;
 
+	if (version != NULL) {
+		k = strtonum(version, 1, INT_MAX, &errstr);
+		if (errstr != NULL)
+			die_usage("bad version '%s': %s (1 is the newest)",
+			    version, errstr);
+	}
 	err[0] = '\0';
-	if ((code = dsrv_file_find(pool, name, &m, err, sizeof(err))) !=
-	    WIRE_E_OK) {
+	if ((code = dsrv_file_versions(pool, name, &v, &n, err,
+	    sizeof(err))) != WIRE_E_OK) {
 		if (code == WIRE_E_NOTFOUND)
 			die_status(EXIT_NOTFOUND, "%s: no such file",
 			    printable(name));
 		fail(code, err);
 	}
+	if ((size_t)k > n)
+		die_status(EXIT_NOTFOUND, "%s: no version %lld: %zu stored",
+		    printable(name), k, n);
+	m = v[k - 1];
+	v[k - 1] = NULL;
+	dsrv_versions_free(v, n);
 	return (m);
 }
 
@@ -97,87 +118,103 @@ read_full(int fd, uint8_t *buf, size_t len, size_t *got)
 	return (0);
 }
 
+/* FILE's length and crc32, read once; the caller seeks back. */
+static void
+put_sum(int fd, const char *path, const char *name, uint64_t size,
+    uint8_t *buf, uint64_t *length, uLong *crc)
+{
+	struct progress	*prog;
+	char		 label[64];
+	size_t		 n;
+
+	(void)snprintf(label, sizeof(label), "%.40s: checksum", name);
+	prog = progress_start(label, size, cargs.quiet);
+	*crc = crc32(0L, Z_NULL, 0);
+	*length = 0;
+	for (;;) {
+		if (read_full(fd, buf, IO_BUFSZ, &n) == -1)
+			die("%s: %s", path, strerror(errno));
+		if (n == 0)
+			break;
+		*crc = crc32(*crc, buf, (uInt)n);
+		*length += n;
+		progress_set(prog, *length);
+	}
+	progress_end(prog);
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		die("%s: %s", path, strerror(errno));
+}
+
 /*
- * put FILE [NAME]: read FILE once for its length and crc32, which
- * every chunk's name holds and so must be known before the first is
- * sent, then a second time into the writer.  The writer computes the
- * sha256 of what it is given for the metadata, and refuses to write the
+ * put FILE [NAME].  A regular file is read once for its length and
+ * crc32, which every chunk's name holds and so must be known before
+ * the first is sent, then a second time into the writer, which
+ * computes the sha256 for the metadata and refuses to write the
  * metadata if the second reading's crc32 or length differs from the
- * first.  The sha256 is not taken in the first reading: it is most of
- * the CPU a put costs, and once is enough.  With --crc32 (and
- * --length) the caller declares them and FILE is read once, so it may
- * be "-", the standard input; the sha256 is recorded all the same.
+ * first.  A declared --crc32 or --length is checked against the first
+ * reading, so a wrong one sends nothing.  Anything else (a pipe, "-"
+ * for the standard input) is a stream, read once into a stream writer
+ * with memory for a few chunks; what is declared for it is checked at
+ * the end, and a mismatch writes no metadata.  The writer sends no
+ * chunk the server already has.
  */
 int
 cmd_put(int argc, char **argv)
 {
-	const char		*usage = "put [--crc32 hex [--length bytes]] "
+	const char		*usage = "put [--crc32 hex] [--length bytes] "
 				    "FILE [NAME]";
 	struct fargs		 fa;
 	struct target		 t;
 	struct dsrv_pool	*pool;
 	struct dsrv_writer	*w;
 	struct dsrv_xfer_opts	 xo;
+	struct dsrv_xfer_stats	 xs;
 	struct progress		*prog;
 	struct stat		 st;
 	uint8_t			*buf;
 	char			 err[DSRV_CLIENT_ERRLEN], label[64], *ep;
 	const char		*path, *name, *errstr;
-	uint64_t		 length = 0, sent = 0;
+	uint64_t		 length = 0, dlength = 0, sent = 0;
+	uint32_t		 dcrc = 0;
 	unsigned long long	 ull;
-	uLong			 crc;
+	uLong			 crc = 0;
 	size_t			 n;
-	int			 fd, declared, code;
+	int			 fd, stream, code;
 
 	parse_fargs(argc, argv, O_DECLARE, 1, 2, usage, &fa);
 	path = fa.arg[0];
 	name = fa.nargs == 2 ? fa.arg[1] : path;
-	declared = fa.crc32 != NULL;
 	if (name[0] == '\0')
 		die_usage("put: the file name may not be empty");
-	if (fa.length != NULL && !declared)
-		die_usage("put: --length goes with --crc32");
-	crc = 0;
-	if (declared) {
+	if (fa.crc32 != NULL) {
 		errno = 0;
 		ull = strtoull(fa.crc32, &ep, 16);
 		if (fa.crc32[0] == '\0' || *ep != '\0' || errno != 0 ||
 		    ull > UINT32_MAX || fa.crc32[0] == '-')
 			die_usage("put: bad crc32 '%s': 8 hex digits",
 			    fa.crc32);
-		crc = (uLong)ull;
+		dcrc = (uint32_t)ull;
 	}
 	if (fa.length != NULL) {
-		length = (uint64_t)strtonum(fa.length, 0, LLONG_MAX, &errstr);
+		dlength = (uint64_t)strtonum(fa.length, 0, LLONG_MAX, &errstr);
 		if (errstr != NULL)
 			die_usage("put: bad length '%s': %s", fa.length,
 			    errstr);
 	}
 	if (strcmp(path, "-") == 0) {
-		if (fa.length == NULL)
-			die_usage("put: standard input needs --crc32 and "
-			    "--length: they must be known before the first "
-			    "chunk is sent");
 		if (fa.nargs == 1)
 			die_usage("put: standard input needs a NAME");
 		fd = STDIN_FILENO;
 		path = "standard input";
+		stream = 1;
 	} else {
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 			die("%s: %s", path, strerror(errno));
 		if (fstat(fd, &st) == -1)
 			die("%s: %s", path, strerror(errno));
-		if (!declared && !S_ISREG(st.st_mode))
-			die("%s: not a regular file (put reads it twice; "
-			    "see --crc32 and --length)", path);
 		if (S_ISDIR(st.st_mode))
 			die("%s: %s", path, strerror(EISDIR));
-		if (declared && fa.length == NULL) {
-			if (!S_ISREG(st.st_mode))
-				die_usage("put: %s: not a regular file, "
-				    "give --length", path);
-			length = (uint64_t)st.st_size;
-		}
+		stream = !S_ISREG(st.st_mode);
 	}
 	if (sodium_init() == -1)
 		die("libsodium failed to initialise");
@@ -188,35 +225,37 @@ cmd_put(int argc, char **argv)
 	resolve_target(&t);
 	pool = pool_open(&t, XFER_PARALLEL);
 
-	if (!declared) {
-		(void)snprintf(label, sizeof(label), "%.40s: checksum", name);
-		prog = progress_start(label, (uint64_t)st.st_size,
-		    cargs.quiet);
-		crc = crc32(0L, Z_NULL, 0);
-		for (;;) {
-			if (read_full(fd, buf, IO_BUFSZ, &n) == -1)
-				die("%s: %s", path, strerror(errno));
-			if (n == 0)
-				break;
-			crc = crc32(crc, buf, (uInt)n);
-			length += n;
-			progress_set(prog, length);
-		}
-		progress_end(prog);
-		if (lseek(fd, 0, SEEK_SET) == -1)
-			die("%s: %s", path, strerror(errno));
-	}
-
-	(void)snprintf(label, sizeof(label), "%.40s", name);
-	prog = progress_start(label, length, cargs.quiet);
 	memset(&xo, 0, sizeof(xo));
+	memset(&xs, 0, sizeof(xs));
 	xo.parallel = XFER_PARALLEL;
 	xo.sha256 = 1;
 	xo.progress = progress_cb;
+	xo.stats = &xs;
+	if (!stream) {
+		put_sum(fd, path, name, (uint64_t)st.st_size, buf, &length,
+		    &crc);
+		if (fa.length != NULL && dlength != length)
+			die_status(EXIT_CORRUPT, "%s: %s: %" PRIu64 " bytes, "
+			    "not the %" PRIu64 " declared; nothing sent",
+			    name, path, length, dlength);
+		if (fa.crc32 != NULL && dcrc != crc)
+			die_status(EXIT_CORRUPT, "%s: %s: crc32 %08lx, not "
+			    "the %08" PRIx32 " declared; nothing sent", name,
+			    path, crc, dcrc);
+	} else
+		length = dlength;
+	(void)snprintf(label, sizeof(label), "%.40s", name);
+	prog = progress_start(label, length, cargs.quiet);
 	xo.arg = prog;
 	err[0] = '\0';
-	if ((w = dsrv_writer_open(pool, name, length, (uint32_t)crc,
-	    NULL, &xo, err, sizeof(err))) == NULL)
+	if (stream)
+		w = dsrv_writer_stream(pool, name, fa.length != NULL ?
+		    &dlength : NULL, fa.crc32 != NULL ? &dcrc : NULL, &xo, err,
+		    sizeof(err));
+	else
+		w = dsrv_writer_open(pool, name, length, (uint32_t)crc, NULL,
+		    &xo, err, sizeof(err));
+	if (w == NULL)
 		fail(-1, err[0] != '\0' ? err : "put failed");
 	for (;;) {
 		if (read_full(fd, buf, IO_BUFSZ, &n) == -1) {
@@ -225,29 +264,39 @@ cmd_put(int argc, char **argv)
 		}
 		if (n == 0)
 			break;
-		if (sent + n > length) {
+		if (!stream && sent + n > length) {
 			dsrv_writer_abort(w);
 			die_status(EXIT_CORRUPT, "%s: %s: more than %" PRIu64
-			    " bytes%s; no metadata written", name, path,
-			    length, declared ? ", the declared length" :
-			    " (it grew while it was stored)");
+			    " bytes (it grew while it was stored); no "
+			    "metadata written", name, path, length);
 		}
 		if (dsrv_writer_write(w, buf, n, err, sizeof(err)) == -1) {
 			dsrv_writer_abort(w);
-			fail(-1, err);
+			fail(stream && fa.length != NULL && sent + n >
+			    dlength ? WIRE_E_CRC : -1, err);
 		}
 		sent += n;
 	}
-	if (sent != length) {
+	if (!stream && sent != length) {
 		dsrv_writer_abort(w);
 		die_status(EXIT_CORRUPT, "%s: %s: %" PRIu64 " bytes, not %"
-		    PRIu64 "%s; no metadata written", name, path, sent, length,
-		    declared ? ", the declared length" :
-		    " (it shrank while it was stored)");
+		    PRIu64 " (it shrank while it was stored); no metadata "
+		    "written", name, path, sent, length);
 	}
 	if ((code = dsrv_writer_close(w, err, sizeof(err))) != 0)
 		fail(code, err);
 	progress_end(prog);
+	if (cargs.json) {
+		printf("{\"name\":");
+		json_string(stdout, name);
+		printf(",\"length\":%" PRIu64 ",\"stream\":%s,\"sent\":%"
+		    PRIu64 ",\"skipped\":%" PRIu64 ",\"chunks_sent\":%"
+		    PRIu64 ",\"chunks_skipped\":%" PRIu64 ",\"alternates\":%"
+		    PRIu64 "}\n", sent, stream ? "true" : "false", xs.sent,
+		    xs.skipped, xs.chunks_sent, xs.chunks_skipped,
+		    xs.alternates);
+		flush_stdout();
+	}
 	if (fd != STDIN_FILENO)
 		(void)close(fd);
 	free(buf);
@@ -263,7 +312,8 @@ cmd_put(int argc, char **argv)
 int
 cmd_get(int argc, char **argv)
 {
-	const char		*usage = "get [--sha256] NAME [FILE | -]";
+	const char		*usage = "get [--sha256] [--version N] NAME "
+				    "[FILE | -]";
 	struct fargs		 fa;
 	struct target		 t;
 	struct dsrv_pool	*pool;
@@ -275,7 +325,7 @@ cmd_get(int argc, char **argv)
 	const char		*name, *path, *base;
 	int			 code;
 
-	parse_fargs(argc, argv, O_SHA256, 1, 2, usage, &fa);
+	parse_fargs(argc, argv, O_SHA256 | O_VERSION, 1, 2, usage, &fa);
 	name = fa.arg[0];
 	if (fa.nargs == 2)
 		path = fa.arg[1];
@@ -290,7 +340,7 @@ cmd_get(int argc, char **argv)
 
 	resolve_target(&t);
 	pool = pool_open(&t, XFER_PARALLEL);
-	m = find_file(pool, name);
+	m = find_file(pool, name, fa.version);
 
 	(void)snprintf(label, sizeof(label), "%.40s", name);
 	prog = progress_start(label, m->length, cargs.quiet);
@@ -350,10 +400,11 @@ cmd_stat(int argc, char **argv)
 	struct dsrv_pool	*pool;
 	struct dsrv_file_meta	*m;
 
-	parse_fargs(argc, argv, 0, 1, 1, "stat NAME", &fa);
+	parse_fargs(argc, argv, O_VERSION, 1, 1, "stat [--version N] NAME",
+	    &fa);
 	resolve_target(&t);
 	pool = pool_open(&t, XFER_PARALLEL);
-	m = find_file(pool, fa.arg[0]);
+	m = find_file(pool, fa.arg[0], fa.version);
 	print_meta(m);
 	flush_stdout();
 	dsrv_meta_free(m);

@@ -55,7 +55,10 @@ collect(const struct dsrv_file_meta *m, void *arg)
 	return (0);
 }
 
-/* By name, then oldest first, then by crc32: the same order every time. */
+/*
+ * By name, then newest first as dsrv_file_versions has them, so that
+ * the versions of a name are numbered alike by match and get.
+ */
 static int
 meta_cmp(const void *a, const void *b)
 {
@@ -65,11 +68,7 @@ meta_cmp(const void *a, const void *b)
 
 	if ((c = strcmp(x->name, y->name)) != 0)
 		return (c);
-	if (x->stored_at != y->stored_at)
-		return (x->stored_at < y->stored_at ? -1 : 1);
-	if (x->crc != y->crc)
-		return (x->crc < y->crc ? -1 : 1);
-	return (0);
+	return (dsrv_meta_newest_cmp(a, b));
 }
 
 /* With err, scrub reports what could not be read beside the rest. */

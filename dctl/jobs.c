@@ -102,8 +102,7 @@ job_init(struct job *j, const struct files *f, size_t i, int64_t k)
 	if (k < 0)
 		(void)strlcpy(j->name, m->metaname, sizeof(j->name));
 	else
-		dsrv_data_name(m->crc, (uint32_t)k, m->chunks[k].crc,
-		    j->name);
+		dsrv_chunk_name(m, (size_t)k, j->name);
 }
 
 static void
@@ -604,7 +603,7 @@ ref_collect(const struct dsrv_file_meta *m, void *arg)
 	size_t	 i;
 
 	for (i = 0; i < m->nchunks; i++) {
-		dsrv_data_name(m->crc, (uint32_t)i, m->chunks[i].crc, cname);
+		dsrv_chunk_name(m, i, cname);
 		names_add(arg, NULL, cname);
 	}
 	return (0);

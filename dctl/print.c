@@ -117,6 +117,8 @@ json_meta(FILE *fp, const struct dsrv_file_meta *m, int chunks)
 		fprintf(fp, "\"%s\"", sha);
 	} else
 		fputs("null", fp);
+	if (m->upload != 0)
+		fprintf(fp, ",\"upload\":\"%016" PRIx64 "\"", m->upload);
 	fputs(",\"meta\":", fp);
 	json_string(fp, m->metaname);
 	if (!chunks) {
@@ -125,7 +127,7 @@ json_meta(FILE *fp, const struct dsrv_file_meta *m, int chunks)
 	}
 	fputs(",\"chunks\":[", fp);
 	for (i = 0; i < m->nchunks; i++) {
-		dsrv_data_name(m->crc, (uint32_t)i, m->chunks[i].crc, cname);
+		dsrv_chunk_name(m, i, cname);
 		fprintf(fp, "%s{\"index\":%zu,\"length\":%" PRIu64 ","
 		    "\"crc32\":\"%08" PRIx32 "\",\"chunk\":\"%s\"}",
 		    i > 0 ? "," : "", i, m->chunks[i].length,
@@ -155,10 +157,13 @@ print_meta(const struct dsrv_file_meta *m)
 	printf("%-10s%08" PRIx32 "\n", "crc32", m->crc);
 	printf("%-10s%s\n", "sha256", sha);
 	printf("%-10s%s (%" PRIu64 ")\n", "stored", date, m->stored_at);
+	if (m->upload != 0)
+		printf("%-10s%016" PRIx64 " (stored as a stream)\n", "upload",
+		    m->upload);
 	printf("%-10s%s\n", "metadata", m->metaname);
 	printf("%-10s%zu\n", "chunks", m->nchunks);
 	for (i = 0; i < m->nchunks; i++) {
-		dsrv_data_name(m->crc, (uint32_t)i, m->chunks[i].crc, cname);
+		dsrv_chunk_name(m, i, cname);
 		printf("chunk %zu length %" PRIu64 " crc32 %08" PRIx32 " %s\n",
 		    i, m->chunks[i].length, m->chunks[i].crc, cname);
 	}

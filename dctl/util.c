@@ -149,6 +149,11 @@ parse_fargs(int argc, char **argv, int allowed, int min, int max,
 				if (++i == argc)
 					die_usage("usage: %s", usage);
 				fa->length = argv[i];
+			} else if ((allowed & O_VERSION) &&
+			    strcmp(argv[i], "--version") == 0) {
+				if (++i == argc)
+					die_usage("usage: %s", usage);
+				fa->version = argv[i];
 			} else
 				die_usage("unknown option %s; usage: %s",
 				    argv[i], usage);

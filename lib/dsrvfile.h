@@ -21,11 +21,17 @@
  *
  *   data chunk i:  %02x/%08x-%08x-%08x  (file crc >> 24, file crc, i,
  *                  chunk crc)
+ *   of a stream:   %02x/%016x-%08x-%08x (upload id >> 56, upload id,
+ *                  i, chunk crc)
  *   metadata:      index/<sanitized name>-%08x  (file crc)
  *
- * Every name is a function of the content, so writing the same file
- * twice writes the same chunks, and prefix matching needs no reads of
- * the metadata of files that cannot match.
+ * When a name is taken by other bytes (a crc32 twin, a rotted chunk)
+ * the writer takes the name followed by "-1", "-2", ... up to
+ * DSRV_ALT_MAX, the first that is free or already holds the same bytes,
+ * and the metadata records k for a data chunk.  Every name is a
+ * function of the content (and for a stream of its upload id), so
+ * writing the same file twice writes the same chunks, and prefix
+ * matching needs no reads of the metadata of files that cannot match.
  *
  * dsrvfile_meta.c has the names and the metadata format,
  * dsrvfile_write.c the writer, dsrvfile_read.c the reader and matching.
@@ -41,12 +47,15 @@
 
 #define DSRV_CHUNK_SIZE		(8 * 1024 * 1024)
 #define DSRV_META_DIR		"index"
-#define DSRV_META_VERSION	1
+#define DSRV_META_VERSION	2	/* written when alt or upload is used */
+#define DSRV_META_VERSION_D	1	/* D's names only: what D can read */
+#define DSRV_ALT_MAX		16
 #define DSRV_SANITIZED_MAX	190
 
 struct dsrv_chunk_meta {
 	uint64_t	 length;
 	uint32_t	 crc;
+	uint32_t	 alt;		/* 0, or the name has "-alt" added */
 };
 
 struct dsrv_file_meta {
@@ -56,6 +65,7 @@ struct dsrv_file_meta {
 	uint8_t		 sha256[32];
 	int		 has_sha256;
 	uint64_t	 stored_at;	/* unix seconds, client clock at put */
+	uint64_t	 upload;	/* 0, or a stream's upload id */
 	size_t		 nchunks;
 	struct dsrv_chunk_meta *chunks;
 	char		 metaname[CHUNK_NAME_MAX + 1];	/* index/... */
@@ -64,9 +74,14 @@ struct dsrv_file_meta {
 void	dsrv_meta_free(struct dsrv_file_meta *);
 /* A deep copy for the caller to keep; NULL: no memory. */
 struct dsrv_file_meta *dsrv_meta_copy(const struct dsrv_file_meta *);
+/* The name of chunk i of the file m, as its metadata says. */
+void	dsrv_chunk_name(const struct dsrv_file_meta *m, size_t i,
+	    char out[CHUNK_NAME_MAX + 1]);
+/* D's name of a data chunk: alt 0 of a file that is not a stream. */
 void	dsrv_data_name(uint32_t filecrc, uint32_t index, uint32_t chunkcrc,
 	    char out[CHUNK_NAME_MAX + 1]);
-void	dsrv_meta_name(const char *filename, uint32_t filecrc,
+/* The metadata chunk's name; alt 0 is D's. */
+void	dsrv_meta_name(const char *filename, uint32_t filecrc, uint32_t alt,
 	    char out[CHUNK_NAME_MAX + 1]);
 /* The metadata chunk's payload; *out is malloc'ed. */
 int	dsrv_meta_encode(const struct dsrv_file_meta *, uint8_t **out,
@@ -80,6 +95,18 @@ int	dsrv_meta_decode(const uint8_t *, size_t, struct dsrv_file_meta **,
 
 typedef void (*dsrv_progress_fn)(uint64_t done, uint64_t total, void *arg);
 
+/*
+ * What a writer moved: bytes sent in WRITEs (the metadata's too, and
+ * those the server refused as taken), and data found already stored.
+ */
+struct dsrv_xfer_stats {
+	uint64_t	 sent;
+	uint64_t	 skipped;
+	uint64_t	 chunks_sent;
+	uint64_t	 chunks_skipped;
+	uint64_t	 alternates;	/* chunks stored under an alternate name */
+};
+
 struct dsrv_xfer_opts {
 	int		 parallel;	/* chunks in flight, 0 = 4 */
 	/*
@@ -89,6 +116,8 @@ struct dsrv_xfer_opts {
 	int		 sha256;
 	dsrv_progress_fn progress;	/* called from the caller's thread */
 	void		*arg;
+	/* Writer: filled in by dsrv_writer_close (NULL: not wanted). */
+	struct dsrv_xfer_stats *stats;
 };
 
 /*
@@ -96,11 +125,26 @@ struct dsrv_xfer_opts {
  * name holds the file's crc32.  The sha256 is computed from the data
  * as it is written and recorded when opts->sha256 is set or one is
  * declared; a declared one must match it.
+ *
+ * Before a data chunk is sent the server is asked for the digest of
+ * its name (DIGEST): a chunk already there with the same bytes is not
+ * sent again, one with other bytes makes the writer take the next
+ * alternate name.
  */
 struct dsrv_writer;
 struct dsrv_writer *dsrv_writer_open(struct dsrv_pool *, const char *name,
 	    uint64_t length, uint32_t crc,
 	    const uint8_t *sha256 /* NULL: none */,
+	    const struct dsrv_xfer_opts *, char *err, size_t errlen);
+/*
+ * A stream: length and crc32 unknown until the end.  The chunks are
+ * named from a fresh random upload id, the sha256 is always recorded
+ * and readers check it.  length and crc, when not NULL, are what the
+ * caller declares; close checks them and writes no metadata if the
+ * data differs.
+ */
+struct dsrv_writer *dsrv_writer_stream(struct dsrv_pool *, const char *name,
+	    const uint64_t *length, const uint32_t *crc,
 	    const struct dsrv_xfer_opts *, char *err, size_t errlen);
 int	dsrv_writer_write(struct dsrv_writer *, const void *, size_t,
 	    char *err, size_t errlen);
@@ -114,7 +158,8 @@ void	dsrv_writer_abort(struct dsrv_writer *);
 
 /*
  * The reader: writes the file to fd in order, checking every chunk crc,
- * the cumulative crc and with opts->sha256 the sha256.  WIRE_E_CORRUPT
+ * the cumulative crc and with opts->sha256 (always for a stream) the
+ * sha256.  WIRE_E_CORRUPT
  * with an error naming the chunk when the data is wrong or lost (a
  * mismatch, or a chunk the server reports corrupt or missing); -1 when
  * the transfer itself failed.
@@ -134,5 +179,15 @@ int	dsrv_match(struct dsrv_pool *, const char *prefix, int parallel,
 /* The newest (stored_at) metadata whose name is exactly name; 3 (NOTFOUND) if none. */
 int	dsrv_file_find(struct dsrv_pool *, const char *name,
 	    struct dsrv_file_meta **, char *err, size_t errlen);
+/*
+ * Every version of the file name, newest first (stored_at, then the
+ * metadata name); *n is 0 and 3 (NOTFOUND) returned when there is none.
+ * Free with dsrv_versions_free.
+ */
+int	dsrv_file_versions(struct dsrv_pool *, const char *name,
+	    struct dsrv_file_meta ***, size_t *n, char *err, size_t errlen);
+void	dsrv_versions_free(struct dsrv_file_meta **, size_t);
+/* Newest first: stored_at, then metadata name, for qsort. */
+int	dsrv_meta_newest_cmp(const void *, const void *);
 
 #endif /* DSRV_FILE_H */

@@ -65,6 +65,9 @@ xfer_parallel(const struct dsrv_xfer_opts *o)
  * an empty name, the caller decides what that means).
  */
 size_t	 dsrvfile_sanitize(const char *, char *, size_t);
+/* A data chunk's name: D's from filecrc, or a stream's from upload. */
+void	 dsrvfile_chunk_name(uint32_t filecrc, uint64_t upload, uint32_t index,
+	    uint32_t crc, uint32_t alt, char out[CHUNK_NAME_MAX + 1]);
 /*
  * The D scheme: every chunk but the last is DSRV_CHUNK_SIZE bytes, the
  * last one is not empty, and the chunk crcs combine to the file's.

@@ -72,20 +72,48 @@ void
 dsrv_data_name(uint32_t filecrc, uint32_t index, uint32_t chunkcrc,
     char out[CHUNK_NAME_MAX + 1])
 {
-	(void)snprintf(out, CHUNK_NAME_MAX + 1, "%02x/%08x-%08x-%08x",
-	    filecrc >> 24, filecrc, index, chunkcrc);
+	dsrvfile_chunk_name(filecrc, 0, index, chunkcrc, 0, out);
 }
 
 void
-dsrv_meta_name(const char *filename, uint32_t filecrc,
+dsrvfile_chunk_name(uint32_t filecrc, uint64_t upload, uint32_t index,
+    uint32_t crc, uint32_t alt, char out[CHUNK_NAME_MAX + 1])
+{
+	int	 n;
+
+	if (upload != 0)
+		n = snprintf(out, CHUNK_NAME_MAX + 1, "%02x/%016" PRIx64
+		    "-%08x-%08x", (unsigned int)(upload >> 56), upload, index,
+		    crc);
+	else
+		n = snprintf(out, CHUNK_NAME_MAX + 1, "%02x/%08x-%08x-%08x",
+		    filecrc >> 24, filecrc, index, crc);
+	if (alt != 0 && n > 0 && n < CHUNK_NAME_MAX + 1)
+		(void)snprintf(out + n, CHUNK_NAME_MAX + 1 - n, "-%u", alt);
+}
+
+void
+dsrv_chunk_name(const struct dsrv_file_meta *m, size_t i,
+    char out[CHUNK_NAME_MAX + 1])
+{
+	dsrvfile_chunk_name(m->crc, m->upload, (uint32_t)i, m->chunks[i].crc,
+	    m->chunks[i].alt, out);
+}
+
+void
+dsrv_meta_name(const char *filename, uint32_t filecrc, uint32_t alt,
     char out[CHUNK_NAME_MAX + 1])
 {
 	char	 s[DSRV_SANITIZED_MAX + 1];
 
 	if (dsrvfile_sanitize(filename, s, sizeof(s)) == 0)
 		(void)strlcpy(s, "_", sizeof(s));
-	(void)snprintf(out, CHUNK_NAME_MAX + 1, DSRV_META_DIR "/%s-%08x", s,
-	    filecrc);
+	if (alt == 0)
+		(void)snprintf(out, CHUNK_NAME_MAX + 1, DSRV_META_DIR
+		    "/%s-%08x", s, filecrc);
+	else
+		(void)snprintf(out, CHUNK_NAME_MAX + 1, DSRV_META_DIR
+		    "/%s-%08x-%u", s, filecrc, alt);
 }
 
 /*
@@ -139,8 +167,19 @@ dsrvfile_meta_check(const struct dsrv_file_meta *m, char *err, size_t errlen)
 		    "%" PRIu64 " bytes", m->name, m->nchunks, m->length);
 		return (-1);
 	}
+	if (m->upload != 0 && !m->has_sha256) {
+		errf(err, errlen, "%s: metadata of a stream without a "
+		    "sha256", m->name);
+		return (-1);
+	}
 	crc = crc32(0L, Z_NULL, 0);
 	for (i = 0, off = 0; i < m->nchunks; i++) {
+		if (m->chunks[i].alt > DSRV_ALT_MAX) {
+			errf(err, errlen, "%s: metadata: chunk %zu has "
+			    "alternate name %u, more than %d", m->name, i,
+			    m->chunks[i].alt, DSRV_ALT_MAX);
+			return (-1);
+		}
 		want = m->length - off < DSRV_CHUNK_SIZE ? m->length - off :
 		    DSRV_CHUNK_SIZE;
 		if (m->chunks[i].length != want) {
@@ -170,7 +209,7 @@ dsrv_meta_encode(const struct dsrv_file_meta *m, uint8_t **out, size_t *len,
 	ChunkMeta	*cm = NULL, **cmp = NULL;
 	uint8_t		*packed = NULL, *buf = NULL;
 	size_t		 i, plen, nfields, total, off, l;
-	int		 rc = -1;
+	int		 rc = -1, version = DSRV_META_VERSION_D;
 
 	if (dsrvfile_meta_check(m, err, errlen) == -1)
 		return (-1);
@@ -187,8 +226,15 @@ dsrv_meta_encode(const struct dsrv_file_meta *m, uint8_t **out, size_t *len,
 		chunk_meta__init(&cm[i]);
 		cm[i].length = m->chunks[i].length;
 		cm[i].crc32 = m->chunks[i].crc;
+		cm[i].alt = m->chunks[i].alt;
+		if (cm[i].alt != 0)
+			version = DSRV_META_VERSION;
 		cmp[i] = &cm[i];
 	}
+	/* D's readers know version 1: keep it while D's names do. */
+	fm.upload = m->upload;
+	if (m->upload != 0)
+		version = DSRV_META_VERSION;
 	fm.name = m->name;
 	fm.length = m->length;
 	fm.crc32 = m->crc;
@@ -215,7 +261,7 @@ dsrv_meta_encode(const struct dsrv_file_meta *m, uint8_t **out, size_t *len,
 		goto internal;
 	off = 0;
 	if (wire_field_uint(buf, total, &off, META_F_VERSION,
-	    DSRV_META_VERSION) == -1 ||
+	    version) == -1 ||
 	    wire_field_uint(buf, total, &off, META_F_PACKLEN, plen) == -1)
 		goto internal;
 	i = 0;
@@ -244,12 +290,48 @@ dsrv_meta_encode(const struct dsrv_file_meta *m, uint8_t **out, size_t *len,
 	return (rc);
 }
 
+/*
+ * What decoding may allocate.  A chunk entry of a real file packs into
+ * 7 bytes or more (an 8 MiB length, a crc32 that may be 0 and so left
+ * out) and unpacks into 48: 8 times the packed size, with room for the
+ * name, is enough for any file, and an 8 MiB metadata chunk of empty
+ * entries stops at 64 MiB instead of the ~400 it would take.
+ */
+#define META_BUDGET(plen)	(8 * (size_t)(plen) + 65536)
+
+struct meta_budget {
+	size_t	 left;
+	int	 over;
+};
+
+static void *
+meta_alloc(void *arg, size_t size)
+{
+	struct meta_budget	*b = arg;
+
+	if (size > b->left) {
+		b->over = 1;
+		return (NULL);
+	}
+	b->left -= size;
+	return (malloc(size));
+}
+
+static void
+meta_free(void *arg, void *p)
+{
+	free(p);
+}
+
 int
 dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
     char *err, size_t errlen)
 {
 	struct dsrv_file_meta	*m = NULL;
 	FileMeta		*fm = NULL;
+	ProtobufCAllocator	 alloc;
+	struct meta_budget	 budget = { 0, 0 };
+	uint64_t		 version = 0;
 	const uint8_t		*val;
 	const char		*errstr;
 	uint8_t			*packed = NULL, tag, type;
@@ -264,10 +346,13 @@ dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
 		case META_F_VERSION:
 			if (nfield != 1 || type != WIRE_T_UINT)
 				goto bad;
-			if (be64_get(val) != DSRV_META_VERSION) {
+			version = be64_get(val);
+			if (version != DSRV_META_VERSION_D &&
+			    version != DSRV_META_VERSION) {
 				errf(err, errlen, "metadata format "
-				    "version %" PRIu64 ", not %d",
-				    be64_get(val), DSRV_META_VERSION);
+				    "version %" PRIu64 ", not %d or %d",
+				    version, DSRV_META_VERSION_D,
+				    DSRV_META_VERSION);
 				goto done;
 			}
 			break;
@@ -297,9 +382,27 @@ dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
 	}
 	if (nfield < 3 || got != plen)
 		goto bad;
-	if ((fm = file_meta__unpack(NULL, plen, packed)) == NULL) {
-		errf(err, errlen, "metadata: the protobuf does "
-		    "not decode");
+	/*
+	 * The server is not trusted: protobuf-c allocates for every
+	 * repeated entry, however empty, so its allocations get a budget
+	 * of a small multiple of the packed size before the count is seen.
+	 */
+	budget.left = META_BUDGET(plen);
+	alloc.alloc = meta_alloc;
+	alloc.free = meta_free;
+	alloc.allocator_data = &budget;
+	if ((fm = file_meta__unpack(&alloc, plen, packed)) == NULL) {
+		if (budget.over)
+			errf(err, errlen, "metadata: decoding it would take "
+			    "more than %zu bytes of memory", META_BUDGET(plen));
+		else
+			errf(err, errlen, "metadata: the protobuf does "
+			    "not decode");
+		goto done;
+	}
+	if (fm->n_chunks > DSRV_CHUNKS_MAX) {
+		errf(err, errlen, "metadata: %zu chunks, more than %d",
+		    fm->n_chunks, DSRV_CHUNKS_MAX);
 		goto done;
 	}
 	if (fm->sha256.len != 0 && fm->sha256.len != 32) {
@@ -320,10 +423,16 @@ dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
 	}
 	m->stored_at = fm->stored_at;
 	m->nchunks = fm->n_chunks;
+	m->upload = fm->upload;
 	for (i = 0; i < m->nchunks; i++) {
 		m->chunks[i].length = fm->chunks[i]->length;
 		m->chunks[i].crc = fm->chunks[i]->crc32;
+		m->chunks[i].alt = fm->chunks[i]->alt;
+		if (m->chunks[i].alt != 0 && version == DSRV_META_VERSION_D)
+			goto bad;
 	}
+	if (m->upload != 0 && version == DSRV_META_VERSION_D)
+		goto bad;
 	if (dsrvfile_meta_check(m, err, errlen) == -1)
 		goto done;
 	*mp = m;
@@ -337,10 +446,26 @@ dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
 	errf(err, errlen, "out of memory");
  done:
 	if (fm != NULL)
-		file_meta__free_unpacked(fm, NULL);
+		file_meta__free_unpacked(fm, &alloc);
 	free(packed);
 	dsrv_meta_free(m);
 	return (rc);
+}
+
+/* name is base with "-k" added, k an alternate's number. */
+static int
+meta_altname(const char *base, const char *name)
+{
+	const char	*errstr;
+	size_t		 l = strlen(base);
+	long long	 k;
+
+	if (strncmp(name, base, l) != 0 || name[l] != '-' ||
+	    name[l + 1] < '1' || name[l + 1] > '9' ||
+	    strspn(name + l + 1, "0123456789") != strlen(name + l + 1))
+		return (0);
+	k = strtonum(name + l + 1, 1, DSRV_ALT_MAX, &errstr);
+	return (errstr == NULL && k > 0);
 }
 
 /* A metadata chunk under another file's name is as corrupt as a bad field. */
@@ -362,8 +487,8 @@ dsrvfile_meta_fetch(struct dsrv_pool *pool, const char *metaname, uint8_t *buf,
 		    dsrv_pool_peer(pool), metaname, e);
 		return (WIRE_E_CORRUPT);
 	}
-	dsrv_meta_name(m->name, m->crc, want);
-	if (strcmp(want, metaname) != 0) {
+	dsrv_meta_name(m->name, m->crc, 0, want);
+	if (strcmp(want, metaname) != 0 && !meta_altname(want, metaname)) {
 		errf(err, errlen, "%s: %s: metadata of another "
 		    "file (%s)", dsrv_pool_peer(pool), metaname, want);
 		dsrv_meta_free(m);

@@ -97,7 +97,7 @@ reader_main(void *arg)
 		(void)pthread_mutex_unlock(&r->mtx);
 
 		cm = &r->m->chunks[i];
-		dsrv_data_name(r->m->crc, (uint32_t)i, cm->crc, name);
+		dsrv_chunk_name(r->m, i, name);
 		rc = dsrv_pool_read(r->pool, name, s->data, DSRV_CHUNK_SIZE,
 		    &len, err, sizeof(err));
 		if (rc == WIRE_E_OK)
@@ -155,7 +155,8 @@ dsrv_file_read(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 
 	if (dsrvfile_meta_check(m, err, errlen) == -1)
 		return (-1);
-	checksha = opts != NULL && opts->sha256;
+	/* A stream's chunks are tied to it only by the sums: check both. */
+	checksha = (opts != NULL && opts->sha256) || m->upload != 0;
 	if (checksha && !m->has_sha256) {
 		errf(err, errlen, "%s: no sha256 was stored with "
 		    "the file", m->name);
@@ -310,14 +311,25 @@ static int	 match_run(struct dsrv_pool *, const char *, int, int,
 		    int (*)(const struct dsrv_file_meta *, void *), void *,
 		    char *, size_t);
 
-/* index/<S>-%08x: keep names whose S starts with (or is) the prefix. */
+/*
+ * index/<S>-%08x, or index/<S>-%08x-<k> for an alternate: keep names
+ * whose S starts with (or is) the prefix.  The two cannot be mistaken
+ * for each other: the first ends in 8 hex digits, the second in a '-'
+ * and at most two decimal ones.
+ */
 static int
 match_list_cb(const char *base, void *arg)
 {
 	struct match	*mt = arg;
-	size_t		 l = strlen(base), slen, i;
+	size_t		 l = strlen(base), slen, i, d;
 	char		**n;
 
+	for (d = 0; d < 3 && d < l && base[l - 1 - d] >= '0' &&
+	    base[l - 1 - d] <= '9'; d++)
+		;
+	if (d > 0 && d < 3 && d < l && base[l - 1 - d] == '-' &&
+	    base[l - d] != '0')
+		l -= d + 1;
 	if (l < 10 || base[l - 9] != '-')
 		return (0);
 	for (i = l - 8; i < l; i++)
@@ -513,44 +525,84 @@ dsrv_match(struct dsrv_pool *pool, const char *prefix, int parallel,
 	    err, errlen));
 }
 
-struct find {
-	struct dsrv_file_meta	*best;
+/* Newest first: stored_at, then the metadata name, for one order always. */
+int
+dsrv_meta_newest_cmp(const void *a, const void *b)
+{
+	const struct dsrv_file_meta	*x = *(const struct dsrv_file_meta **)a;
+	const struct dsrv_file_meta	*y = *(const struct dsrv_file_meta **)b;
+
+	if (x->stored_at != y->stored_at)
+		return (x->stored_at > y->stored_at ? -1 : 1);
+	return (strcmp(x->metaname, y->metaname));
+}
+
+struct versions {
+	struct dsrv_file_meta	**v;
+	size_t			  n, cap;
+	int			  nomem;
 };
 
-static int	 find_cb(const struct dsrv_file_meta *, void *);
+static int	 versions_cb(const struct dsrv_file_meta *, void *);
 
 static int
-find_cb(const struct dsrv_file_meta *m, void *arg)
+versions_cb(const struct dsrv_file_meta *m, void *arg)
 {
-	struct find		*f = arg;
-	struct dsrv_file_meta	*c;
+	struct versions		 *vs = arg;
+	struct dsrv_file_meta	**nv;
+	size_t			  ncap;
 
-	if (f->best != NULL && (f->best->stored_at > m->stored_at ||
-	    (f->best->stored_at == m->stored_at &&
-	    strcmp(f->best->metaname, m->metaname) > 0)))
-		return (0);
+	if (vs->n == vs->cap) {
+		ncap = vs->cap == 0 ? 4 : vs->cap * 2;
+		if ((nv = reallocarray(vs->v, ncap, sizeof(*nv))) == NULL) {
+			vs->nomem = 1;
+			return (-1);
+		}
+		vs->v = nv;
+		vs->cap = ncap;
+	}
 	/* The callback's metadata is freed after it returns: copy it. */
-	if ((c = dsrv_meta_copy(m)) == NULL)
+	if ((vs->v[vs->n] = dsrv_meta_copy(m)) == NULL) {
+		vs->nomem = 1;
 		return (-1);
-	dsrv_meta_free(f->best);
-	f->best = c;
+	}
+	vs->n++;
 	return (0);
 }
 
-int
-dsrv_file_find(struct dsrv_pool *pool, const char *name,
-    struct dsrv_file_meta **mp, char *err, size_t errlen)
+void
+dsrv_versions_free(struct dsrv_file_meta **v, size_t n)
 {
-	struct find	 f = { NULL };
+	while (n > 0)
+		dsrv_meta_free(v[--n]);
+	free(v);
+}
+
+int
+dsrv_file_versions(struct dsrv_pool *pool, const char *name,
+    struct dsrv_file_meta ***vp, size_t *np, char *err, size_t errlen)
+{
+	struct versions	 vs;
 	int		 rc;
 
-	*mp = NULL;
-	rc = match_run(pool, name, 1, 0, find_cb, &f, err, errlen);
-	if (f.best != NULL) {
+	*vp = NULL;
+	*np = 0;
+	memset(&vs, 0, sizeof(vs));
+	err[0] = '\0';
+	rc = match_run(pool, name, 1, 0, versions_cb, &vs, err, errlen);
+	if (vs.nomem) {
+		dsrv_versions_free(vs.v, vs.n);
+		errf(err, errlen, "out of memory");
+		return (-1);
+	}
+	if (vs.n > 0) {
 		/* An unreadable older version does not hide a good one. */
-		*mp = f.best;
+		qsort(vs.v, vs.n, sizeof(*vs.v), dsrv_meta_newest_cmp);
+		*vp = vs.v;
+		*np = vs.n;
 		return (WIRE_E_OK);
 	}
+	free(vs.v);
 	if (rc == -1 && err[0] == '\0')
 		errf(err, errlen, "out of memory");
 	if (rc != WIRE_E_OK)
@@ -558,4 +610,22 @@ dsrv_file_find(struct dsrv_pool *pool, const char *name,
 	errf(err, errlen, "%s: %s: no such file",
 	    dsrv_pool_peer(pool), name);
 	return (WIRE_E_NOTFOUND);
+}
+
+int
+dsrv_file_find(struct dsrv_pool *pool, const char *name,
+    struct dsrv_file_meta **mp, char *err, size_t errlen)
+{
+	struct dsrv_file_meta	**v;
+	size_t			  n;
+	int			  rc;
+
+	*mp = NULL;
+	if ((rc = dsrv_file_versions(pool, name, &v, &n, err, errlen)) !=
+	    WIRE_E_OK)
+		return (rc);
+	*mp = v[0];
+	v[0] = NULL;
+	dsrv_versions_free(v, n);
+	return (WIRE_E_OK);
 }

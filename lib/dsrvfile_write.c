@@ -15,10 +15,12 @@
  */
 
 /*
- * The file layer's writer: the caller's thread cuts a file into data
- * chunks, worker threads write them through the pool, and the metadata
- * chunk (dsrvfile_meta.c) is written last, only when the length, the
- * cumulative crc32 and the sha256 are what was declared.
+ * The file layer's writer: the caller's thread cuts a file (or a
+ * stream) into data chunks, worker threads store them through the
+ * pool, each under the first of its names that is free or already
+ * holds the same bytes, and the metadata chunk (dsrvfile_meta.c) is
+ * written last, only when the length, the cumulative crc32 and the
+ * sha256 are what was declared.
  */
 #include <sys/types.h>
 
@@ -59,6 +61,11 @@ struct dsrv_writer {
 	char			*name;
 	uint64_t		 length;
 	uint32_t		 crc;
+	int			 stream;
+	uint64_t		 upload;	/* a stream's, never 0 */
+	int			 len_declared;	/* a stream's length is */
+	int			 crc_declared;	/* a stream's crc32 is */
+	int			 digest;	/* the server answers DIGEST */
 	uint8_t			 sha256[32];	/* declared, then computed */
 	int			 sha_declared;
 	int			 sha_on;	/* hashing what is written */
@@ -83,14 +90,19 @@ struct dsrv_writer {
 	int			 failed;
 	uint64_t		 written;	/* bytes of finished chunks */
 	uint64_t		 reported;
+	struct dsrv_xfer_stats	 stats;
 	char			 ferr[DSRV_CLIENT_ERRLEN];
 };
 
+static struct dsrv_writer *writer_new(struct dsrv_pool *, const char *,
+		    uint64_t, const struct dsrv_xfer_opts *, char *, size_t);
 static void	*writer_main(void *);
+static int	 writer_put(struct dsrv_writer *, const struct wbuf *,
+		    uint32_t, uint32_t *, int *, uint64_t *, char *, size_t);
 static void	 writer_fail(struct dsrv_writer *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static struct wbuf *writer_buf(struct dsrv_writer *);
-static void	 writer_submit(struct dsrv_writer *, struct wbuf *);
+static int	 writer_submit(struct dsrv_writer *, struct wbuf *);
 static void	 writer_progress(struct dsrv_writer *);
 static void	 writer_stop(struct dsrv_writer *);
 static void	 writer_free(struct dsrv_writer *);
@@ -98,10 +110,10 @@ static int	 writer_meta(struct dsrv_writer *, char *, size_t);
 static int	 meta_same(const struct dsrv_file_meta *,
 		    const struct dsrv_file_meta *);
 
-struct dsrv_writer *
-dsrv_writer_open(struct dsrv_pool *pool, const char *name, uint64_t length,
-    uint32_t crc, const uint8_t *sha256, const struct dsrv_xfer_opts *opts,
-    char *err, size_t errlen)
+/* The common part of both kinds; maxchunks for the chunks expected. */
+static struct dsrv_writer *
+writer_new(struct dsrv_pool *pool, const char *name, uint64_t maxchunks,
+    const struct dsrv_xfer_opts *opts, char *err, size_t errlen)
 {
 	struct dsrv_writer	*w;
 	int			 i, e;
@@ -112,29 +124,15 @@ dsrv_writer_open(struct dsrv_pool *pool, const char *name, uint64_t length,
 		    "%d bytes", DSRV_NAME_MAX);
 		return (NULL);
 	}
-	if (length / DSRV_CHUNK_SIZE >= DSRV_CHUNKS_MAX) {
-		errf(err, errlen, "%s: %" PRIu64 " bytes is too "
-		    "large a file", name, length);
-		return (NULL);
-	}
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		goto nomem;
 	w->pool = pool;
-	w->length = length;
-	w->crc = crc;
-	if (sha256 != NULL) {
-		memcpy(w->sha256, sha256, sizeof(w->sha256));
-		w->sha_declared = 1;
-	}
+	w->digest = 1;
 	if (opts != NULL)
 		w->opts = *opts;
-	if (w->sha_declared || w->opts.sha256) {
-		w->sha_on = 1;
-		dsrv_sha256_init(&w->sha);
-	}
 	w->nthreads = xfer_parallel(opts);
 	w->maxbufs = w->nthreads + 1;
-	w->maxchunks = length / DSRV_CHUNK_SIZE + 1;
+	w->maxchunks = maxchunks;
 	w->qtail = &w->queue;
 	if ((w->name = strdup(name)) == NULL ||
 	    (w->chunks = calloc(w->maxchunks, sizeof(*w->chunks))) == NULL ||
@@ -171,6 +169,66 @@ dsrv_writer_open(struct dsrv_pool *pool, const char *name, uint64_t length,
 	return (NULL);
 }
 
+struct dsrv_writer *
+dsrv_writer_open(struct dsrv_pool *pool, const char *name, uint64_t length,
+    uint32_t crc, const uint8_t *sha256, const struct dsrv_xfer_opts *opts,
+    char *err, size_t errlen)
+{
+	struct dsrv_writer	*w;
+
+	if (length / DSRV_CHUNK_SIZE >= DSRV_CHUNKS_MAX) {
+		errf(err, errlen, "%s: %" PRIu64 " bytes is too "
+		    "large a file", name, length);
+		return (NULL);
+	}
+	if ((w = writer_new(pool, name, length / DSRV_CHUNK_SIZE + 1, opts,
+	    err, errlen)) == NULL)
+		return (NULL);
+	w->length = length;
+	w->crc = crc;
+	if (sha256 != NULL) {
+		memcpy(w->sha256, sha256, sizeof(w->sha256));
+		w->sha_declared = 1;
+	}
+	if (w->sha_declared || w->opts.sha256) {
+		w->sha_on = 1;
+		dsrv_sha256_init(&w->sha);
+	}
+	return (w);
+}
+
+struct dsrv_writer *
+dsrv_writer_stream(struct dsrv_pool *pool, const char *name,
+    const uint64_t *length, const uint32_t *crc,
+    const struct dsrv_xfer_opts *opts, char *err, size_t errlen)
+{
+	struct dsrv_writer	*w;
+
+	if (length != NULL && *length / DSRV_CHUNK_SIZE >= DSRV_CHUNKS_MAX) {
+		errf(err, errlen, "%s: %" PRIu64 " bytes is too "
+		    "large a file", name, *length);
+		return (NULL);
+	}
+	if ((w = writer_new(pool, name, 64, opts, err, errlen)) == NULL)
+		return (NULL);
+	w->stream = 1;
+	/* Names nobody else's upload can have: 64 random bits, not 0. */
+	do {
+		randombytes_buf(&w->upload, sizeof(w->upload));
+	} while (w->upload == 0);
+	if (length != NULL) {
+		w->length = *length;
+		w->len_declared = 1;
+	}
+	if (crc != NULL) {
+		w->crc = *crc;
+		w->crc_declared = 1;
+	}
+	w->sha_on = 1;
+	dsrv_sha256_init(&w->sha);
+	return (w);
+}
+
 /* The first failure wins; later chunks are then skipped. */
 static void
 writer_fail(struct dsrv_writer *w, const char *fmt, ...)
@@ -185,15 +243,81 @@ writer_fail(struct dsrv_writer *w, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Store one chunk under its name, or the first alternate that is free
+ * or holds the same bytes.  DIGEST tells which without sending: the
+ * same length, crc32 and sha256 is this chunk, anything else (or a
+ * chunk the server finds corrupt) is not.  A server or key without
+ * DIGEST leaves WRITE to tell: it succeeds for the same bytes and
+ * answers EXISTS for others.  *alt is the name taken, *skipped 1 when
+ * it was there already; *sent counts the bytes of every WRITE answered,
+ * taken or not.
+ */
+static int
+writer_put(struct dsrv_writer *w, const struct wbuf *b, uint32_t crc,
+    uint32_t *alt, int *skipped, uint64_t *sent, char *err, size_t errlen)
+{
+	char		 name[CHUNK_NAME_MAX + 1];
+	uint8_t		 sha[32], ssha[32];
+	uint64_t	 slen;
+	uint32_t	 k, scrc;
+	int		 rc, hashed = 0;
+
+	*skipped = 0;
+	for (k = 0; k <= DSRV_ALT_MAX; k++) {
+		dsrvfile_chunk_name(w->crc, w->upload, b->index, crc, k, name);
+		if (__atomic_load_n(&w->digest, __ATOMIC_RELAXED)) {
+			rc = dsrv_pool_digest(w->pool, name, &slen, &scrc,
+			    ssha, err, errlen);
+			if (rc == WIRE_E_OK) {
+				if (slen == b->len && scrc == crc) {
+					if (!hashed) {
+						dsrv_sha256(sha, b->data,
+						    b->len);
+						hashed = 1;
+					}
+					if (sodium_memcmp(sha, ssha,
+					    sizeof(sha)) == 0) {
+						*alt = k;
+						*skipped = 1;
+						return (0);
+					}
+				}
+				continue;
+			}
+			if (rc == WIRE_E_CORRUPT)
+				continue;
+			if (rc == WIRE_E_BADREQUEST || rc == WIRE_E_PERM)
+				__atomic_store_n(&w->digest, 0,
+				    __ATOMIC_RELAXED);
+			else if (rc != WIRE_E_NOTFOUND)
+				return (-1);
+		}
+		rc = dsrv_pool_write(w->pool, name, b->data, b->len, err,
+		    errlen);
+		if (rc > 0 || rc == WIRE_E_OK)
+			*sent += b->len;
+		if (rc == WIRE_E_OK) {
+			*alt = k;
+			return (0);
+		}
+		if (rc != WIRE_E_EXISTS)
+			return (-1);
+	}
+	errf(err, errlen, "%s and its %d alternate names are all taken by "
+	    "other data", name, DSRV_ALT_MAX);
+	return (-1);
+}
+
 static void *
 writer_main(void *arg)
 {
 	struct dsrv_writer	*w = arg;
 	struct wbuf		*b;
-	char			 name[CHUNK_NAME_MAX + 1];
 	char			 err[DSRV_CLIENT_ERRLEN];
-	uint32_t		 crc;
-	int			 rc;
+	uint64_t		 sent;
+	uint32_t		 crc, alt;
+	int			 rc, skipped;
 
 	(void)pthread_mutex_lock(&w->mtx);
 	for (;;) {
@@ -206,17 +330,26 @@ writer_main(void *arg)
 		if (!w->failed) {
 			(void)pthread_mutex_unlock(&w->mtx);
 			crc = crc32(0L, b->data, b->len);
-			dsrv_data_name(w->crc, b->index, crc, name);
-			rc = dsrv_pool_write(w->pool, name, b->data, b->len,
-			    err, sizeof(err));
+			sent = 0;
+			rc = writer_put(w, b, crc, &alt, &skipped, &sent, err,
+			    sizeof(err));
 			(void)pthread_mutex_lock(&w->mtx);
-			if (rc != WIRE_E_OK)
+			w->stats.sent += sent;
+			if (rc != 0)
 				writer_fail(w, "%s: chunk %" PRIu32 ": %s",
 				    w->name, b->index, err);
 			else {
 				w->chunks[b->index].length = b->len;
 				w->chunks[b->index].crc = crc;
+				w->chunks[b->index].alt = alt;
 				w->written += b->len;
+				if (skipped) {
+					w->stats.skipped += b->len;
+					w->stats.chunks_skipped++;
+				} else
+					w->stats.chunks_sent++;
+				if (alt != 0)
+					w->stats.alternates++;
 			}
 		}
 		b->len = 0;
@@ -265,10 +398,36 @@ writer_buf(struct dsrv_writer *w)
 	return (b);
 }
 
-static void
+/* Queue b as the next chunk; -1 (and failed) if a stream has too many. */
+static int
 writer_submit(struct dsrv_writer *w, struct wbuf *b)
 {
+	struct dsrv_chunk_meta	*nc;
+	size_t			 n;
+
 	(void)pthread_mutex_lock(&w->mtx);
+	if (w->next >= w->maxchunks) {
+		/* Only a stream can outgrow what it was opened with. */
+		n = w->maxchunks * 2;
+		if (n > DSRV_CHUNKS_MAX)
+			n = DSRV_CHUNKS_MAX;
+		if (w->next >= n || (nc = reallocarray(w->chunks, n,
+		    sizeof(*nc))) == NULL) {
+			if (w->next >= n)
+				writer_fail(w, "%s: more than %d chunks: too "
+				    "large a file", w->name, DSRV_CHUNKS_MAX);
+			else
+				writer_fail(w, "out of memory");
+			b->len = 0;
+			b->next = w->free;
+			w->free = b;
+			(void)pthread_mutex_unlock(&w->mtx);
+			return (-1);
+		}
+		memset(nc + w->maxchunks, 0, (n - w->maxchunks) * sizeof(*nc));
+		w->chunks = nc;
+		w->maxchunks = n;
+	}
 	b->index = w->next++;
 	b->next = NULL;
 	*w->qtail = b;
@@ -276,6 +435,7 @@ writer_submit(struct dsrv_writer *w, struct wbuf *b)
 	w->inflight++;
 	(void)pthread_cond_signal(&w->work);
 	(void)pthread_mutex_unlock(&w->mtx);
+	return (0);
 }
 
 /* In the caller's thread, without the lock. */
@@ -302,11 +462,12 @@ dsrv_writer_write(struct dsrv_writer *w, const void *data, size_t len,
     char *err, size_t errlen)
 {
 	const uint8_t	*p = data;
+	struct wbuf	*b;
 	size_t		 n;
 	int		 failed;
 
 	(void)pthread_mutex_lock(&w->mtx);
-	if (len > w->length - w->total)
+	if ((!w->stream || w->len_declared) && len > w->length - w->total)
 		writer_fail(w, "%s: more data than the %" PRIu64 " bytes "
 		    "declared", w->name, w->length);
 	failed = w->failed;
@@ -327,8 +488,10 @@ dsrv_writer_write(struct dsrv_writer *w, const void *data, size_t len,
 		p += n;
 		len -= n;
 		if (w->cur->len == DSRV_CHUNK_SIZE) {
-			writer_submit(w, w->cur);
+			b = w->cur;
 			w->cur = NULL;
+			if (writer_submit(w, b) == -1)
+				goto fail;
 		}
 	}
 	writer_progress(w);
@@ -398,7 +561,8 @@ static int
 meta_same(const struct dsrv_file_meta *a, const struct dsrv_file_meta *b)
 {
 	return (strcmp(a->name, b->name) == 0 && a->length == b->length &&
-	    a->crc == b->crc && (!a->has_sha256 || !b->has_sha256 ||
+	    a->crc == b->crc && a->upload == b->upload &&
+	    (!a->has_sha256 || !b->has_sha256 ||
 	    memcmp(a->sha256, b->sha256, 32) == 0) &&
 	    a->nchunks == b->nchunks && (a->nchunks == 0 ||
 	    memcmp(a->chunks, b->chunks, a->nchunks * sizeof(*a->chunks)) ==
@@ -409,15 +573,18 @@ meta_same(const struct dsrv_file_meta *a, const struct dsrv_file_meta *b)
  * The metadata chunk.  Its name depends only on the file's name and
  * crc, but stored_at makes its content differ between two puts of the
  * same file: an existing one that describes the same file is success.
+ * One that describes another file with the same name and crc32, or
+ * that cannot be read, sends this one to the next alternate name.
  */
 static int
 writer_meta(struct dsrv_writer *w, char *err, size_t errlen)
 {
 	struct dsrv_file_meta	 m, *old;
-	uint8_t			*buf, *rbuf;
+	uint8_t			*buf, *rbuf = NULL;
 	char			 e[DSRV_CLIENT_ERRLEN];
 	size_t			 len;
-	int			 rc;
+	uint32_t		 k;
+	int			 rc, same;
 
 	memset(&m, 0, sizeof(m));
 	m.name = w->name;
@@ -426,53 +593,71 @@ writer_meta(struct dsrv_writer *w, char *err, size_t errlen)
 	memcpy(m.sha256, w->sha256, sizeof(m.sha256));
 	m.has_sha256 = w->sha_on;
 	m.stored_at = (uint64_t)time(NULL);
+	m.upload = w->upload;
 	m.nchunks = w->next;
 	m.chunks = w->chunks;
-	dsrv_meta_name(w->name, w->crc, m.metaname);
 	if (dsrv_meta_encode(&m, &buf, &len, err, errlen) == -1)
 		return (-1);
-	rc = dsrv_pool_write(w->pool, m.metaname, buf, len, err, errlen);
+	for (k = 0; k <= DSRV_ALT_MAX; k++) {
+		dsrv_meta_name(w->name, w->crc, k, m.metaname);
+		rc = dsrv_pool_write(w->pool, m.metaname, buf, len, err,
+		    errlen);
+		if (rc > 0 || rc == WIRE_E_OK)
+			w->stats.sent += len;
+		if (rc == WIRE_E_OK)
+			break;
+		if (rc != WIRE_E_EXISTS)
+			break;
+		if (rbuf == NULL && (rbuf = malloc(WIRE_PAYLOAD_MAX)) == NULL) {
+			errf(err, errlen, "out of memory");
+			rc = -1;
+			break;
+		}
+		rc = dsrvfile_meta_fetch(w->pool, m.metaname, rbuf, &old, e,
+		    sizeof(e));
+		if (rc != WIRE_E_OK && rc != WIRE_E_CORRUPT) {
+			errf(err, errlen, "%s: %s exists and does not read "
+			    "back: %s", w->name, m.metaname, e);
+			break;
+		}
+		same = rc == WIRE_E_OK && meta_same(&m, old);
+		dsrv_meta_free(old);
+		if (same) {
+			rc = WIRE_E_OK;
+			break;
+		}
+		errf(err, errlen, "%s: %s: %s and its %d alternate names are "
+		    "all taken by the metadata of other files",
+		    dsrv_pool_peer(w->pool), w->name, m.metaname,
+		    DSRV_ALT_MAX);
+		rc = -1;
+	}
 	free(buf);
-	if (rc != WIRE_E_EXISTS)
-		return (rc == WIRE_E_OK ? 0 : -1);
-
-	if ((rbuf = malloc(WIRE_PAYLOAD_MAX)) == NULL) {
-		errf(err, errlen, "out of memory");
-		return (-1);
-	}
-	rc = dsrvfile_meta_fetch(w->pool, m.metaname, rbuf, &old, e, sizeof(e));
 	free(rbuf);
-	if (rc != WIRE_E_OK) {
-		errf(err, errlen, "%s: %s exists and does not read "
-		    "back: %s", w->name, m.metaname, e);
-		return (-1);
-	}
-	rc = meta_same(&m, old);
-	if (!rc)
-		errf(err, errlen, "%s: %s: %s exists, the metadata "
-		    "of another file (%s)", dsrv_pool_peer(w->pool), w->name,
-		    m.metaname, old->name);
-	dsrv_meta_free(old);
-	return (rc ? 0 : -1);
+	return (rc == WIRE_E_OK ? 0 : -1);
 }
 
 int
 dsrv_writer_close(struct dsrv_writer *w, char *err, size_t errlen)
 {
-	uint8_t	 sha[32];
-	uLong	 crc;
-	size_t	 i;
-	int	 rc = -1;
+	struct wbuf	*b;
+	uint8_t		 sha[32];
+	uLong		 crc;
+	size_t		 i;
+	int		 rc = -1;
 
 	if (w->cur != NULL && w->cur->len > 0) {
-		writer_submit(w, w->cur);
+		b = w->cur;
 		w->cur = NULL;
+		(void)writer_submit(w, b);
 	}
 	writer_stop(w);
 	if (w->failed) {
 		(void)strlcpy(err, w->ferr, errlen);
 		goto done;
 	}
+	if (w->stream && !w->len_declared)
+		w->length = w->total;
 	if (w->total != w->length) {
 		errf(err, errlen, "%s: %" PRIu64 " bytes of data, "
 		    "%" PRIu64 " declared: no metadata written", w->name,
@@ -484,6 +669,8 @@ dsrv_writer_close(struct dsrv_writer *w, char *err, size_t errlen)
 	for (i = 0; i < w->next; i++)
 		crc = crc32_combine(crc, w->chunks[i].crc,
 		    (z_off_t)w->chunks[i].length);
+	if (w->stream && !w->crc_declared)
+		w->crc = (uint32_t)crc;
 	if (crc != w->crc) {
 		errf(err, errlen, "%s: the data's crc32 is %08lx, "
 		    "%08x declared: no metadata written", w->name, crc,
@@ -509,6 +696,8 @@ dsrv_writer_close(struct dsrv_writer *w, char *err, size_t errlen)
 		w->opts.progress(w->length, w->length, w->opts.arg);
 	rc = 0;
  done:
+	if (w->opts.stats != NULL)
+		*w->opts.stats = w->stats;
 	writer_free(w);
 	return (rc);
 }

@@ -95,7 +95,7 @@ check_meta_names(void)
 	size_t		 i, dl;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		dsrv_meta_name(t[i].name, 0x0a1b2c3d, n);
+		dsrv_meta_name(t[i].name, 0x0a1b2c3d, 0, n);
 		is_str(n, t[i].want, "metadata name %s", t[i].want);
 		ok(chunk_name_check(n, strlen(n), &dl, &why) == 0 && dl == 5,
 		    "... is a valid chunk name");
@@ -103,7 +103,7 @@ check_meta_names(void)
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	longname[0] = '.';
-	dsrv_meta_name(longname, 0xffffffff, n);
+	dsrv_meta_name(longname, 0xffffffff, 0, n);
 	memset(want, 'x', DSRV_SANITIZED_MAX);
 	want[0] = '_';
 	(void)snprintf(want + DSRV_SANITIZED_MAX,
@@ -337,11 +337,11 @@ check_forged(void)
 	size_t			 off;
 
 	off = 0;
-	(void)wire_field_uint(buf, sizeof(buf), &off, 1, 2);
+	(void)wire_field_uint(buf, sizeof(buf), &off, 1, 3);
 	(void)wire_field_uint(buf, sizeof(buf), &off, 3, 0);
 	(void)wire_field_bytes(buf, sizeof(buf), &off, 2, "", 0);
 	ok(dsrv_meta_decode(buf, off, &d, err, sizeof(err)) == -1 &&
-	    strstr(err, "version") != NULL, "version 2 refused: %s", err);
+	    strstr(err, "version") != NULL, "version 3 refused: %s", err);
 
 	off = 0;
 	(void)wire_field_uint(buf, sizeof(buf), &off, 1, 1);
