@@ -208,10 +208,16 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		req.crc = hdr->paycrc;
 		break;
 	case WIRE_M_LIST:
-		if (paylen > WIRE_NAME_MAX || memchr(pay, '\0', paylen) !=
-		    NULL)
-			return req_respond(c, hdr->method, WIRE_E_BADREQUEST,
-			    "bad name to list after", NULL, 0);
+		/* The payload, if any, is the NAME to list after. */
+		if (paylen > 0 && chunk_base_check((const char *)pay, paylen,
+		    &errstr) == -1) {
+			log_info("%s key %s: LIST refused: bad name to list "
+			    "after: %s", c->peer, c->keyname, errstr);
+			(void)snprintf(msg, sizeof(msg), "bad name to list "
+			    "after: %s", errstr);
+			return req_respond(c, hdr->method, WIRE_E_BADNAME, msg,
+			    NULL, 0);
+		}
 		memcpy(req.after, pay, paylen);
 		if (buf_big(c) == -1)
 			return req_respond(c, hdr->method, WIRE_E_BUSY,
