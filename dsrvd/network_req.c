@@ -146,9 +146,12 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		return req_respond(c, hdr->method, WIRE_E_BADREQUEST,
 		    "unknown method", NULL, 0);
 	}
-	need = key_perm_for(hdr->method);
-	(void)key_perms_str(need, what, sizeof(what));
-	if ((c->perms & need) == 0) {
+	need = key_perm_need(hdr->method, hdr->name, hdr->namelen);
+	if (!key_perm_ok(c->perms, hdr->method, hdr->name, hdr->namelen)) {
+		if (need == (KEY_PERM_READ | KEY_PERM_META))
+			(void)strlcpy(what, "read or meta", sizeof(what));
+		else
+			(void)key_perms_str(need, what, sizeof(what));
 		log_warnx("%s key %s: %s refused: key lacks the %s permission",
 		    c->peer, c->keyname, wire_method_name(hdr->method), what);
 		return req_respond(c, hdr->method, WIRE_E_PERM, "key lacks the "
