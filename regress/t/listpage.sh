@@ -8,7 +8,8 @@
 # lists every name exactly once, in order, over several LISTs; dctl
 # match and stat find the files whose metadata sorts last, which only a
 # client that pages can see.  A LIST whose start name is not a NAME is
-# refused with BADNAME, and the connection serves on.
+# refused with BADNAME, and the connection serves on; storage refuses
+# one forged inside a network worker.
 
 . "$REGRESS/lib.sh"
 storage_tmpdir
@@ -100,6 +101,19 @@ check "the log says why" \
     grep -q "LIST refused: bad name to list after" "$DSRVD_LOG"
 check "the daemon runs on" alive "$DSRVD_PID"
 check "no process stopped the daemon" not grep -q "fatal in" "$DSRVD_LOG"
-stop_dsrvd
+
+# Storage checks the start name again: a network worker made to send
+# one that is not a NAME takes the daemon down.
+if command -v gdb >/dev/null 2>&1; then
+	ALLKIDS=$(kids "$DSRVD_PID")
+	forge_req "$(child_pids network | head -n 1)" IMSG_ST_LIST \
+	    -ex 'set $r->method = 4' -ex 'call (void)strcpy($r->name, "ab")' \
+	    -ex 'call (void)strcpy($r->after, "../x")' \
+	    -ex 'set $r->maxlen = 8192'
+	forge_refused 'IMSG_ST_LIST with start name "\.\./x"' \
+	    "a LIST forged with the start name ../x"
+else
+	skip "a forged LIST with a bad start name: no gdb"
+fi
 
 finish
