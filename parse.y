@@ -424,13 +424,15 @@ perm		: STRING			{
 				$$ = KEY_PERM_LIST;
 			else if (strcmp($1, "stat") == 0)
 				$$ = KEY_PERM_STAT;
+			else if (strcmp($1, "meta") == 0)
+				$$ = KEY_PERM_META;
 			else if (strcmp($1, "admin") == 0)
 				$$ = KEY_PERM_ADMIN;
 			else if (strcmp($1, "all") == 0)
 				$$ = KEY_PERM_ALL;
 			else {
 				conferr("unknown permission '%s' (read, write, "
-				    "list, stat, admin or all)", $1);
+				    "list, stat, meta, admin or all)", $1);
 				$$ = 0;
 			}
 		}

@@ -149,9 +149,12 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		return req_respond(c, hdr->method, WIRE_E_BADREQUEST,
 		    "unknown method", NULL, 0);
 	}
-	need = key_perm_for(hdr->method);
-	(void)key_perms_str(need, what, sizeof(what));
-	if ((c->perms & need) == 0) {
+	need = key_perm_need(hdr->method, hdr->name, hdr->namelen);
+	if (!key_perm_ok(c->perms, hdr->method, hdr->name, hdr->namelen)) {
+		if (need == (KEY_PERM_READ | KEY_PERM_META))
+			(void)strlcpy(what, "read or meta", sizeof(what));
+		else
+			(void)key_perms_str(need, what, sizeof(what));
 		log_warnx("%s key %s: %s refused: key lacks the %s permission",
 		    c->peer, c->keyname, wire_method_name(hdr->method), what);
 		return req_respond(c, hdr->method, WIRE_E_PERM, "key lacks the "
@@ -211,10 +214,16 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		req.crc = hdr->paycrc;
 		break;
 	case WIRE_M_LIST:
-		if (paylen > WIRE_NAME_MAX || memchr(pay, '\0', paylen) !=
-		    NULL)
-			return req_respond(c, hdr->method, WIRE_E_BADREQUEST,
-			    "bad name to list after", NULL, 0);
+		/* The payload, if any, is the NAME to list after. */
+		if (paylen > 0 && chunk_base_check((const char *)pay, paylen,
+		    &errstr) == -1) {
+			log_info("%s key %s: LIST refused: bad name to list "
+			    "after: %s", c->peer, c->keyname, errstr);
+			(void)snprintf(msg, sizeof(msg), "bad name to list "
+			    "after: %s", errstr);
+			return req_respond(c, hdr->method, WIRE_E_BADNAME, msg,
+			    NULL, 0);
+		}
 		memcpy(req.after, pay, paylen);
 		if (buf_big(c) == -1)
 			return req_respond(c, hdr->method, WIRE_E_BUSY,

@@ -504,6 +504,13 @@ st_req_check(uint32_t type, const struct st_req *req, int fd)
 		(void)snprintf(why, sizeof(why), "name \"%s\"", req->name);
 		return why;
 	}
+	if ((method != WIRE_M_LIST && req->after[0] != '\0') ||
+	    (req->after[0] != '\0' && chunk_base_check(req->after,
+	    strlen(req->after), &errstr) == -1)) {
+		(void)snprintf(why, sizeof(why), "start name \"%s\"",
+		    req->after);
+		return why;
+	}
 	switch (method) {
 	case WIRE_M_WRITE:
 		if (req->len > CHUNK_MAX)

@@ -222,8 +222,9 @@ st_grant_net_gone(int net)
 /*
  * May network worker net make this request?  The session must be one
  * this worker holds, of that network worker, the request's namespace
- * the grant's and its method one the key's permissions allow.  The
- * grant, or NULL and why not.
+ * the grant's and its method, on its chunk, one the key's permissions
+ * allow (key_perm_ok: a meta-only key reads in index/ and nowhere
+ * else).  The grant, or NULL and why not.
  */
 const struct grant *
 st_grant_check(int net, const struct st_req *req, const char **why)
@@ -231,7 +232,6 @@ st_grant_check(int net, const struct st_req *req, const char **why)
 	static char	 buf[256];
 	struct grant	*g;
 	char		 ns[NAMESPACE_MAX * 4 + 1];
-	uint32_t	 need;
 
 	*why = buf;
 	if ((g = grant_find(req->sid)) == NULL || req->sid == 0) {
@@ -250,8 +250,8 @@ st_grant_check(int net, const struct st_req *req, const char **why)
 		    "session in \"%s\"", ns, g->ns);
 		return NULL;
 	}
-	need = key_perm_for(req->method);
-	if (need == 0 || (g->perms & need) == 0) {
+	if (!key_perm_ok(g->perms, req->method, req->name,
+	    strnlen(req->name, sizeof(req->name)))) {
 		(void)snprintf(buf, sizeof(buf), "method %s for key %s, "
 		    "which may not", wire_method_name(req->method),
 		    g->keyname);

@@ -51,9 +51,12 @@
 #define KEY_PERM_LIST		0x04
 #define KEY_PERM_STAT		0x08
 #define KEY_PERM_ADMIN		0x10
+#define KEY_PERM_META		0x20		/* READ in index/ only */
+/* read allows everything meta does, so the default does not name it. */
 #define KEY_PERM_DEFAULT	(KEY_PERM_READ | KEY_PERM_WRITE | \
 				    KEY_PERM_LIST | KEY_PERM_STAT)
-#define KEY_PERM_ALL		(KEY_PERM_DEFAULT | KEY_PERM_ADMIN)
+#define KEY_PERM_ALL		(KEY_PERM_DEFAULT | KEY_PERM_META | \
+				    KEY_PERM_ADMIN)
 
 /* Built-in defaults; every limit has a documented range in parse.y. */
 #define DEF_NETWORK_WORKERS	2
@@ -161,8 +164,14 @@ const char		*listen_addr_str(const struct listen_addr *,
 			    char *, size_t);
 /* "read, write" etc. into buf; returns buf. */
 const char		*key_perms_str(uint32_t, char *, size_t);
-/* The KEY_PERM_* bit a WIRE_M_* method needs, 0 for none. */
-uint32_t		 key_perm_for(uint64_t);
+/*
+ * The KEY_PERM_* bits of which a WIRE_M_* request on the chunk name
+ * (DIR/NAME, or DIR for LIST; namelen bytes, no NUL needed) needs one,
+ * 0 for a method that needs none or does not exist.
+ */
+uint32_t		 key_perm_need(uint64_t, const char *, size_t);
+/* Do the permissions allow the request?  1 if they do, else 0. */
+int			 key_perm_ok(uint32_t, uint64_t, const char *, size_t);
 /* Canonical duration and size text ("500ms", "30s", "8M"). */
 const char		*fmt_duration(unsigned int ms, char *, size_t);
 const char		*fmt_size(uint64_t, char *, size_t);

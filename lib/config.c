@@ -49,6 +49,7 @@ static const struct {
 	{ KEY_PERM_WRITE,	"write" },
 	{ KEY_PERM_LIST,	"list" },
 	{ KEY_PERM_STAT,	"stat" },
+	{ KEY_PERM_META,	"meta" },
 	{ KEY_PERM_ADMIN,	"admin" },
 };
 
@@ -174,17 +175,26 @@ key_perms_str(uint32_t perms, char *buf, size_t len)
 }
 
 /*
- * The permission a request method needs, one KEY_PERM_* bit, or 0 for
- * one that needs none (PING) or that does not exist.  Network checks a
- * session's requests with it, and storage again against the grant.
+ * The permissions of which a request needs one, as KEY_PERM_* bits, or
+ * 0 for a method that needs none (PING) or that does not exist.  A READ
+ * needs read, or meta when the chunk's directory is exactly the
+ * metadata directory (DSRV_META_DIR in dsrvfile.h): a backup host's key
+ * can then check what it stored without reading any data.  Network
+ * checks a session's requests with key_perm_ok, and storage again
+ * against the grant.
  */
 uint32_t
-key_perm_for(uint64_t method)
+key_perm_need(uint64_t method, const char *name, size_t namelen)
 {
+	static const char	 meta[] = "index/";
+
 	switch (method) {
 	case WIRE_M_WRITE:
 		return (KEY_PERM_WRITE);
 	case WIRE_M_READ:
+		if (name != NULL && namelen > sizeof(meta) - 1 &&
+		    memcmp(name, meta, sizeof(meta) - 1) == 0)
+			return (KEY_PERM_READ | KEY_PERM_META);
 		return (KEY_PERM_READ);
 	case WIRE_M_LIST:
 		return (KEY_PERM_LIST);
@@ -195,6 +205,13 @@ key_perm_for(uint64_t method)
 	default:
 		return (0);
 	}
+}
+
+int
+key_perm_ok(uint32_t perms, uint64_t method, const char *name,
+    size_t namelen)
+{
+	return ((perms & key_perm_need(method, name, namelen)) != 0);
 }
 
 /* The largest unit that divides exactly, so the text reads back equal. */

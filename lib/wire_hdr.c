@@ -446,7 +446,8 @@ wire_hdr_check(const struct wire_hdr *h, int is_response,
 		*errstr = "name in a request that takes none";
 		return -1;
 	}
-	if (m != WIRE_M_WRITE && h->paylen != 0) {
+	/* WRITE carries the chunk, LIST the name to list after. */
+	if (m != WIRE_M_WRITE && m != WIRE_M_LIST && h->paylen != 0) {
 		*errstr = "payload in a request that takes none";
 		return -1;
 	}

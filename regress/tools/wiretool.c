@@ -23,7 +23,7 @@
  * server did about it.
  *
  *	wiretool -a ADDR -p PORT -K KEYNAME -k KEYFILE [-n count]
- *	    [-d delay_ms] [-t timeout_s] MODE
+ *	    [-d delay_ms] [-t timeout_s] MODE [ARG]
  *	wiretool -k KEYFILE memscan PID
  *
  * One line on stdout says what happened.  Exit status: 0 if the server
@@ -152,6 +152,7 @@ static int	 mode_silent(void);
 static int	 mode_hold(void);
 static int	 mode_memscan(const char *);
 static int	 mode_write_name(const char *);
+static int	 mode_list_after(const char *);
 
 /* A frame big enough for a PING and its response. */
 #define FRAMEBUF	(WIRE_FRAME_HDR + 4 + WIRE_HDR_MAX + 256 + WIRE_TAG_LEN)
@@ -167,7 +168,8 @@ usage(void)
 	    "       replay-message flip flip-tag flip-counter flip-length\n"
 	    "       reorder cut badrequest oversize oversize2 undersize\n"
 	    "       garbage slow skew trickle idle silent hold\n"
-	    "       write-name hexname\n");
+	    "       write-name hexname\n"
+	    "       list-after hexname\n");
 	exit(EXIT_LOCAL);
 }
 
@@ -1526,6 +1528,75 @@ mode_write_name(const char *hex)
 	    wire_strerror(h.error), h.errmsg);
 }
 
+/*
+ * list-after HEX: a LIST of the directory "ab" whose payload, the name
+ * to start after, is given in hex (and may be what a NAME cannot be).
+ * The server must answer with error BADNAME and keep the connection
+ * serving.
+ */
+static int
+mode_list_after(const char *hex)
+{
+	struct wire_hdr	 h;
+	struct hs	 hs;
+	uint8_t		 buf[FRAMEBUF], after[512];
+	const uint8_t	*pay;
+	char		 ver[64];
+	size_t		 len, alen, plen, off = 4, hexlen, i;
+	unsigned int	 b;
+	enum io		 io;
+	int		 fd;
+
+	hexlen = strlen(hex);
+	if (hexlen % 2 != 0 || hexlen / 2 > sizeof(after))
+		done(EXIT_LOCAL, "list-after: bad hex name");
+	alen = hexlen / 2;
+	for (i = 0; i < alen; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			done(EXIT_LOCAL, "list-after: bad hex name");
+		after[i] = (uint8_t)b;
+	}
+
+	fd = connect_session(&hs);
+	len = sizeof(buf) - WIRE_FRAME_HDR - WIRE_TAG_LEN - alen;
+	if (wire_field_uint(buf + WIRE_FRAME_HDR, len, &off, WIRE_F_METHOD,
+	    WIRE_M_LIST) == -1 ||
+	    wire_field_bytes(buf + WIRE_FRAME_HDR, len, &off, WIRE_F_NAME,
+	    "ab", 2) == -1 ||
+	    wire_field_uint(buf + WIRE_FRAME_HDR, len, &off,
+	    WIRE_F_TIMESTAMP, wire_now_ms()) == -1 ||
+	    wire_field_uint(buf + WIRE_FRAME_HDR, len, &off, WIRE_F_PAYLEN,
+	    alen) == -1 ||
+	    wire_field_uint(buf + WIRE_FRAME_HDR, len, &off, WIRE_F_PAYCRC,
+	    alen > 0 ? crc32(0L, after, alen) : 0) == -1)
+		done(EXIT_LOCAL, "list-after: header does not fit");
+	be32_put(buf + WIRE_FRAME_HDR, (uint32_t)(off - 4));
+	memcpy(buf + WIRE_FRAME_HDR + off, after, alen);
+	if ((len = wire_seal(hs.keys.c2s, hs.keys.counter0, buf,
+	    off + alen)) == 0)
+		done(EXIT_LOCAL, "wire_seal failed");
+	if ((io = write_full(fd, buf, len)) != IO_OK)
+		done(EXIT_FAIL, "sending the LIST: %s", io_str(io));
+	if (read_frame(fd, &hs.keys, hs.keys.counter0, &h, &pay, &plen) == -1)
+		done(EXIT_FAIL, "LIST after a bad name: %s", errmsg);
+	if (h.error != WIRE_E_BADNAME)
+		done(EXIT_FAIL, "LIST after a bad name answered with error %"
+		    PRIu64 " (%s) %s", h.error, wire_strerror(h.error),
+		    h.errmsg);
+	len = build_ping(&hs.keys, hs.keys.counter0 + 1, buf, sizeof(buf));
+	if ((io = write_full(fd, buf, len)) != IO_OK)
+		done(EXIT_FAIL, "bad start name answered, then sending a "
+		    "PING: %s", io_str(io));
+	if (read_response(fd, &hs.keys, hs.keys.counter0 + 1, ver,
+	    sizeof(ver)) == -1)
+		done(EXIT_FAIL, "bad start name answered, then the PING: %s",
+		    errmsg);
+	close(fd);
+	done(EXIT_PASS, "LIST after a bad name answered with error %" PRIu64
+	    " (%s) \"%s\", connection still serves", h.error,
+	    wire_strerror(h.error), h.errmsg);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1584,11 +1655,14 @@ main(int argc, char *argv[])
 	}
 	if (addr == NULL || port == NULL || keyname == NULL)
 		usage();
-	if (strcmp(mode, "write-name") == 0) {
+	if (strcmp(mode, "write-name") == 0 ||
+	    strcmp(mode, "list-after") == 0) {
 		if (argc != 2)
 			usage();
 		if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 			done(EXIT_LOCAL, "signal: %s", strerror(errno));
+		if (strcmp(mode, "list-after") == 0)
+			return (mode_list_after(argv[1]));
 		return (mode_write_name(argv[1]));
 	}
 	if (argc != 1)

@@ -53,6 +53,7 @@
 #include "conf.h"
 #include "log.h"
 #include "tap.h"
+#include "wire.h"
 
 /* base64 of the bytes 0x00..0x1f */
 #define KEY_B64		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -176,7 +177,33 @@ test_fmt(void)
 	is_str(key_perms_str(KEY_PERM_DEFAULT, buf, sizeof(buf)),
 	    "read, write, list, stat", "key_perms_str default");
 	is_str(key_perms_str(KEY_PERM_ALL, buf, sizeof(buf)),
-	    "read, write, list, stat, admin", "key_perms_str all");
+	    "read, write, list, stat, meta, admin", "key_perms_str all");
+	is_str(key_perms_str(KEY_PERM_WRITE | KEY_PERM_STAT | KEY_PERM_LIST |
+	    KEY_PERM_META, buf, sizeof(buf)), "write, list, stat, meta",
+	    "key_perms_str write, list, stat, meta");
+	ok(key_perm_ok(KEY_PERM_META, WIRE_M_READ, "index/a-00000000", 16),
+	    "key_perm_ok: meta reads index/a-00000000");
+	ok(!key_perm_ok(KEY_PERM_META, WIRE_M_READ, "ab/abcdef01-0-0", 15),
+	    "key_perm_ok: meta does not read ab/abcdef01-0-0");
+	ok(!key_perm_ok(KEY_PERM_META, WIRE_M_READ, "index2/a", 8),
+	    "key_perm_ok: meta does not read index2/a");
+	ok(!key_perm_ok(KEY_PERM_META, WIRE_M_READ, "indexa/b", 8),
+	    "key_perm_ok: meta does not read indexa/b");
+	ok(!key_perm_ok(KEY_PERM_META, WIRE_M_READ, "index/a", 5),
+	    "key_perm_ok: meta looks at namelen bytes only");
+	ok(!key_perm_ok(KEY_PERM_META, WIRE_M_LIST, "index", 5),
+	    "key_perm_ok: meta does not list index");
+	ok(!key_perm_ok(KEY_PERM_META, WIRE_M_STAT, "index/a", 7),
+	    "key_perm_ok: meta does not stat");
+	ok(key_perm_ok(KEY_PERM_READ, WIRE_M_READ, "index/a", 7) &&
+	    key_perm_ok(KEY_PERM_READ, WIRE_M_READ, "ab/c", 4),
+	    "key_perm_ok: read reads both");
+	ok(!key_perm_ok(KEY_PERM_ALL, WIRE_M_PING, NULL, 0) &&
+	    !key_perm_ok(KEY_PERM_ALL, 99, "ab/c", 4),
+	    "key_perm_ok: no permission for PING or an unknown method");
+	ok(key_perm_ok(KEY_PERM_WRITE, WIRE_M_WRITE, "index/a", 7) &&
+	    !key_perm_ok(KEY_PERM_META, WIRE_M_WRITE, "index/a", 7),
+	    "key_perm_ok: meta does not write index/");
 	is_str(key_perms_str(KEY_PERM_WRITE | KEY_PERM_STAT, buf,
 	    sizeof(buf)), "write, stat", "key_perms_str write, stat");
 	is_str(key_perms_str(0, buf, sizeof(buf)), "none",
