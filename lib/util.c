@@ -35,6 +35,8 @@
 /* One line per message: newlines and tabs are escaped too. */
 #define DSRV_VIS_FLAGS	(VIS_OCTAL | VIS_CSTYLE | VIS_TAB | VIS_NL)
 
+static void	 vis_text(char *, size_t, const char *, int);
+
 int
 dsrv_write_all(int fd, const void *buf, size_t len)
 {
@@ -137,6 +139,18 @@ dsrv_utf8_shown(uint32_t cp)
 void
 dsrv_vis(char *dst, size_t dstsize, const char *src)
 {
+	vis_text(dst, dstsize, src, DSRV_VIS_FLAGS);
+}
+
+void
+dsrv_safe(char *dst, size_t dstsize, const char *src)
+{
+	vis_text(dst, dstsize, src, DSRV_VIS_FLAGS | VIS_NOSLASH);
+}
+
+static void
+vis_text(char *dst, size_t dstsize, const char *src, int flags)
+{
 	char		 enc[5], *end;
 	const char	*p;
 	uint32_t	 cp;
@@ -163,8 +177,7 @@ dsrv_vis(char *dst, size_t dstsize, const char *src)
 			}
 			continue;
 		} else {
-			end = vis(enc, (unsigned char)*src, DSRV_VIS_FLAGS,
-			    src[1]);
+			end = vis(enc, (unsigned char)*src, flags, src[1]);
 			p = enc;
 			n = (size_t)(end - enc);
 			len = 1;

@@ -39,6 +39,12 @@ int	 dsrv_write_all(int, const void *, size_t);
 void	 dsrv_vis(char *dst, size_t dstsize, const char *src);
 /* The same, the whole of src in a string of its own; NULL: no memory. */
 char	*dsrv_avis(const char *);
+/*
+ * dsrv_vis() that leaves backslashes alone: text that may hold escapes
+ * already (dsrv_vis' output passes unchanged) made safe for a terminal
+ * all the same.
+ */
+void	 dsrv_safe(char *dst, size_t dstsize, const char *src);
 /* The length of the valid UTF-8 sequence at s, or 0. */
 size_t	 dsrv_utf8_len(const char *);
 /* The same, with the code point it encodes in *cp (0 when invalid). */

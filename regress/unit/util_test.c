@@ -93,6 +93,18 @@ main(void)
 	dsrv_vis(buf, 1, "abc");
 	is_str(buf, "", "room for the NUL only");
 
+	/* dsrv_safe: the same, but escapes already made pass unchanged. */
+	{
+		char	 once[64], twice[64];
+
+		dsrv_vis(once, sizeof(once), "a\\b\033\xc2\x9b\xe2\x80\xae");
+		dsrv_safe(twice, sizeof(twice), once);
+		is_str(twice, once, "dsrv_safe of dsrv_vis output: unchanged");
+		dsrv_safe(twice, sizeof(twice), "a\\b\033\xc2\x9b\xe2\x80\xae");
+		is_str(twice, "a\\b\\033\\302\\233\\342\\200\\256",
+		    "dsrv_safe of raw text: a backslash stays, the rest escaped");
+	}
+
 	is_int(dsrv_utf8_decode("\xe2\x80\xae", &cp), 3, "decode: 3 bytes");
 	is_int(cp, 0x202e, "decode: U+202E");
 	is_int(dsrv_utf8_decode("\xf0\x9f\x98\x80", &cp), 4, "decode: 4 bytes");
