@@ -79,6 +79,7 @@ void
 json_string(FILE *fp, const char *str)
 {
 	const unsigned char	*s = (const unsigned char *)str;
+	uint32_t		 cp;
 	size_t			 n;
 
 	fputc('"', fp);
@@ -90,8 +91,17 @@ json_string(FILE *fp, const char *str)
 			fprintf(fp, "\\u%04x", *s++);
 		} else if (*s < 0x80) {
 			fputc(*s++, fp);
-		} else if ((n = dsrv_utf8_len((const char *)s)) > 0) {
-			(void)fwrite(s, 1, n, fp);
+		} else if ((n = dsrv_utf8_decode((const char *)s,
+		    &cp)) > 0) {
+			/*
+			 * Not for a terminal as it is (C1, U+202E, ...): the
+			 * same character, escaped.  All such are below
+			 * U+10000: one escape each.
+			 */
+			if (dsrv_utf8_shown(cp))
+				(void)fwrite(s, 1, n, fp);
+			else
+				fprintf(fp, "\\u%04x", (unsigned int)cp);
 			s += n;
 		} else {
 			/* Names are bytes; JSON wants UTF-8.  Latin-1 it is. */

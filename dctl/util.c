@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "dctl.h"
+#include "util.h"
 #include "wire.h"
 
 static void	 vdie(int, const char *, va_list)
@@ -37,13 +38,32 @@ static void	 vdie(int, const char *, va_list)
 
 struct client_args	 cargs;
 
+/*
+ * Messages carry text from servers, in the library's errors and in
+ * names from metadata.  Whatever dsrv_vis() or printable() escaped
+ * already passes dsrv_safe() as it is (no \\ for each \); any control,
+ * C1, invalid UTF-8 or bidirectional control left is escaped here.
+ */
 static void
 vdie(int status, const char *fmt, va_list ap)
 {
+	char	*msg, *safe;
+	size_t	 size;
+
 	progress_clear();
-	fprintf(stderr, "dctl: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (vasprintf(&msg, fmt, ap) == -1) {
+		fprintf(stderr, "dctl: %s\n", strerror(errno));
+		exit(status);
+	}
+	size = 4 * strlen(msg) + 1;
+	if ((safe = malloc(size)) == NULL) {
+		fprintf(stderr, "dctl: %s\n", strerror(errno));
+		exit(status);
+	}
+	dsrv_safe(safe, size, msg);
+	fprintf(stderr, "dctl: %s\n", safe);
+	free(safe);
+	free(msg);
 	exit(status);
 }
 

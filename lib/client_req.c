@@ -362,6 +362,9 @@ dsrv_client_write(struct dsrv_client *c, const char *name, const void *data,
 	if (request(c, WIRE_M_WRITE, name, data, len, &r, NULL, err,
 	    errlen) == -1)
 		return (-1);
+	if (r.hdr.error == WIRE_E_OK && r.len != 0)
+		return (broken(c, err, errlen, "%s: WRITE response with a "
+		    "payload of %zu bytes, expected none", sn, r.len));
 	return (reply_code(c, &r, sn, err, errlen));
 }
 
@@ -535,6 +538,11 @@ dsrv_client_stat(struct dsrv_client *c, const char *name, uint64_t *length,
 	if (r.len != 12)
 		return (broken(c, err, errlen, "%s: STAT response of %zu "
 		    "bytes, expected 12", sn, r.len));
+	/* No chunk is longer than a payload. */
+	if (be64_get(r.payload) > WIRE_PAYLOAD_MAX)
+		return (broken(c, err, errlen, "%s: STAT response with a "
+		    "length of %llu bytes, above the %d a chunk can hold", sn,
+		    (unsigned long long)be64_get(r.payload), WIRE_PAYLOAD_MAX));
 	*length = be64_get(r.payload);
 	*crc = be32_get(r.payload + 8);
 	return (WIRE_E_OK);

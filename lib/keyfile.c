@@ -18,6 +18,13 @@
  * Pre-shared key files: one line of standard base64 holding exactly
  * KEY_LEN bytes.  Like ssh(1) with private keys, a file that others
  * could read is refused: such a key must be assumed to be known.
+ *
+ * Only the canonical encoding is a key, the one dctl keygen writes: a
+ * decoder that skipped a stray byte, or ignored non-zero bits after
+ * the last byte, would turn several files into one key, or a damaged
+ * file into another key.  libsodium 1.0.18 does both (bytes >= 0x80
+ * decode as if they were base64), so the characters are checked here
+ * before it sees them.
  */
 
 #include <sys/types.h>
@@ -35,9 +42,38 @@
 
 /* 44 characters of base64 and a newline, with room to spot more. */
 #define KEYFILE_MAX	128
+/* ceil(32 / 3) * 4: 43 characters of data and one '='. */
+#define KEY_B64_LEN	44
+
+_Static_assert(KEY_LEN == 32, "KEY_B64_LEN is for 32-byte keys");
+
+static int	 key_canonical(const char *, size_t);
 
 static const char	 notakey[] =
     "not a dsrvd key (expected 32 bytes in base64)";
+
+/*
+ * The standard base64 of KEY_LEN bytes, nothing else: 43 characters
+ * from the alphabet, the last of them with the two bits below the
+ * 32nd byte zero, then one '='.
+ */
+static int
+key_canonical(const char *s, size_t len)
+{
+	static const char	 b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char		*p = NULL;
+	size_t			 i;
+
+	if (len != KEY_B64_LEN || s[KEY_B64_LEN - 1] != '=')
+		return (0);
+	for (i = 0; i < KEY_B64_LEN - 1; i++) {
+		if (s[i] == '\0' || (p = strchr(b64, s[i])) == NULL)
+			return (0);
+	}
+	/* 32 bytes are 256 bits; 43 characters carry 258. */
+	return (((p - b64) & 3) == 0);
+}
 
 int
 key_load(const char *path, uint8_t key[KEY_LEN], char *errbuf,
@@ -104,7 +140,7 @@ key_load(const char *path, uint8_t key[KEY_LEN], char *errbuf,
 	}
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
-	if (sodium_base642bin(key, KEY_LEN, buf, len, NULL, &binlen, &end,
+	if (!key_canonical(buf, len) || sodium_base642bin(key, KEY_LEN, buf, len, NULL, &binlen, &end,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 || binlen != KEY_LEN ||
 	    end != buf + len) {
 		explicit_bzero(key, KEY_LEN);

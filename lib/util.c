@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,8 @@
 
 /* One line per message: newlines and tabs are escaped too. */
 #define DSRV_VIS_FLAGS	(VIS_OCTAL | VIS_CSTYLE | VIS_TAB | VIS_NL)
+
+static void	 vis_text(char *, size_t, const char *, int);
 
 int
 dsrv_write_all(int fd, const void *buf, size_t len)
@@ -83,31 +86,98 @@ dsrv_utf8_len(const char *str)
 	return (n);
 }
 
+size_t
+dsrv_utf8_decode(const char *str, uint32_t *cp)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 n;
+
+	*cp = 0;
+	switch ((n = dsrv_utf8_len(str))) {
+	case 0:
+		break;
+	case 2:
+		*cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+		break;
+	case 3:
+		*cp = (uint32_t)(s[0] & 0x0f) << 12 |
+		    (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+		break;
+	default:
+		*cp = (uint32_t)(s[0] & 0x07) << 18 |
+		    (uint32_t)(s[1] & 0x3f) << 12 |
+		    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+		break;
+	}
+	return (n);
+}
+
+int
+dsrv_utf8_shown(uint32_t cp)
+{
+	/*
+	 * C0 and C1 controls and DEL, which some terminals obey (U+009B
+	 * is CSI); line and paragraph separators; the bidirectional
+	 * marks, embeddings, overrides and isolates, which can show a
+	 * name ending in ".exe" as one ending in "exe.txt".
+	 */
+	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+	    cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069))
+		return (0);
+	return (1);
+}
+
 /*
  * vis(3) one character at a time: strnvis(3) of libbsd leaves dst
  * unterminated when src does not fit, and in the C locale it would
  * escape the UTF-8 of names that a terminal shows well.  Valid UTF-8
- * passes, but not the C1 controls (U+0080..U+009F), which some
- * terminals obey.
+ * passes when dsrv_utf8_shown() says so; every byte of what does not
+ * pass becomes an octal escape, whatever the locale, and ASCII goes
+ * through vis(3).
  */
 void
 dsrv_vis(char *dst, size_t dstsize, const char *src)
 {
+	vis_text(dst, dstsize, src, DSRV_VIS_FLAGS);
+}
+
+void
+dsrv_safe(char *dst, size_t dstsize, const char *src)
+{
+	vis_text(dst, dstsize, src, DSRV_VIS_FLAGS | VIS_NOSLASH);
+}
+
+static void
+vis_text(char *dst, size_t dstsize, const char *src, int flags)
+{
 	char		 enc[5], *end;
 	const char	*p;
-	size_t		 off = 0, n, len;
+	uint32_t	 cp;
+	size_t		 off = 0, n, len, i;
 
 	if (dstsize == 0)
 		return;
 	for (; *src != '\0'; src += len) {
-		if ((len = dsrv_utf8_len(src)) > 0 &&
-		    !((unsigned char)src[0] == 0xc2 &&
-		    (unsigned char)src[1] < 0xa0)) {
+		if ((unsigned char)src[0] >= 0x80 &&
+		    (len = dsrv_utf8_decode(src, &cp)) > 0 &&
+		    dsrv_utf8_shown(cp)) {
 			p = src;
 			n = len;
+		} else if ((unsigned char)src[0] >= 0x80) {
+			/* Not shown: each of its bytes, or the one byte. */
+			if (len == 0)
+				len = 1;
+			if (off + 4 * len >= dstsize)
+				break;
+			for (i = 0; i < len; i++) {
+				(void)snprintf(dst + off, 5, "\\%03o",
+				    (unsigned char)src[i]);
+				off += 4;
+			}
+			continue;
 		} else {
-			end = vis(enc, (unsigned char)*src, DSRV_VIS_FLAGS,
-			    src[1]);
+			end = vis(enc, (unsigned char)*src, flags, src[1]);
 			p = enc;
 			n = (size_t)(end - enc);
 			len = 1;

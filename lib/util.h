@@ -24,19 +24,36 @@
 #define DSRV_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* All of len bytes, retrying short writes and EINTR; -1 with errno. */
 int	 dsrv_write_all(int, const void *, size_t);
 /*
- * src for a terminal line: every control character, byte that is not
- * part of valid UTF-8, C1 control and backslash as a vis(3) escape
- * (\n, \t, \033, \\, ...), cut at dstsize without splitting an escape
- * or a character.  dst and src must not overlap.
+ * src for a terminal line: every control character (C0, DEL, C1),
+ * byte that is not part of valid UTF-8, line or paragraph separator,
+ * bidirectional control (U+202E, ...) and backslash as a vis(3)
+ * escape (\n, \t, \033, \\, and \302\233 for each byte of U+009B),
+ * cut at dstsize without splitting an escape or a character.  dst and
+ * src must not overlap.
  */
 void	 dsrv_vis(char *dst, size_t dstsize, const char *src);
 /* The same, the whole of src in a string of its own; NULL: no memory. */
 char	*dsrv_avis(const char *);
+/*
+ * dsrv_vis() that leaves backslashes alone: text that may hold escapes
+ * already (dsrv_vis' output passes unchanged) made safe for a terminal
+ * all the same.
+ */
+void	 dsrv_safe(char *dst, size_t dstsize, const char *src);
 /* The length of the valid UTF-8 sequence at s, or 0. */
 size_t	 dsrv_utf8_len(const char *);
+/* The same, with the code point it encodes in *cp (0 when invalid). */
+size_t	 dsrv_utf8_decode(const char *, uint32_t *cp);
+/*
+ * May a terminal show this code point as it is?  Not controls (C0,
+ * DEL, C1), line and paragraph separators or bidirectional controls
+ * (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069).
+ */
+int	 dsrv_utf8_shown(uint32_t);
 
 #endif /* DSRV_UTIL_H */

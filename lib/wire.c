@@ -361,6 +361,19 @@ wire_result_parse(const uint8_t *p, size_t len, size_t *need, int *code,
 		*errstr = "NUL in message";
 		return -1;
 	}
+	/* Codes, proofs and messages only as dsrv-protocol(5) has them. */
+	if (p[6] > WIRE_HS_TIMEOUT) {
+		*errstr = "unknown refusal code";
+		return -1;
+	}
+	if (p[6] != WIRE_HS_OK && sodium_is_zero(p + 7, WIRE_PROOF_LEN) != 1) {
+		*errstr = "refusal with a non-zero proof";
+		return -1;
+	}
+	if (p[6] == WIRE_HS_OK && m != 0) {
+		*errstr = "acceptance with a message";
+		return -1;
+	}
 	*code = p[6];
 	memcpy(sproof, p + 7, WIRE_PROOF_LEN);
 	memcpy(msg, p + WIRE_RESULT_MIN, m);

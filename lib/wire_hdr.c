@@ -430,6 +430,10 @@ wire_hdr_check(const struct wire_hdr *h, int is_response,
 			*errstr = "response without an error code";
 			return -1;
 		}
+		if (h->error != WIRE_E_OK && h->paylen != 0) {
+			*errstr = "error response with a payload";
+			return -1;
+		}
 		return 0;
 	}
 	if (WIRE_HAS(h, WIRE_F_ERROR) || WIRE_HAS(h, WIRE_F_ERRMSG)) {

@@ -90,4 +90,47 @@ check "dsrvd -n refuses a mode 640 key ($rc)" [ "$rc" = 1 ]
 check "dsrvd -n says bad permissions" has "$T/perm.out" \
     "key test: $T/shared.key: bad permissions 0640"
 
+# Only the canonical base64 of 32 bytes is a key: libsodium alone would
+# decode a byte >= 0x80 among the characters into another key.
+# keyfile NAME PRINTF-FORMAT: a key file of mode 600 with those bytes.
+keyfile() {
+	printf "$2" >"$T/$1.key" && chmod 600 "$T/$1.key"
+}
+DEAD=$(free_port) || bail "no free port"
+# kping NAME: dctl ping with key file NAME.key, to a port nobody serves.
+kping() {
+	"$DCTL" -r "127.0.0.1:$DEAD" -k "$T/$1.key" -K test ping \
+	    >"$T/$1.out" 2>&1
+}
+B=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
+keyfile canon "$B=\\n"
+keyfile high "\\200${B#?}=\\n"
+keyfile utf8 "AAECAwQFBgcI\\303\\251${B#AAECAwQFBgcICQ}=\\n"
+keyfile bits "${B%?}9=\\n"
+keyfile nopad "$B\\n"
+keyfile twolines "$B=\\n$B=\\n"
+for k in high utf8 bits nopad twolines; do
+	kping "$k"
+	rc=$?
+	check "dctl refuses the key file $k.key ($rc)" [ "$rc" = 1 ]
+	check "and says it is not a dsrvd key" \
+	    has "$T/$k.out" "dctl: $T/$k.key: not a dsrvd key"
+done
+kping canon
+check "dctl takes the canonical key and goes on to connect" \
+    not grep -q "not a dsrvd key" "$T/canon.out"
+check "(and finds no server)" has "$T/canon.out" "Connection refused"
+cp "$K" "$T/made.key"
+kping made
+check "dctl takes a key made by keygen" has "$T/made.out" \
+    "Connection refused"
+
+std_conf "$T/high.conf" || bail "no free port"
+echo "key test file \"$T/high.key\"" >>"$T/high.conf"
+"$DSRVD" -n -f "$T/high.conf" >"$T/highd.out" 2>&1
+rc=$?
+check "dsrvd -n refuses a key with a byte 0x80 ($rc)" [ "$rc" = 1 ]
+check "dsrvd -n says not a dsrvd key" has "$T/highd.out" \
+    "$T/high.key: not a dsrvd key"
+
 finish

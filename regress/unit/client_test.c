@@ -46,6 +46,19 @@
 #include "tap.h"
 
 #define KEYNAME		"test"
+
+/* How the fake server ends the handshake (hsmode). */
+enum {
+	HS_GOOD,		/* RESULT 0 with the right proof */
+	HS_REFUSE_PROOF,	/* RESULT 1 with a non-zero proof */
+	HS_UNKNOWN_CODE,	/* RESULT 7 */
+	HS_OK_MESSAGE,		/* RESULT 0, right proof, and a message */
+	HS_REFUSE_HOSTILE,	/* RESULT 1 whose message is terminal controls */
+	HS_EARLY_UNKNOWN,	/* RESULT 9 in place of the CHALLENGE */
+};
+
+/* Controls, C1 in UTF-8 and raw, invalid UTF-8, and U+202E. */
+#define HOSTILE		"\033[2J\xc2\x9b" "31m\x9b" "1m\xff\xe2\x80\xae" "fdp.exe"
 #define NLIST		10	/* names in the paged directory */
 #define PAGE		4	/* names per page */
 
@@ -65,6 +78,7 @@ struct names {
 static uint8_t	 key[WIRE_KEY_LEN];
 static uint8_t	 frame[WIRE_FRAME_HDR + WIRE_FRAME_MAX];
 static uint8_t	 listbuf[1024];
+static int	 hsmode = HS_GOOD;
 
 static int	 readn(int, void *, size_t);
 static int	 serve_handshake(int, struct wire_keys *);
@@ -75,6 +89,9 @@ static pid_t	 server_start(char *, size_t);
 static uint32_t	 crc_of(const void *, size_t);
 static int	 collect(const char *, void *);
 static struct dsrv_client *conn(pid_t *);
+static struct dsrv_client *conn_err(pid_t *, char *, size_t);
+static int	 clean_text(const char *);
+static void	 hs_refused(int, const char *, const char *);
 static void	 done(struct dsrv_client *, pid_t);
 
 static int
@@ -119,6 +136,12 @@ serve_handshake(int fd, struct wire_keys *keys)
 	    wire_hello_parse(hello, sizeof(hello), name, crand, &t,
 	    &errstr) == -1 || strcmp(name, KEYNAME) != 0)
 		return (-1);
+	if (hsmode == HS_EARLY_UNKNOWN) {
+		rlen = wire_result_build(res, WIRE_HS_BUSY, NULL, "busy");
+		res[6] = 9;
+		(void)dsrv_write_all(fd, res, rlen);
+		return (1);
+	}
 	randombytes_buf(srand, sizeof(srand));
 	wire_challenge_build(chal, srand, wire_now_ms());
 	if (dsrv_write_all(fd, chal, sizeof(chal)) == -1 ||
@@ -130,9 +153,31 @@ serve_handshake(int fd, struct wire_keys *keys)
 	if (wire_proof_cmp(want, cproof) != 0)
 		return (-1);
 	wire_server_proof(key, h, cproof, sproof);
-	rlen = wire_result_build(res, WIRE_HS_OK, sproof, "");
+	switch (hsmode) {
+	case HS_REFUSE_PROOF:
+		rlen = wire_result_build(res, WIRE_HS_AUTH, NULL, "no");
+		memcpy(res + 7, sproof, WIRE_PROOF_LEN);
+		break;
+	case HS_UNKNOWN_CODE:
+		rlen = wire_result_build(res, WIRE_HS_AUTH, NULL, "");
+		res[6] = WIRE_HS_TIMEOUT + 1;
+		break;
+	case HS_OK_MESSAGE:
+		rlen = wire_result_build(res, WIRE_HS_AUTH, NULL, "welcome");
+		res[6] = WIRE_HS_OK;
+		memcpy(res + 7, sproof, WIRE_PROOF_LEN);
+		break;
+	case HS_REFUSE_HOSTILE:
+		rlen = wire_result_build(res, WIRE_HS_AUTH, NULL, HOSTILE);
+		break;
+	default:
+		rlen = wire_result_build(res, WIRE_HS_OK, sproof, "");
+		break;
+	}
 	if (dsrv_write_all(fd, res, rlen) == -1)
 		return (-1);
+	if (hsmode != HS_GOOD)
+		return (1);
 	wire_session_keys(key, h, cproof, keys);
 	return (0);
 }
@@ -156,6 +201,9 @@ answer(const struct wire_hdr *h, const uint8_t *p, size_t len,
 			a->errmsg = "stored chunk kept";
 		} else if (strcmp(h->name, "ab/ro") == 0) {
 			a->error = WIRE_E_READONLY;
+		} else if (strcmp(h->name, "ab/okpay") == 0) {
+			a->payload = (const uint8_t *)"stored";
+			a->len = 6;
 		} else if (strcmp(h->name, "ab/len") == 0 && len != 3)
 			a->error = WIRE_E_BADREQUEST;
 		break;
@@ -167,6 +215,13 @@ answer(const struct wire_hdr *h, const uint8_t *p, size_t len,
 			a->badcrc = strcmp(h->name, "ab/bad") == 0;
 		} else if (strcmp(h->name, "ab/empty") == 0) {
 			a->len = 0;
+		} else if (strcmp(h->name, "ab/errpay") == 0) {
+			a->error = WIRE_E_NOTFOUND;
+			a->payload = hello;
+			a->len = 5;
+		} else if (strcmp(h->name, "ab/hostile") == 0) {
+			a->error = WIRE_E_NOTFOUND;
+			a->errmsg = HOSTILE;
 		} else if (strncmp(h->name, "..", 2) == 0) {
 			a->error = WIRE_E_BADNAME;
 			a->errmsg = "bad chunk name: directory starts with "
@@ -221,6 +276,11 @@ answer(const struct wire_hdr *h, const uint8_t *p, size_t len,
 		} else if (strcmp(h->name, "ab/short") == 0) {
 			a->payload = st;
 			a->len = 11;
+		} else if (strcmp(h->name, "ab/huge") == 0) {
+			be64_put(st, WIRE_PAYLOAD_MAX + 1);
+			be32_put(st + 8, 0);
+			a->payload = st;
+			a->len = 12;
 		} else
 			a->error = WIRE_E_NOTFOUND;
 		break;
@@ -252,8 +312,13 @@ serve(int fd)
 	size_t			 ctlen, flen;
 	ssize_t			 off, hl;
 
-	if (serve_handshake(fd, &keys) == -1)
+	switch (serve_handshake(fd, &keys)) {
+	case -1:
 		_exit(2);
+	case 1:
+		/* A RESULT a client must refuse: nothing follows it. */
+		_exit(0);
+	}
 	for (;;) {
 		if (readn(fd, frame, WIRE_FRAME_HDR) == -1)
 			_exit(0);
@@ -337,21 +402,79 @@ collect(const char *name, void *arg)
 static struct dsrv_client *
 conn(pid_t *pid)
 {
-	struct dsrv_client_opts	 o;
 	struct dsrv_client	*c;
-	char			 port[16], err[DSRV_CLIENT_ERRLEN];
+	char			 err[DSRV_CLIENT_ERRLEN];
 
-	if ((*pid = server_start(port, sizeof(port))) == -1)
+	if ((c = conn_err(pid, err, sizeof(err))) == NULL)
+		diag("connect: %s", err);
+	return (c);
+}
+
+/* The same, with the error text, and the fake server's handshake mode. */
+static struct dsrv_client *
+conn_err(pid_t *pid, char *err, size_t errlen)
+{
+	struct dsrv_client_opts	 o;
+	char			 port[16];
+
+	err[0] = '\0';
+	if ((*pid = server_start(port, sizeof(port))) == -1) {
+		(void)snprintf(err, errlen, "fake server: %s",
+		    strerror(errno));
 		return (NULL);
+	}
 	memset(&o, 0, sizeof(o));
 	o.host = "127.0.0.1";
 	o.port = port;
 	o.keyname = KEYNAME;
 	memcpy(o.key, key, sizeof(key));
-	c = dsrv_client_connect(&o, err, sizeof(err));
-	if (c == NULL)
-		diag("connect: %s", err);
-	return (c);
+	return (dsrv_client_connect(&o, err, errlen));
+}
+
+/*
+ * Text fit for a terminal: printable ASCII, and valid UTF-8 of code
+ * points from U+00A0 on that are not line separators or bidirectional
+ * controls (no such thing as HOSTILE's U+202E).
+ */
+static int
+clean_text(const char *str)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 n;
+
+	while (*s != '\0') {
+		if (*s >= 0x20 && *s < 0x7f) {
+			s++;
+			continue;
+		}
+		if ((n = dsrv_utf8_len((const char *)s)) == 0 ||
+		    (s[0] == 0xc2 && s[1] < 0xa0) ||
+		    (s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0xa8 &&
+		    s[2] <= 0xae))
+			return (0);
+		s += n;
+	}
+	return (1);
+}
+
+/* A handshake the client must refuse: no connection, a clear reason. */
+static void
+hs_refused(int mode, const char *what, const char *why)
+{
+	struct dsrv_client	*c;
+	char			 err[DSRV_CLIENT_ERRLEN];
+	pid_t			 pid;
+	int			 st;
+
+	hsmode = mode;
+	c = conn_err(&pid, err, sizeof(err));
+	hsmode = HS_GOOD;
+	ok(c == NULL, "%s refused", what);
+	ok(strstr(err, "127.0.0.1 port ") == err && strstr(err, why) != NULL,
+	    "names the server and says %s: %s", why, err);
+	dsrv_client_close(c);
+	if (pid != -1 && waitpid(pid, &st, 0) == -1)
+		st = -1;
 }
 
 static void
@@ -512,5 +635,69 @@ main(void)
 		    sizeof(err)), -1, "STAT answer of 11 bytes refused");
 		done(c, pid);
 	}
+	if (ok((c = conn(&pid)) != NULL, "connect again")) {
+		is_int(dsrv_client_stat(c, "ab/huge", &length, &crc, err,
+		    sizeof(err)), -1, "STAT of a chunk above 8 MiB refused");
+		ok(strstr(err, "STAT response with a length of 8388609") !=
+		    NULL, "%s", err);
+		is_int(dsrv_client_ping(c, NULL, 0, NULL, NULL, err,
+		    sizeof(err)), -1, "and the connection is unusable");
+		ok(strstr(err, "unusable") != NULL, "%s", err);
+		done(c, pid);
+	}
+	if (ok((c = conn(&pid)) != NULL, "connect again")) {
+		is_int(dsrv_client_read(c, "ab/errpay", &data, &len, NULL, err,
+		    sizeof(err)), -1, "error response with a payload refused");
+		(void)snprintf(want, sizeof(want), "%s: READ: bad response "
+		    "header: error response with a payload",
+		    dsrv_client_peer(c));
+		is_str(err, want, "names the server and what was wrong");
+		is_int(dsrv_client_ping(c, NULL, 0, NULL, NULL, err,
+		    sizeof(err)), -1, "and the connection is unusable");
+		done(c, pid);
+	}
+	if (ok((c = conn(&pid)) != NULL, "connect again")) {
+		is_int(dsrv_client_write(c, "ab/okpay", "abc", 3, err,
+		    sizeof(err)), -1, "WRITE response with a payload refused");
+		ok(strstr(err, "ab/okpay: WRITE response with a payload") !=
+		    NULL, "%s", err);
+		is_int(dsrv_client_ping(c, NULL, 0, NULL, NULL, err,
+		    sizeof(err)), -1, "and the connection is unusable");
+		done(c, pid);
+	}
+
+	/* Server text reaches the caller escaped. */
+	if (ok((c = conn(&pid)) != NULL, "connect again")) {
+		is_int(dsrv_client_read(c, "ab/hostile", &data, &len, NULL, err,
+		    sizeof(err)), WIRE_E_NOTFOUND, "error message of terminal "
+		    "controls: still the server's NOTFOUND");
+		ok(clean_text(err), "no control, C1, invalid UTF-8 or bidi "
+		    "override in the text: %s", err);
+		ok(strstr(err, "\\033[2J\\302\\23331m\\2331m\\377"
+		    "\\342\\200\\256fdp.exe") != NULL,
+		    "every such byte as an octal escape");
+		is_int(dsrv_client_ping(c, NULL, 0, NULL, NULL, err,
+		    sizeof(err)), 0, "connection still usable");
+		done(c, pid);
+	}
+
+	/* RESULTs that dsrv-protocol(5) does not allow. */
+	hs_refused(HS_REFUSE_PROOF, "a refusal with a non-zero proof",
+	    "bad RESULT from the server: refusal with a non-zero proof");
+	hs_refused(HS_UNKNOWN_CODE, "refusal code 7",
+	    "bad RESULT from the server: unknown refusal code");
+	hs_refused(HS_OK_MESSAGE, "an acceptance with a message",
+	    "bad RESULT from the server: acceptance with a message");
+	hs_refused(HS_EARLY_UNKNOWN, "refusal code 9 in place of CHALLENGE",
+	    "bad RESULT from the server: unknown refusal code");
+	hsmode = HS_REFUSE_HOSTILE;
+	c = conn_err(&pid, err, sizeof(err));
+	hsmode = HS_GOOD;
+	ok(c == NULL && strstr(err, "refused: ") != NULL, "a refusal whose "
+	    "message is terminal controls: %s", err);
+	ok(clean_text(err), "its message reaches the caller escaped");
+	dsrv_client_close(c);
+	if (pid != -1)
+		(void)waitpid(pid, NULL, 0);
 	return (tap_done());
 }

@@ -283,6 +283,67 @@ test_key_load(void)
 	ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1,
 	    "key_load refuses base64 without padding");
 
+	/*
+	 * Only the canonical base64 of 32 bytes: libsodium 1.0.18 alone
+	 * would take a byte >= 0x80 in it, or a last character whose
+	 * unused bits are set, and decode another key or the same key
+	 * from another file.
+	 */
+	{
+		static const struct {
+			const char	*text, *what;
+		} bad[] = {
+			{ "\x80" "AECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+			    "a byte 0x80 in place of the first character" },
+			{ "AAECAwQFBgcI\xc3\xa9" "oLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+			    "UTF-8 e-acute among the characters" },
+			{ "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\xff" "h8=\n",
+			    "a byte 0xff" },
+			{ "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh\x80=\n",
+			    "a byte 0x80 in place of the 43rd character" },
+			{ "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=\n",
+			    "non-zero bits after the 32nd byte (9)" },
+			{ "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHhB=\n",
+			    "non-zero bits after the 32nd byte (B)" },
+			{ "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n",
+			    "missing padding" },
+			{ "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8==\n",
+			    "two padding characters" },
+			{ KEY_B64 "\n" KEY_B64 "\n", "a second line" },
+			{ KEY_B64 "\nx", "text after the newline" },
+			{ KEY_B64 " \n", "a space before the newline" },
+			{ "AAECAwQFBgcICQoLDA0ODxAR\nEhMUFRYXGBkaGxwdHh8=\n",
+			    "a newline inside" },
+			{ "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd-h8=\n",
+			    "the URL-safe alphabet" },
+		};
+		size_t	 j;
+
+		(void)snprintf(want, sizeof(want), "%s: not a dsrvd key "
+		    "(expected 32 bytes in base64)", p);
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			writefile(p, bad[j].text, 0600);
+			memset(errbuf, 0, sizeof(errbuf));
+			ok(key_load(p, key, errbuf, sizeof(errbuf)) == -1 &&
+			    strcmp(errbuf, want) == 0,
+			    "key_load refuses %s: %s", bad[j].what, errbuf);
+		}
+		/* The 43rd character of a canonical key: AEIMQUYcgkosw048. */
+		writefile(p, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHhw=\n",
+		    0600);
+		ok(key_load(p, key, errbuf, sizeof(errbuf)) == 0 &&
+		    key[31] == 0x1c, "key_load takes a canonical key ending "
+		    "in w=");
+		writefile(p, "//////////////////////////////////////////8=",
+		    0600);
+		ok(key_load(p, key, errbuf, sizeof(errbuf)) == 0,
+		    "key_load takes the key of 32 bytes 0xff, no newline");
+		for (i = 0, good = 1; i < KEY_LEN; i++)
+			if (key[i] != 0xff)
+				good = 0;
+		ok(good, "and decodes it");
+	}
+
 	q = tpath("klink");
 	writefile(p, KEY_B64 "\n", 0600);
 	(void)unlink(q);

@@ -674,6 +674,23 @@ test_result(void)
 	m[WIRE_RESULT_MIN + 3] = '\0';
 	pass = wire_result_parse(m, len, &need, &code, p2, msg, &e) == -1;
 	ok(pass, "RESULT with a NUL in the message: %s", e);
+	m[WIRE_RESULT_MIN + 3] = 'x';
+	m[7] = 1;
+	pass = wire_result_parse(m, len, &need, &code, p2, msg, &e) == -1;
+	ok(pass, "RESULT refusal with a non-zero proof: %s", e);
+	m[7] = 0;
+	m[6] = WIRE_HS_TIMEOUT + 1;
+	pass = wire_result_parse(m, len, &need, &code, p2, msg, &e) == -1;
+	ok(pass, "RESULT with refusal code 7: %s", e);
+	m[6] = 255;
+	pass = wire_result_parse(m, len, &need, &code, p2, msg, &e) == -1;
+	ok(pass, "RESULT with refusal code 255: %s", e);
+	m[6] = WIRE_HS_TIMEOUT;
+	ok(wire_result_parse(m, len, &need, &code, p2, msg, &e) == 0 &&
+	    code == WIRE_HS_TIMEOUT, "RESULT with refusal code 6 is fine");
+	m[6] = WIRE_HS_OK;
+	pass = wire_result_parse(m, len, &need, &code, p2, msg, &e) == -1;
+	ok(pass, "RESULT accepted with a message: %s", e);
 
 	len = wire_result_build(m, WIRE_HS_BUSY, NULL, NULL);
 	ok(len == WIRE_RESULT_MIN && memcmp(m + 7, zero32, 32) == 0,
@@ -1304,6 +1321,13 @@ test_hdr_check(void)
 	    "check: error response with name and message");
 	pass = wire_hdr_check(h, 1, 1, &e) == -1;
 	ok(pass, "check: response payload does not match: %s", e);
+	h = req(WIRE_M_READ | WIRE_M_RESPONSE, NULL, 5);
+	wire_hdr_set(h, WIRE_F_ERROR, WIRE_E_NOTFOUND);
+	pass = wire_hdr_check(h, 1, 5, &e) == -1;
+	ok(pass, "check: error response with a payload: %s", e);
+	wire_hdr_set(h, WIRE_F_ERROR, WIRE_E_OK);
+	ok(wire_hdr_check(h, 1, 5, &e) == 0,
+	    "check: the same payload without the error is fine");
 }
 
 int
