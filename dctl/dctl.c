@@ -47,20 +47,21 @@ static const struct cmd cmds[] = {
 	    "\tchunk ls DIR\n\tchunk put DIR/NAME file\n"
 	    "\tchunk stat DIR/NAME" },
 	{ "df",		0, 2, cmd_df,		"df [-j]" },
-	{ "get",	1, 8, cmd_get,		"get [--sha256] NAME "
-	    "[FILE | -]" },
+	{ "get",	1, 8, cmd_get,		"get [--sha256] [--version N] "
+	    "NAME [FILE | -]" },
 	{ "keygen",	1, 1, cmd_keygen,	"keygen file" },
 	{ "log",	1, 1, cmd_log,		"log verbose | brief" },
 	{ "match",	0, 8, cmd_match,	"match [PREFIX]" },
 	{ "ping",	0, 0, cmd_ping,		"ping" },
-	{ "put",	1, 8, cmd_put,		"put [--crc32 hex "
-	    "[--length bytes]] FILE [NAME]" },
+	{ "put",	1, 8, cmd_put,		"put [--crc32 hex] "
+	    "[--length bytes] FILE [NAME]\n\tput [--crc32 hex] "
+	    "[--length bytes] - NAME" },
 	{ "reload",	0, 0, cmd_reload,	"reload" },
 	{ "replicate",	2, 8, cmd_replicate,	"replicate --to SERVER "
 	    "[PREFIX]" },
 	{ "scrub",	0, 8, cmd_scrub,	"scrub [--read] [PREFIX]\n"
 	    "\tscrub --local [-w] [--rate size]" },
-	{ "stat",	1, 8, cmd_stat,		"stat NAME" },
+	{ "stat",	1, 8, cmd_stat,		"stat [--version N] NAME" },
 	{ "status",	0, 0, cmd_status,	"status" },
 };
 
