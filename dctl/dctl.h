@@ -20,7 +20,8 @@
  *   dctl.c       main, the option parsing and the command table
  *   control.c    status, reload, log, scrub --local: the control socket
  *   file.c       put, get, match, stat: one file at a time
- *   jobs.c       scrub, replicate, abandoned: many chunks by workers
+ *   jobs.c       scrub, replicate: many chunks by workers
+ *   abandoned.c  abandoned: chunks no metadata lists
  *   chunk.c      chunk put/get/ls/stat, df: single chunks
  *   filelist.c   the files that match a prefix, sorted
  *   net.c        server and key, connections and pools; ping, keygen
@@ -86,8 +87,10 @@ int	 cmd_match(int, char **);
 int	 cmd_put(int, char **);
 int	 cmd_stat(int, char **);
 
-/* jobs.c */
+/* abandoned.c */
 int	 cmd_abandoned(int, char **);
+
+/* jobs.c */
 int	 cmd_netscrub(int, char **);
 int	 cmd_replicate(int, char **);
 

@@ -16,9 +16,8 @@
 
 /*
  * dctl's jobs over many chunks: scrub (every chunk of every matched
- * file checked against its metadata, by stat or by reading),
- * replicate (chunk by chunk to another server, metadata last) and
- * abandoned (chunks no metadata lists).  The chunks are jobs shared
+ * file checked against its metadata, by stat or by reading) and
+ * replicate (chunk by chunk to another server, metadata last).  The chunks are jobs shared
  * out to a few worker threads (run_work); the files come from
  * filelist.c, the connections from net.c, the output from print.c.
  */
@@ -44,14 +43,6 @@
 
 #define NWORKERS		4
 
-/* Chunk names: referenced by metadata, or found in a directory. */
-struct names {
-	char	**v;
-	size_t	  n;
-	size_t	  cap;
-	char	  dir[CHUNK_DIR_MAX + 1];
-};
-
 /* One chunk to check or copy, and what came of it. */
 enum jstatus { J_OK, J_SKIP, J_CORRUPT, J_MISSING, J_ERROR };
 struct job {
@@ -72,6 +63,7 @@ struct work {
 	struct dsrv_pool *src;
 	struct dsrv_pool *dst;
 	int		 read;
+	int		 digest;	/* replicate: both answer DIGEST */
 	struct progress	*prog;
 	void		 (*fn)(struct work *, struct job *, uint8_t *);
 };
@@ -83,13 +75,11 @@ static void	 job_code(struct job *, int, const char *);
 static void	*worker(void *);
 static void	 run_work(struct work *, int);
 static void	 scrub_one(struct work *, struct job *, uint8_t *);
+static int	 repl_have(struct work *, struct job *, uint64_t, uint32_t,
+		    char *, size_t);
 static void	 repl_one(struct work *, struct job *, uint8_t *);
 static void	 repl_target(const struct target *, const char *,
 		    struct target *);
-static int	 name_cmp(const void *, const void *);
-static void	 names_add(struct names *, const char *, const char *);
-static int	 ref_collect(const struct dsrv_file_meta *, void *);
-static int	 list_collect(const char *, void *);
 
 /* The job for chunk k of file i, or with k -1 for its metadata chunk. */
 static void
@@ -360,33 +350,80 @@ cmd_netscrub(int argc, char **argv)
 }
 
 /*
- * One chunk from source to target, unless the target has it already
- * with the length and crc32 it should have.  A metadata chunk is
- * compared with the source's by stat.
+ * Whether the target holds the source's chunk: the same DIGEST (length,
+ * crc32 and SHA-256) on both, or where either server or key lacks
+ * DIGEST, the same STAT.  1 yes, 0 no, -1 the target holds other bytes
+ * under that name (a crc32 twin, a rotted chunk), which a write could
+ * not replace.
+ */
+static int
+repl_have(struct work *w, struct job *j, uint64_t elen, uint32_t ecrc,
+    char *err, size_t errlen)
+{
+	uint8_t		 dsha[32], ssha[32];
+	uint64_t	 len, slen;
+	uint32_t	 crc, scrc;
+	int		 code;
+
+	if (__atomic_load_n(&w->digest, __ATOMIC_RELAXED)) {
+		code = dsrv_pool_digest(w->dst, j->name, &len, &crc, dsha,
+		    err, errlen);
+		if (code == WIRE_E_NOTFOUND)
+			return (0);
+		if (code == WIRE_E_OK) {
+			if (j->index >= 0 && (len != elen || crc != ecrc))
+				return (-1);
+			if (dsrv_pool_digest(w->src, j->name, &slen, &scrc,
+			    ssha, err, errlen) == WIRE_E_OK)
+				return (slen == len && scrc == crc &&
+				    memcmp(ssha, dsha, sizeof(dsha)) == 0 ?
+				    1 : -1);
+			return (0);
+		}
+		if (code == WIRE_E_BADREQUEST || code == WIRE_E_PERM)
+			__atomic_store_n(&w->digest, 0, __ATOMIC_RELAXED);
+		else if (code == WIRE_E_CORRUPT)
+			return (-1);
+	}
+	code = dsrv_pool_stat(w->dst, j->name, &len, &crc, err, errlen);
+	if (code != WIRE_E_OK)
+		return (0);
+	if (j->index >= 0)
+		return (len == elen && crc == ecrc ? 1 : -1);
+	if (dsrv_pool_stat(w->src, j->name, &slen, &scrc, err, errlen) ==
+	    WIRE_E_OK)
+		return (slen == len && scrc == crc ? 1 : -1);
+	return (0);
+}
+
+/*
+ * One chunk from source to target, unless the target has it already.
+ * A chunk the target holds with other bytes is an error: nothing may
+ * replace it, and the file's metadata names it.
  */
 static void
 repl_one(struct work *w, struct job *j, uint8_t *buf)
 {
 	const struct dsrv_file_meta	*f = w->files->v[j->file];
 	char				 err[DSRV_CLIENT_ERRLEN];
-	uint64_t			 len, elen = 0, slen;
-	uint32_t			 crc, ecrc = 0, scrc;
+	uint64_t			 elen = 0;
+	uint32_t			 crc, ecrc = 0;
 	size_t				 got;
-	int				 code, have = 0;
+	int				 code, have;
 
-	err[0] = '\0';
-	code = dsrv_pool_stat(w->dst, j->name, &len, &crc, err, sizeof(err));
 	if (j->index >= 0) {
 		elen = f->chunks[j->index].length;
 		ecrc = f->chunks[j->index].crc;
-		have = code == WIRE_E_OK && len == elen && crc == ecrc;
-	} else if (code == WIRE_E_OK) {
-		if (dsrv_pool_stat(w->src, j->name, &slen, &scrc, err,
-		    sizeof(err)) == WIRE_E_OK)
-			have = slen == len && scrc == crc;
 	}
-	if (have) {
+	err[0] = '\0';
+	if ((have = repl_have(w, j, elen, ecrc, err, sizeof(err))) == 1) {
 		job_set(j, J_SKIP, NULL);
+		progress_add(w->prog, elen);
+		return;
+	}
+	if (have == -1) {
+		job_set(j, J_ERROR, "%s: the target holds other bytes under "
+		    "this name", j->name);
 		progress_add(w->prog, elen);
 		return;
 	}
@@ -499,6 +536,7 @@ cmd_replicate(int argc, char **argv)
 			job_init(&w.jobs[n++], &f, i, (int64_t)k);
 	w.files = &f;
 	w.njobs = n;
+	w.digest = 1;
 	w.fn = repl_one;
 	if (pthread_mutex_init(&w.lock, NULL) != 0)
 		die("pthread_mutex_init failed");
@@ -567,105 +605,4 @@ cmd_replicate(int argc, char **argv)
 	if (corrupt)
 		return (EXIT_CORRUPT);
 	return (error ? EXIT_ERROR : 0);
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return (strcmp(*(char * const *)a, *(char * const *)b));
-}
-
-static void
-names_add(struct names *nm, const char *dir, const char *name)
-{
-	char	**nv;
-	size_t	  ncap;
-
-	if (nm->n == nm->cap) {
-		ncap = nm->cap == 0 ? 1024 : nm->cap * 2;
-		if ((nv = reallocarray(nm->v, ncap, sizeof(*nv))) == NULL)
-			die("%s", strerror(errno));
-		nm->v = nv;
-		nm->cap = ncap;
-	}
-	if (dir != NULL) {
-		if (asprintf(&nm->v[nm->n], "%s/%s", dir, name) == -1)
-			die("%s", strerror(errno));
-	} else if ((nm->v[nm->n] = strdup(name)) == NULL)
-		die("%s", strerror(errno));
-	nm->n++;
-}
-
-static int
-ref_collect(const struct dsrv_file_meta *m, void *arg)
-{
-	char	 cname[CHUNK_NAME_MAX + 1];
-	size_t	 i;
-
-	for (i = 0; i < m->nchunks; i++) {
-		dsrv_chunk_name(m, i, cname);
-		names_add(arg, NULL, cname);
-	}
-	return (0);
-}
-
-static int
-list_collect(const char *name, void *arg)
-{
-	struct names	*nm = arg;
-
-	names_add(nm, nm->dir, name);
-	return (0);
-}
-
-/*
- * abandoned: the chunks in 00..ff that no metadata lists, the remains
- * of uploads that never finished.  Every metadata chunk must be read:
- * one that cannot be leaves its chunks unknown, and nothing is printed.
- */
-int
-cmd_abandoned(int argc, char **argv)
-{
-	struct fargs		 fa;
-	struct target		 t;
-	struct dsrv_pool	*pool;
-	struct names		 refs, found;
-	char			 err[DSRV_CLIENT_ERRLEN], *key;
-	size_t			 i;
-	int			 code, d;
-
-	parse_fargs(argc, argv, 0, 0, 0, "abandoned", &fa);
-	memset(&refs, 0, sizeof(refs));
-	memset(&found, 0, sizeof(found));
-	resolve_target(&t);
-	pool = pool_open(&t, POOL_CONNS);
-	err[0] = '\0';
-	if ((code = dsrv_match(pool, "", MATCH_PARALLEL, ref_collect, &refs,
-	    err, sizeof(err))) != WIRE_E_OK)
-		die_status(exit_status(code), "%s (so no chunk can be "
-		    "called abandoned)", err[0] != '\0' ? err : "match failed");
-	if (refs.n > 0)
-		qsort(refs.v, refs.n, sizeof(*refs.v), name_cmp);
-
-	for (d = 0; d < 256; d++) {
-		(void)snprintf(found.dir, sizeof(found.dir), "%02x", d);
-		err[0] = '\0';
-		if ((code = dsrv_pool_list(pool, found.dir, list_collect,
-		    &found, err, sizeof(err))) != WIRE_E_OK)
-			fail(code, err[0] != '\0' ? err : "list failed");
-	}
-	for (i = 0; i < found.n; i++) {
-		key = found.v[i];
-		if (refs.n == 0 || bsearch(&key, refs.v, refs.n,
-		    sizeof(*refs.v), name_cmp) == NULL)
-			printf("%s\n", printable(found.v[i]));
-		free(found.v[i]);
-	}
-	flush_stdout();
-	for (i = 0; i < refs.n; i++)
-		free(refs.v[i]);
-	free(refs.v);
-	free(found.v);
-	dsrv_pool_free(pool);
-	return (0);
 }

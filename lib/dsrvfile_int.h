@@ -15,7 +15,7 @@
  */
 
 /*
- * What the three parts of the file layer share and nobody else needs:
+ * What the parts of the file layer share and nobody else needs:
  * the limits, the error formatter, and the metadata helpers of
  * dsrvfile_meta.c that the writer (dsrvfile_write.c) and the reader
  * (dsrvfile_read.c) call.  Calls go from the writer and the reader to
@@ -80,5 +80,30 @@ int	 dsrvfile_meta_check(const struct dsrv_file_meta *, char *, size_t);
  */
 int	 dsrvfile_meta_fetch(struct dsrv_pool *, const char *, uint8_t *,
 	    struct dsrv_file_meta **, char *, size_t);
+
+/* One data chunk to store (dsrvfile_store.c), and what came of it. */
+struct dsrvfile_put {
+	uint32_t	 filecrc;	/* D's names */
+	uint64_t	 upload;	/* or a stream's */
+	uint32_t	 index;
+	uint32_t	 crc;
+	const uint8_t	*data;
+	size_t		 len;
+	int		*digest;	/* 1 while the server answers DIGEST;
+					   shared by threads, set to 0 here */
+	uint32_t	 alt;		/* out: the name taken */
+	int		 skipped;	/* out: it was there, nothing sent */
+	uint64_t	 sent;		/* out: bytes sent in WRITEs */
+};
+/* 0, or -1 with err. */
+int	 dsrvfile_chunk_store(struct dsrv_pool *, struct dsrvfile_put *,
+	    char *, size_t);
+/*
+ * Write the metadata m under its name or the first alternate that is
+ * free or holds the same file (all but stored_at); m->metaname is set
+ * to the name taken, *sent grows by the bytes sent.  0, or -1 with err.
+ */
+int	 dsrvfile_meta_store(struct dsrv_pool *, struct dsrv_file_meta *,
+	    uint64_t *, char *, size_t);
 
 #endif /* DSRV_FILE_INT_H */

@@ -97,8 +97,6 @@ struct dsrv_writer {
 static struct dsrv_writer *writer_new(struct dsrv_pool *, const char *,
 		    uint64_t, const struct dsrv_xfer_opts *, char *, size_t);
 static void	*writer_main(void *);
-static int	 writer_put(struct dsrv_writer *, const struct wbuf *,
-		    uint32_t, uint32_t *, int *, uint64_t *, char *, size_t);
 static void	 writer_fail(struct dsrv_writer *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static struct wbuf *writer_buf(struct dsrv_writer *);
@@ -107,8 +105,6 @@ static void	 writer_progress(struct dsrv_writer *);
 static void	 writer_stop(struct dsrv_writer *);
 static void	 writer_free(struct dsrv_writer *);
 static int	 writer_meta(struct dsrv_writer *, char *, size_t);
-static int	 meta_same(const struct dsrv_file_meta *,
-		    const struct dsrv_file_meta *);
 
 /* The common part of both kinds; maxchunks for the chunks expected. */
 static struct dsrv_writer *
@@ -243,81 +239,14 @@ writer_fail(struct dsrv_writer *w, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * Store one chunk under its name, or the first alternate that is free
- * or holds the same bytes.  DIGEST tells which without sending: the
- * same length, crc32 and sha256 is this chunk, anything else (or a
- * chunk the server finds corrupt) is not.  A server or key without
- * DIGEST leaves WRITE to tell: it succeeds for the same bytes and
- * answers EXISTS for others.  *alt is the name taken, *skipped 1 when
- * it was there already; *sent counts the bytes of every WRITE answered,
- * taken or not.
- */
-static int
-writer_put(struct dsrv_writer *w, const struct wbuf *b, uint32_t crc,
-    uint32_t *alt, int *skipped, uint64_t *sent, char *err, size_t errlen)
-{
-	char		 name[CHUNK_NAME_MAX + 1];
-	uint8_t		 sha[32], ssha[32];
-	uint64_t	 slen;
-	uint32_t	 k, scrc;
-	int		 rc, hashed = 0;
-
-	*skipped = 0;
-	for (k = 0; k <= DSRV_ALT_MAX; k++) {
-		dsrvfile_chunk_name(w->crc, w->upload, b->index, crc, k, name);
-		if (__atomic_load_n(&w->digest, __ATOMIC_RELAXED)) {
-			rc = dsrv_pool_digest(w->pool, name, &slen, &scrc,
-			    ssha, err, errlen);
-			if (rc == WIRE_E_OK) {
-				if (slen == b->len && scrc == crc) {
-					if (!hashed) {
-						dsrv_sha256(sha, b->data,
-						    b->len);
-						hashed = 1;
-					}
-					if (sodium_memcmp(sha, ssha,
-					    sizeof(sha)) == 0) {
-						*alt = k;
-						*skipped = 1;
-						return (0);
-					}
-				}
-				continue;
-			}
-			if (rc == WIRE_E_CORRUPT)
-				continue;
-			if (rc == WIRE_E_BADREQUEST || rc == WIRE_E_PERM)
-				__atomic_store_n(&w->digest, 0,
-				    __ATOMIC_RELAXED);
-			else if (rc != WIRE_E_NOTFOUND)
-				return (-1);
-		}
-		rc = dsrv_pool_write(w->pool, name, b->data, b->len, err,
-		    errlen);
-		if (rc > 0 || rc == WIRE_E_OK)
-			*sent += b->len;
-		if (rc == WIRE_E_OK) {
-			*alt = k;
-			return (0);
-		}
-		if (rc != WIRE_E_EXISTS)
-			return (-1);
-	}
-	errf(err, errlen, "%s and its %d alternate names are all taken by "
-	    "other data", name, DSRV_ALT_MAX);
-	return (-1);
-}
-
 static void *
 writer_main(void *arg)
 {
 	struct dsrv_writer	*w = arg;
 	struct wbuf		*b;
 	char			 err[DSRV_CLIENT_ERRLEN];
-	uint64_t		 sent;
-	uint32_t		 crc, alt;
-	int			 rc, skipped;
+	struct dsrvfile_put	 put;
+	int			 rc;
 
 	(void)pthread_mutex_lock(&w->mtx);
 	for (;;) {
@@ -329,26 +258,32 @@ writer_main(void *arg)
 			w->qtail = &w->queue;
 		if (!w->failed) {
 			(void)pthread_mutex_unlock(&w->mtx);
-			crc = crc32(0L, b->data, b->len);
-			sent = 0;
-			rc = writer_put(w, b, crc, &alt, &skipped, &sent, err,
+			memset(&put, 0, sizeof(put));
+			put.filecrc = w->crc;
+			put.upload = w->upload;
+			put.index = b->index;
+			put.crc = crc32(0L, b->data, b->len);
+			put.data = b->data;
+			put.len = b->len;
+			put.digest = &w->digest;
+			rc = dsrvfile_chunk_store(w->pool, &put, err,
 			    sizeof(err));
 			(void)pthread_mutex_lock(&w->mtx);
-			w->stats.sent += sent;
+			w->stats.sent += put.sent;
 			if (rc != 0)
 				writer_fail(w, "%s: chunk %" PRIu32 ": %s",
 				    w->name, b->index, err);
 			else {
 				w->chunks[b->index].length = b->len;
-				w->chunks[b->index].crc = crc;
-				w->chunks[b->index].alt = alt;
+				w->chunks[b->index].crc = put.crc;
+				w->chunks[b->index].alt = put.alt;
 				w->written += b->len;
-				if (skipped) {
+				if (put.skipped) {
 					w->stats.skipped += b->len;
 					w->stats.chunks_skipped++;
 				} else
 					w->stats.chunks_sent++;
-				if (alt != 0)
+				if (put.alt != 0)
 					w->stats.alternates++;
 			}
 		}
@@ -553,38 +488,12 @@ writer_free(struct dsrv_writer *w)
 }
 
 /*
- * Same file: everything but stored_at.  A sha256 on one side only is no
- * difference: metadata written before the writer computed one for every
- * put (dctl put --crc32 did not record it) describes the same chunks.
- */
-static int
-meta_same(const struct dsrv_file_meta *a, const struct dsrv_file_meta *b)
-{
-	return (strcmp(a->name, b->name) == 0 && a->length == b->length &&
-	    a->crc == b->crc && a->upload == b->upload &&
-	    (!a->has_sha256 || !b->has_sha256 ||
-	    memcmp(a->sha256, b->sha256, 32) == 0) &&
-	    a->nchunks == b->nchunks && (a->nchunks == 0 ||
-	    memcmp(a->chunks, b->chunks, a->nchunks * sizeof(*a->chunks)) ==
-	    0));
-}
-
-/*
- * The metadata chunk.  Its name depends only on the file's name and
- * crc, but stored_at makes its content differ between two puts of the
- * same file: an existing one that describes the same file is success.
- * One that describes another file with the same name and crc32, or
- * that cannot be read, sends this one to the next alternate name.
+ * The metadata chunk, once every data chunk is stored.
  */
 static int
 writer_meta(struct dsrv_writer *w, char *err, size_t errlen)
 {
-	struct dsrv_file_meta	 m, *old;
-	uint8_t			*buf, *rbuf = NULL;
-	char			 e[DSRV_CLIENT_ERRLEN];
-	size_t			 len;
-	uint32_t		 k;
-	int			 rc, same;
+	struct dsrv_file_meta	 m;
 
 	memset(&m, 0, sizeof(m));
 	m.name = w->name;
@@ -596,45 +505,8 @@ writer_meta(struct dsrv_writer *w, char *err, size_t errlen)
 	m.upload = w->upload;
 	m.nchunks = w->next;
 	m.chunks = w->chunks;
-	if (dsrv_meta_encode(&m, &buf, &len, err, errlen) == -1)
-		return (-1);
-	for (k = 0; k <= DSRV_ALT_MAX; k++) {
-		dsrv_meta_name(w->name, w->crc, k, m.metaname);
-		rc = dsrv_pool_write(w->pool, m.metaname, buf, len, err,
-		    errlen);
-		if (rc > 0 || rc == WIRE_E_OK)
-			w->stats.sent += len;
-		if (rc == WIRE_E_OK)
-			break;
-		if (rc != WIRE_E_EXISTS)
-			break;
-		if (rbuf == NULL && (rbuf = malloc(WIRE_PAYLOAD_MAX)) == NULL) {
-			errf(err, errlen, "out of memory");
-			rc = -1;
-			break;
-		}
-		rc = dsrvfile_meta_fetch(w->pool, m.metaname, rbuf, &old, e,
-		    sizeof(e));
-		if (rc != WIRE_E_OK && rc != WIRE_E_CORRUPT) {
-			errf(err, errlen, "%s: %s exists and does not read "
-			    "back: %s", w->name, m.metaname, e);
-			break;
-		}
-		same = rc == WIRE_E_OK && meta_same(&m, old);
-		dsrv_meta_free(old);
-		if (same) {
-			rc = WIRE_E_OK;
-			break;
-		}
-		errf(err, errlen, "%s: %s: %s and its %d alternate names are "
-		    "all taken by the metadata of other files",
-		    dsrv_pool_peer(w->pool), w->name, m.metaname,
-		    DSRV_ALT_MAX);
-		rc = -1;
-	}
-	free(buf);
-	free(rbuf);
-	return (rc == WIRE_E_OK ? 0 : -1);
+	return (dsrvfile_meta_store(w->pool, &m, &w->stats.sent, err,
+	    errlen));
 }
 
 int

@@ -501,6 +501,36 @@ with open(sys.argv[1], "rb") as f:
     print("%08x" % (zlib.crc32(f.read()) & 0xffffffff))' "$1"
 }
 
+# crc_twin SRC OUT BYTES: OUT is BYTES random bytes, the last four chosen so
+# that its crc32 is SRC's.
+crc_twin() {
+	python3 - "$1" "$2" "$3" <<'EOF'
+import os, sys, zlib
+src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+table = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+    table.append(c)
+top = {t >> 24: i for i, t in enumerate(table)}
+want = zlib.crc32(open(src, "rb").read()) ^ 0xffffffff
+body = os.urandom(n - 4)
+reg, idx = want, [0] * 4
+for k in range(3, -1, -1):
+    idx[k] = top[reg >> 24]
+    reg = ((reg ^ table[idx[k]]) << 8) & 0xffffffff
+reg, tail = zlib.crc32(body) ^ 0xffffffff, bytearray()
+for k in range(4):
+    b = (reg ^ idx[k]) & 0xff
+    tail.append(b)
+    reg = (reg >> 8) ^ table[(reg ^ b) & 0xff]
+data = body + bytes(tail)
+assert zlib.crc32(data) == zlib.crc32(open(src, "rb").read())
+open(out, "wb").write(data)
+EOF
+}
+
 # rand_file FILE BYTES: random contents.
 rand_file() {
 	head -c "$2" /dev/urandom >"$1"

@@ -26,36 +26,6 @@ start_dsrvd "$CONF" || bail "dsrvd did not start"
 
 MIB8=8388608
 
-# twin SRC OUT BYTES: OUT is BYTES random bytes, the last four chosen so
-# that its crc32 is SRC's.
-twin() {
-	python3 - "$1" "$2" "$3" <<'EOF'
-import os, sys, zlib
-src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-table = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
-    table.append(c)
-top = {t >> 24: i for i, t in enumerate(table)}
-want = zlib.crc32(open(src, "rb").read()) ^ 0xffffffff
-body = os.urandom(n - 4)
-reg, idx = want, [0] * 4
-for k in range(3, -1, -1):
-    idx[k] = top[reg >> 24]
-    reg = ((reg ^ table[idx[k]]) << 8) & 0xffffffff
-reg, tail = zlib.crc32(body) ^ 0xffffffff, bytearray()
-for k in range(4):
-    b = (reg ^ idx[k]) & 0xff
-    tail.append(b)
-    reg = (reg >> 8) ^ table[(reg ^ b) & 0xff]
-data = body + bytes(tail)
-assert zlib.crc32(data) == zlib.crc32(open(src, "rb").read())
-open(out, "wb").write(data)
-EOF
-}
-
 # meta_version FILE: the format version of a metadata chunk on disk
 # (its first field: tag, type, 16-bit length, 64-bit value, crc32).
 meta_version() {
@@ -105,7 +75,7 @@ print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]]
 ### crc32 twins
 
 rand_file "$T/a" 100000 || bail "cannot make a file"
-twin "$T/a" "$T/b" 100000 || bail "cannot craft a crc32 twin"
+crc_twin "$T/a" "$T/b" 100000 || bail "cannot craft a crc32 twin"
 crc=$(crc32_of "$T/a")
 check "the twin has the same crc32 ($crc) and length" \
     [ "$(crc32_of "$T/b")" = "$crc" ]
@@ -146,15 +116,26 @@ check "a re-put of each twin changes nothing" sh -c '
 	'"$DCTL"' -r 127.0.0.1:'"$PORT"' -k '"$CKEY"' -K '"$CKEYNAME"' put '"$T/b"' twin/b'
 check "... no third metadata chunk" no_file "$DATA/index/twin_a-$crc-2"
 
-# Twins of two chunks: the last chunks differ, the first are the same.
+# Twins of two chunks: the same first chunk, and last chunks that are
+# crc32 twins, so the files are too.  The first is shared, the second
+# takes the alternate name.
 rand_file "$T/big" $((MIB8 + 5000)) || bail "cannot make a file"
-dd if="$T/big" of="$T/big2" bs=$MIB8 count=1 2>/dev/null
-head -c 5000 /dev/urandom >"$T/tail"
-twin "$T/big" "$T/big2tail" $((MIB8 + 5000)) || bail "cannot craft"
+dd if="$T/big" of="$T/head" bs=$MIB8 count=1 2>/dev/null
+dd if="$T/big" of="$T/tail" bs=$MIB8 skip=1 2>/dev/null
+crc_twin "$T/tail" "$T/tail2" 5000 || bail "cannot craft a crc32 twin"
+cat "$T/head" "$T/tail2" >"$T/big2"
+bcrc=$(crc32_of "$T/big")
+check "a 2-chunk twin: the same crc32" [ "$(crc32_of "$T/big2")" = "$bcrc" ]
 check "put big (2 chunks)" cdctl put "$T/big" twin/big
-check "put its 2-chunk twin" cdctl put "$T/big2tail" twin/big2
+cdctl -j put "$T/big2" twin/big2 >"$T/put.json" 2>&1
+rc=$?
+check "put its 2-chunk twin exits 0 ($rc)" [ "$rc" -eq 0 ]
+check "... its first chunk found stored and not sent" \
+    [ "$(json_field "$T/put.json" chunks_skipped)" -eq 1 ]
+check "... its second under an alternate name" \
+    [ "$(json_field "$T/put.json" alternates)" -eq 1 ]
 got "get big byte for byte" twin/big "$T/big"
-got "get its twin byte for byte" twin/big2 "$T/big2tail"
+got "get its twin byte for byte" twin/big2 "$T/big2"
 
 ### a rotted chunk, stored again
 

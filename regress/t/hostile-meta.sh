@@ -128,29 +128,7 @@ check "get evil/good works beside them" got_good
 ### a key without stat: no DIGEST, WRITE tells
 
 rand_file "$T/a" 5000 || bail "cannot make a file"
-python3 - "$T/a" "$T/b" <<'EOF'
-import os, sys, zlib
-a = open(sys.argv[1], "rb").read()
-table = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
-    table.append(c)
-top = {t >> 24: i for i, t in enumerate(table)}
-want = zlib.crc32(a) ^ 0xffffffff
-body = os.urandom(len(a) - 4)
-reg, idx = want, [0] * 4
-for k in range(3, -1, -1):
-    idx[k] = top[reg >> 24]
-    reg = ((reg ^ table[idx[k]]) << 8) & 0xffffffff
-reg, tail = zlib.crc32(body) ^ 0xffffffff, bytearray()
-for k in range(4):
-    b = (reg ^ idx[k]) & 0xff
-    tail.append(b)
-    reg = (reg >> 8) ^ table[(reg ^ b) & 0xff]
-open(sys.argv[2], "wb").write(body + bytes(tail))
-EOF
+crc_twin "$T/a" "$T/b" 5000 || bail "cannot craft a crc32 twin"
 check "put with a write-only key" kdctl wonly "$T/w.key" put "$T/a" w/a
 check "its crc32 twin with the write-only key" kdctl wonly "$T/w.key" put "$T/b" w/b
 check "... again (same bytes: WRITE succeeds)" kdctl wonly "$T/w.key" put "$T/b" w/b

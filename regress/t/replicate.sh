@@ -10,7 +10,9 @@
 # missing chunks.  Server names from a client configuration (-c, -r
 # NAME, --to NAME) work too.  A chunk corrupted on A stops that file:
 # replicate fails naming the chunk, and B gets no metadata for it
-# (metadata last), so the file does not exist on B.
+# (metadata last), so the file does not exist on B.  crc32 twins (one
+# under an alternate name) and a stream replicate like any file; a
+# chunk name B holds with other bytes fails that file, naming it.
 
 . "$REGRESS/lib.sh"
 storage_tmpdir
@@ -194,6 +196,43 @@ check "replicate --to a server nobody configured or knows fails" \
     fails "$DCTL" -c "$T/dctl.conf" -r alpha replicate --to nosuch.invalid \
     other/
 check "and the message names it" has "$T/exits.out" "nosuch.invalid"
+
+### crc32 twins and a stream
+
+rand_file "$T/x" 40000
+crc_twin "$T/x" "$T/y" 40000 || bail "cannot craft a crc32 twin"
+adctl put "$T/x" rep3/x >"$T/put.out" 2>&1 &&
+    adctl put "$T/y" rep3/y >>"$T/put.out" 2>&1 &&
+    cat "$T/f20m" | adctl put - rep3/s >>"$T/put.out" 2>&1 ||
+    bail "cannot put rep3/ on A: $(cat "$T/put.out")"
+adctl replicate --to "127.0.0.1:$PORT_B" rep3/ >"$T/rep.out" 2>&1
+rc=$?
+check "replicate rep3/ (twins and a stream) exits 0 ($rc)" [ "$rc" -eq 0 ]
+diagfile "$T/rep.out"
+for f in x y; do
+	rm -f "$T/got"
+	bdctl get "rep3/$f" "$T/got" >/dev/null 2>&1
+	check "B: rep3/$f byte for byte" cmp "$T/$f" "$T/got"
+done
+rm -f "$T/got"
+bdctl get rep3/s "$T/got" >/dev/null 2>&1
+check "B: the stream rep3/s byte for byte" cmp "$T/f20m" "$T/got"
+check "B: chunks byte-identical to A's" same_chunks
+
+# B holds other bytes under the name of a chunk of A's rep4/z: B's own
+# twin of it, stored first.  Replicate cannot replace it and says so.
+rand_file "$T/z" 30000
+crc_twin "$T/z" "$T/z2" 30000 || bail "cannot craft a crc32 twin"
+adctl put "$T/z" rep4/z >"$T/put.out" 2>&1 ||
+    bail "cannot put rep4/z on A: $(cat "$T/put.out")"
+check "B stores z's twin as other4/z" bdctl put "$T/z2" other4/z
+adctl replicate --to "127.0.0.1:$PORT_B" rep4/ >"$T/rep.out" 2>&1
+rc=$?
+check "replicate of rep4/z onto B's twin fails ($rc)" [ "$rc" -ne 0 ]
+check "... saying B holds other bytes under the name" \
+    has "$T/rep.out" "the target holds other bytes"
+check "B: no metadata for rep4/z" \
+    [ -z "$(ls "$DATA_B/index" | grep '^rep4_z')" ]
 
 ### a corrupt chunk on A
 
