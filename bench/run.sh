@@ -426,7 +426,7 @@ if [ -x "$DSRVD_NF" ]; then
 	kill -TERM "$NF_PID" 2>/dev/null
 	wait "$NF_PID" 2>/dev/null
 	NF_PID=
-	chattr -R -f -i "$W/nf" >/dev/null 2>&1
+	chattr -R -f -ia "$W/nf" >/dev/null 2>&1
 	rm -rf "$W/nf"
 else
 	note "no $DSRVD_NF: no figures with the filter off"
