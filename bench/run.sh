@@ -208,6 +208,19 @@ tree_cpu() {
 	"$BT" tree "${1:-$DSRVD_PID}" | awk '$1 == "cpu_s" { print $2 }'
 }
 
+# bytes_in: dsrvd's "bytes in" counters summed over its network
+# processes (empty when status fails).
+bytes_in() {
+	"$DCTL" -s "$W/dsrvd.sock" status 2>/dev/null |
+	    awk '$1 == "bytes" && $2 == "in" { s += $3; n++ }
+		END { if (n) printf "%.0f\n", s }'
+}
+
+# jnum FILE KEY: the number KEY has in the one-line JSON object in FILE.
+jnum() {
+	sed -n "s/.*\"$2\":\([0-9][0-9]*\).*/\1/p" "$1" | head -n 1
+}
+
 now() {
 	date +%s.%N
 }
@@ -280,6 +293,8 @@ while [ "$r" -le "$RUNS" ]; do
 	sample put1_MBps "$(calc "$SIZE / $_w / 1e6")"
 	sample put_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
 	sample put_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
+	sample put_dctl_peak_rss_mib "$(calc "$(val "$W/run.out" maxrss_kib) / 1024")"
+	sample put1_s "$_w"
 
 	_c0=$(tree_cpu)
 	"$BT" run $DCTL -q $NET get "bench/put-$r" /dev/null >"$W/run.out" ||
@@ -289,6 +304,57 @@ while [ "$r" -le "$RUNS" ]; do
 	sample get1_MBps "$(calc "$SIZE / $_w / 1e6")"
 	sample get_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
 	sample get_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
+	sample get_dctl_peak_rss_mib "$(calc "$(val "$W/run.out" maxrss_kib) / 1024")"
+
+	# The same file again, unchanged and under the same name: every
+	# data chunk is on the server, so dctl should send next to none of
+	# it (its -j line says what it sent and skipped; dsrvd's "bytes in"
+	# counters, summed over the network processes, what arrived).
+	_i0=$(bytes_in)
+	_c0=$(tree_cpu)
+	"$BT" run -o "$W/reput.json" $DCTL -q -j $NET put "$W/put.dat" \
+	    "bench/put-$r" >"$W/run.out" || die "dctl re-put failed"
+	_c1=$(tree_cpu)
+	_i1=$(bytes_in)
+	_sent=$(jnum "$W/reput.json" sent)
+	_skip=$(jnum "$W/reput.json" skipped)
+	[ -n "$_sent" ] && [ -n "$_skip" ] ||
+	    die "dctl -j put printed no sent/skipped: $(cat "$W/reput.json")"
+	sample reput_s "$(val "$W/run.out" wall_s)"
+	sample reput_sent_bytes "$_sent"
+	sample reput_skipped_bytes "$_skip"
+	sample reput_sent_ratio "$(awk "BEGIN { printf \"%.3g\", $_sent / $SIZE }")"
+	[ -n "$_i0" ] && [ -n "$_i1" ] &&
+	    sample reput_server_in_bytes "$(( _i1 - _i0 ))"
+	sample reput_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
+	sample reput_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
+
+	# A stream: the same file, made new again, through a pipe into
+	# "dctl put -", and read back with "dctl get NAME -" into a pipe.
+	stamp "$W/put.dat" "s$r"
+	_c0=$(tree_cpu)
+	cat "$W/put.dat" | "$BT" run $DCTL -q $NET put - "bench/sput-$r" \
+	    >"$W/run.out" || die "dctl put - failed"
+	_c1=$(tree_cpu)
+	_w=$(val "$W/run.out" wall_s)
+	sample sput1_MBps "$(calc "$SIZE / $_w / 1e6")"
+	sample sput_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
+	sample sput_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
+	sample sput_dctl_peak_rss_mib "$(calc "$(val "$W/run.out" maxrss_kib) / 1024")"
+
+	# dctl's standard output is the pipe (fd 3), benchtool's the file;
+	# wc counts what came through.
+	_c0=$(tree_cpu)
+	_n=$( { "$BT" run -o /dev/fd/3 $DCTL -q $NET get "bench/sput-$r" - \
+	    3>&1 >"$W/run.out"; echo $? >"$W/run.rc"; } | wc -c)
+	_c1=$(tree_cpu)
+	[ "$(cat "$W/run.rc")" = 0 ] || die "dctl get - failed"
+	[ "$_n" -eq "$SIZE" ] || die "dctl get - wrote $_n bytes, not $SIZE"
+	_w=$(val "$W/run.out" wall_s)
+	sample sget1_MBps "$(calc "$SIZE / $_w / 1e6")"
+	sample sget_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
+	sample sget_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
+	sample sget_dctl_peak_rss_mib "$(calc "$(val "$W/run.out" maxrss_kib) / 1024")"
 	r=$((r + 1))
 done
 
@@ -360,7 +426,7 @@ if [ -x "$DSRVD_NF" ]; then
 	kill -TERM "$NF_PID" 2>/dev/null
 	wait "$NF_PID" 2>/dev/null
 	NF_PID=
-	chattr -R -f -i "$W/nf" >/dev/null 2>&1
+	chattr -R -f -ia "$W/nf" >/dev/null 2>&1
 	rm -rf "$W/nf"
 else
 	note "no $DSRVD_NF: no figures with the filter off"
@@ -561,6 +627,21 @@ filter_put_cpu_s_per_GiB|dsrvd CPU per GiB stored, filter on|nofilter_put_cpu_s_
 filter_get_cpu_s_per_GiB|dsrvd CPU per GiB read, filter on|nofilter_get_cpu_s_per_GiB|same, filter off (SANDBOX=no)|<= 1.05 x baseline
 put_dctl_cpu_s_per_GiB|dctl CPU per GiB put|ideal_put_cpu_s|encrypt + crc32|-
 get_dctl_cpu_s_per_GiB|dctl CPU per GiB get|ideal_get_cpu_s|decrypt + crc32|-
+sput1_MBps|dctl put -, stream from a pipe|put1_MBps|dctl put, file, same runs|-
+sget1_MBps|dctl get NAME -, into a pipe|get1_MBps|dctl get, file, same runs|-
+sput_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB stored, stream|put_dsrvd_cpu_s_per_GiB|same, file put|-
+sget_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB read, stream|get_dsrvd_cpu_s_per_GiB|same, file get|-
+sput_dctl_cpu_s_per_GiB|dctl CPU per GiB, stream put|put_dctl_cpu_s_per_GiB|same, file put|-
+sget_dctl_cpu_s_per_GiB|dctl CPU per GiB, stream get|get_dctl_cpu_s_per_GiB|same, file get|-
+sput_dctl_peak_rss_mib|dctl peak RSS, stream put|put_dctl_peak_rss_mib|same, file put|bounded by a few chunks
+sget_dctl_peak_rss_mib|dctl peak RSS, stream get|get_dctl_peak_rss_mib|same, file get|bounded by a few chunks
+reput_s|re-put of the unchanged file|put1_s|the first put of it|-
+reput_sent_ratio|re-put: bytes sent / file size|-|-|< 0.01
+reput_sent_bytes|re-put: bytes sent (dctl -j)|-|-|-
+reput_skipped_bytes|re-put: bytes skipped (dctl -j)|-|-|-
+reput_server_in_bytes|re-put: bytes in at dsrvd (status)|-|-|-
+reput_dctl_cpu_s_per_GiB|dctl CPU per GiB, re-put|put_dctl_cpu_s_per_GiB|same, first put|-
+reput_dsrvd_cpu_s_per_GiB|dsrvd CPU per GiB, re-put|put_dsrvd_cpu_s_per_GiB|same, first put|-
 c1_write_p50_us|4 KiB write p50, 1 conn|commit_p50_us|write+fsync+rename+dir fsync p50|<= 1.5 x baseline
 c1_write_p99_us|4 KiB write p99, 1 conn|commit_p99_us|write+fsync+rename+dir fsync p99|-
 c1_writes_per_s|4 KiB writes/s, 1 conn|commit_per_s|commits/s, 1 at a time|-
@@ -623,7 +704,10 @@ unit() {
 	*_us) echo "us" ;;
 	*_per_s) echo "/s" ;;
 	*_kib) echo "KiB" ;;
+	*_mib) echo "MiB" ;;
+	*_bytes) echo "bytes" ;;
 	*_s_per_GiB|*_cpu_s) echo "s/GiB" ;;
+	*_s) echo "s" ;;
 	*) echo "" ;;
 	esac
 }
@@ -633,6 +717,7 @@ function fmt(x) {
 	if (x == "") return "-"
 	if (x >= 100 || x <= -100) return sprintf("%.0f", x)
 	if (x >= 10 || x <= -10) return sprintf("%.1f", x)
+	if (x != 0 && x < 0.01 && x > -0.01) return sprintf("%.2g", x)
 	return sprintf("%.2f", x)
 }
 BEGIN {
@@ -651,8 +736,10 @@ BEGIN {
 	else if (k ~ /_us$/) u = "us"
 	else if (k ~ /_per_s$/) u = "/s"
 	else if (k ~ /_kib$/) u = "KiB"
-	else if (k ~ /_per_GiB$|_cpu_s$/) u = "s"
-	v = fmt(med[k]) " " u " [" fmt(mn[k]) ".." fmt(mx[k]) "]"
+	else if (k ~ /_mib$/) u = "MiB"
+	else if (k ~ /_bytes$/) u = "B"
+	else if (k ~ /_per_GiB$|_s$/) u = "s"
+	v = fmt(med[k]) (u == "" ? "" : " " u) " [" fmt(mn[k]) ".." fmt(mx[k]) "]"
 	b = "-"; bv = ""; r = "-"
 	if ($3 != "-" && ($3 in med)) {
 		b = $4; bv = fmt(med[$3])
