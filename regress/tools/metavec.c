@@ -93,7 +93,7 @@ static const struct {
 	{ ".profile", ".profile" },
 	{ "../up", "../up" },
 	{ "a b:c~d", "a b:c~d" },
-	{ "caf\xc3\xa9.txt", "caf\\(e'.txt (UTF-8: 63 61 66 c3 a9 ...)" },
+	{ "caf\xc3\xa9.txt", "caf\\('e.txt (UTF-8: 63 61 66 c3 a9 ...)" },
 	{ "", "the empty name" },
 };
 
@@ -299,8 +299,8 @@ cmd_vectors(void)
 	struct dsrv_file_meta	*m, *d;
 	char			 err[ERRLEN], name[CHUNK_NAME_MAX + 1];
 	char			 a[4096], b[4096];
-	uint8_t			*enc, *enc2;
-	size_t			 n, i, len, len2;
+	uint8_t			*enc, *enc2, *data;
+	size_t			 n, i, len, len2, dlen;
 	FILE			*fa, *fb;
 
 	for (n = 0; n < NVECS; n++) {
@@ -326,6 +326,12 @@ cmd_vectors(void)
 
 		printf(".Ss Vector %zu: %s\n%s\n", n + 1, vecs[n].title,
 		    vecs[n].what);
+		data = vec_data(n, &dlen);
+		if (dlen <= 64) {
+			printf(".Pp\nIts bytes:\n");
+			hexdump(data, dlen);
+		}
+		free(data);
 		printf(".Bl -tag -width \"metadata chunk\" -offset indent\n");
 		printf(".It length\n%" PRIu64 "\n", m->length);
 		printf(".It crc32\n%08x\n", m->crc);
@@ -337,8 +343,9 @@ cmd_vectors(void)
 			printf(".It upload\n%016" PRIx64 "\n", m->upload);
 		for (i = 0; i < m->nchunks; i++) {
 			dsrv_chunk_name(m, i, name);
-			printf(".It chunk %zu\n%" PRIu64 " bytes, crc32 %08x"
+			printf(".It chunk %zu\n%" PRIu64 " byte%s, crc32 %08x"
 			    "%s:\n.Li %s\n", i, m->chunks[i].length,
+			    m->chunks[i].length == 1 ? "" : "s",
 			    m->chunks[i].crc, m->chunks[i].alt != 0 ?
 			    ", alternate name" : "", name);
 		}
@@ -353,7 +360,7 @@ cmd_vectors(void)
 	}
 	printf(".Ss Metadata names\nFile names and the names of their "
 	    "metadata chunks, for a file\nwhose crc32 is 1234abcd:\n");
-	printf(".Bl -column \"caf\\(e'.txt (UTF-8: 63 61 66 c3 a9 ...)\" "
+	printf(".Bl -column \"caf\\('e.txt (UTF-8: 63 61 66 c3 a9 ...)\" "
 	    "\"index/docs_hello.txt-1234abcd\" -offset indent\n");
 	printf(".It Sy File name Ta Sy Metadata chunk\n");
 	for (i = 0; i < sizeof(snames) / sizeof(snames[0]); i++) {
