@@ -69,6 +69,7 @@ inst 444 "$top/man/dsrvd.8" "$destdir$mandir/man8/dsrvd.8"
 inst 444 "$top/man/dctl.8" "$destdir$mandir/man8/dctl.8"
 inst 444 "$top/man/dsrvd.conf.5" "$destdir$mandir/man5/dsrvd.conf.5"
 inst 444 "$top/man/dsrv-protocol.5" "$destdir$mandir/man5/dsrv-protocol.5"
+inst 444 "$top/man/dsrv-file.5" "$destdir$mandir/man5/dsrv-file.5"
 inst 444 "$top/etc/dsrvd.conf" "$destdir$exampledir/dsrvd.conf"
 inst_example 555 etc/rc.d/dsrvd rc.d/dsrvd
 inst_example 555 etc/init.d/dsrvd init.d/dsrvd
