@@ -24,6 +24,7 @@
  *   of a stream:   %02x/%016x-%08x-%08x (upload id >> 56, upload id,
  *                  i, chunk crc)
  *   metadata:      index/<sanitized name>-%08x  (file crc)
+ *   alternate:     index/<sanitized name, 187 bytes at most>-%08x-<k>
  *
  * When a name is taken by other bytes (a crc32 twin, a rotted chunk)
  * the writer takes the name followed by "-1", "-2", ... up to
@@ -51,6 +52,7 @@
 #define DSRV_META_VERSION_D	1	/* D's names only: what D can read */
 #define DSRV_ALT_MAX		16
 #define DSRV_SANITIZED_MAX	190
+#define DSRV_SANITIZED_ALT	187	/* in an alternate metadata name */
 
 struct dsrv_chunk_meta {
 	uint64_t	 length;

@@ -108,6 +108,9 @@ dsrv_meta_name(const char *filename, uint32_t filecrc, uint32_t alt,
 
 	if (dsrvfile_sanitize(filename, s, sizeof(s)) == 0)
 		(void)strlcpy(s, "_", sizeof(s));
+	/* Room for "-16" within a chunk name's 200 bytes. */
+	if (alt != 0)
+		s[DSRV_SANITIZED_ALT] = '\0';
 	if (alt == 0)
 		(void)snprintf(out, CHUNK_NAME_MAX + 1, DSRV_META_DIR
 		    "/%s-%08x", s, filecrc);
@@ -291,13 +294,15 @@ dsrv_meta_encode(const struct dsrv_file_meta *m, uint8_t **out, size_t *len,
 }
 
 /*
- * What decoding may allocate.  A chunk entry of a real file packs into
- * 7 bytes or more (an 8 MiB length, a crc32 that may be 0 and so left
- * out) and unpacks into 48: 8 times the packed size, with room for the
- * name, is enough for any file, and an 8 MiB metadata chunk of empty
- * entries stops at 64 MiB instead of the ~400 it would take.
+ * What decoding may allocate.  protobuf-c takes about 112 bytes for a
+ * chunk entry and a copy of every string and unknown field: 128 bytes
+ * an entry, twice the packed size and room to spare cover any file,
+ * the 4 TiB ones included.  The entries are counted first (meta_scan),
+ * so that 8 MiB of empty entries is refused before any is unpacked.
  */
-#define META_BUDGET(plen)	(8 * (size_t)(plen) + 65536)
+#define META_ENTRY_COST		128
+#define META_BUDGET(plen, n)	(2 * (size_t)(plen) + \
+				    META_ENTRY_COST * (size_t)(n) + 65536)
 
 struct meta_budget {
 	size_t	 left;
@@ -323,6 +328,65 @@ meta_free(void *arg, void *p)
 	free(p);
 }
 
+/* A protobuf varint at p[*off..len); -1 if cut short or too long. */
+static int
+meta_varint(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
+{
+	int	 shift;
+
+	*v = 0;
+	for (shift = 0; shift < 64 && *off < len; shift += 7) {
+		*v |= (uint64_t)(p[*off] & 0x7f) << shift;
+		if ((p[(*off)++] & 0x80) == 0)
+			return (0);
+	}
+	return (-1);
+}
+
+/*
+ * Walk the packed FileMeta's fields without unpacking them: every one
+ * must be one of meta.proto's with its wire type, and the chunk
+ * entries are counted.  *length is the file's declared length.
+ */
+static int
+meta_scan(const uint8_t *p, size_t len, size_t *nchunks, uint64_t *length)
+{
+	static const int	 wtype[] = { -1, 2, 0, 0, 2, 0, 2, 1 };
+	uint64_t		 key, v;
+	size_t			 off = 0;
+
+	*nchunks = 0;
+	*length = 0;
+	while (off < len) {
+		if (meta_varint(p, len, &off, &key) == -1 || key >> 3 == 0 ||
+		    key >> 3 >= sizeof(wtype) / sizeof(wtype[0]) ||
+		    (int)(key & 7) != wtype[key >> 3])
+			return (-1);
+		switch (key & 7) {
+		case 0:
+			if (meta_varint(p, len, &off, &v) == -1)
+				return (-1);
+			if (key >> 3 == 2)
+				*length = v;
+			break;
+		case 1:
+			if (len - off < 8)
+				return (-1);
+			off += 8;
+			break;
+		default:
+			if (meta_varint(p, len, &off, &v) == -1 ||
+			    v > len - off)
+				return (-1);
+			off += v;
+			if (key >> 3 == 6)
+				(*nchunks)++;
+			break;
+		}
+	}
+	return (0);
+}
+
 int
 dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
     char *err, size_t errlen)
@@ -331,7 +395,8 @@ dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
 	FileMeta		*fm = NULL;
 	ProtobufCAllocator	 alloc;
 	struct meta_budget	 budget = { 0, 0 };
-	uint64_t		 version = 0;
+	uint64_t		 version = 0, declared;
+	size_t			 nent;
 	const uint8_t		*val;
 	const char		*errstr;
 	uint8_t			*packed = NULL, tag, type;
@@ -384,17 +449,35 @@ dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
 		goto bad;
 	/*
 	 * The server is not trusted: protobuf-c allocates for every
-	 * repeated entry, however empty, so its allocations get a budget
-	 * of a small multiple of the packed size before the count is seen.
+	 * repeated entry, however empty.  The entries are counted and held
+	 * to the declared length before anything is unpacked, and the
+	 * unpacking gets a budget of memory.
 	 */
-	budget.left = META_BUDGET(plen);
+	if (meta_scan(packed, plen, &nent, &declared) == -1) {
+		errf(err, errlen, "metadata: the protobuf does not decode "
+		    "(an unknown field, or one cut short)");
+		goto done;
+	}
+	if (nent > DSRV_CHUNKS_MAX) {
+		errf(err, errlen, "metadata: %zu chunk entries, more than %d",
+		    nent, DSRV_CHUNKS_MAX);
+		goto done;
+	}
+	if (nent != declared / DSRV_CHUNK_SIZE +
+	    (declared % DSRV_CHUNK_SIZE != 0)) {
+		errf(err, errlen, "metadata lists %zu chunks for %" PRIu64
+		    " bytes", nent, declared);
+		goto done;
+	}
+	budget.left = META_BUDGET(plen, nent);
 	alloc.alloc = meta_alloc;
 	alloc.free = meta_free;
 	alloc.allocator_data = &budget;
 	if ((fm = file_meta__unpack(&alloc, plen, packed)) == NULL) {
 		if (budget.over)
 			errf(err, errlen, "metadata: decoding it would take "
-			    "more than %zu bytes of memory", META_BUDGET(plen));
+			    "more than %zu bytes of memory",
+			    META_BUDGET(plen, nent));
 		else
 			errf(err, errlen, "metadata: the protobuf does "
 			    "not decode");
@@ -452,20 +535,19 @@ dsrv_meta_decode(const uint8_t *buf, size_t len, struct dsrv_file_meta **mp,
 	return (rc);
 }
 
-/* name is base with "-k" added, k an alternate's number. */
+/* name is one of the alternate metadata names of m. */
 static int
-meta_altname(const char *base, const char *name)
+meta_altname(const struct dsrv_file_meta *m, const char *name)
 {
-	const char	*errstr;
-	size_t		 l = strlen(base);
-	long long	 k;
+	char		 want[CHUNK_NAME_MAX + 1];
+	uint32_t	 k;
 
-	if (strncmp(name, base, l) != 0 || name[l] != '-' ||
-	    name[l + 1] < '1' || name[l + 1] > '9' ||
-	    strspn(name + l + 1, "0123456789") != strlen(name + l + 1))
-		return (0);
-	k = strtonum(name + l + 1, 1, DSRV_ALT_MAX, &errstr);
-	return (errstr == NULL && k > 0);
+	for (k = 1; k <= DSRV_ALT_MAX; k++) {
+		dsrv_meta_name(m->name, m->crc, k, want);
+		if (strcmp(want, name) == 0)
+			return (1);
+	}
+	return (0);
 }
 
 /* A metadata chunk under another file's name is as corrupt as a bad field. */
@@ -488,7 +570,7 @@ dsrvfile_meta_fetch(struct dsrv_pool *pool, const char *metaname, uint8_t *buf,
 		return (WIRE_E_CORRUPT);
 	}
 	dsrv_meta_name(m->name, m->crc, 0, want);
-	if (strcmp(want, metaname) != 0 && !meta_altname(want, metaname)) {
+	if (strcmp(want, metaname) != 0 && !meta_altname(m, metaname)) {
 		errf(err, errlen, "%s: %s: metadata of another "
 		    "file (%s)", dsrv_pool_peer(pool), metaname, want);
 		dsrv_meta_free(m);

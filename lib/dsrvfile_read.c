@@ -321,15 +321,18 @@ static int
 match_list_cb(const char *base, void *arg)
 {
 	struct match	*mt = arg;
-	size_t		 l = strlen(base), slen, i, d;
+	size_t		 l = strlen(base), slen, splen = mt->splen, i, d;
 	char		**n;
+	int		 alt = 0;
 
 	for (d = 0; d < 3 && d < l && base[l - 1 - d] >= '0' &&
 	    base[l - 1 - d] <= '9'; d++)
 		;
 	if (d > 0 && d < 3 && d < l && base[l - 1 - d] == '-' &&
-	    base[l - d] != '0')
+	    base[l - d] != '0') {
 		l -= d + 1;
+		alt = 1;
+	}
 	if (l < 10 || base[l - 9] != '-')
 		return (0);
 	for (i = l - 8; i < l; i++)
@@ -337,8 +340,11 @@ match_list_cb(const char *base, void *arg)
 		    (base[i] >= 'a' && base[i] <= 'f')))
 			return (0);
 	slen = l - 9;
-	if (slen < mt->splen || strncmp(base, mt->sprefix, mt->splen) != 0 ||
-	    (mt->exact && slen != mt->splen))
+	/* An alternate's name is cut shorter: compare what it has. */
+	if (alt && slen == DSRV_SANITIZED_ALT && splen > slen)
+		splen = slen;
+	if (slen < splen || strncmp(base, mt->sprefix, splen) != 0 ||
+	    (mt->exact && slen != splen))
 		return (0);
 	if (mt->ncand == mt->candsz) {
 		if ((n = reallocarray(mt->cand, mt->candsz ? mt->candsz * 2 :

@@ -156,6 +156,12 @@ dsrvfile_meta_store(struct dsrv_pool *pool, struct dsrv_file_meta *m,
 		}
 		rc = dsrvfile_meta_fetch(pool, m->metaname, rbuf, &old, e,
 		    sizeof(e));
+		if (rc == WIRE_E_PERM) {
+			errf(err, errlen, "%s: %s exists, and the key may not "
+			    "read it (meta or read) to tell whether it is this "
+			    "file's", m->name, m->metaname);
+			break;
+		}
 		if (rc != WIRE_E_OK && rc != WIRE_E_CORRUPT) {
 			errf(err, errlen, "%s: %s exists and does not read "
 			    "back: %s", m->name, m->metaname, e);

@@ -116,6 +116,22 @@ check "a re-put of each twin changes nothing" sh -c '
 	'"$DCTL"' -r 127.0.0.1:'"$PORT"' -k '"$CKEY"' -K '"$CKEYNAME"' put '"$T/b"' twin/b'
 check "... no third metadata chunk" no_file "$DATA/index/twin_a-$crc-2"
 
+# A name that sanitizes to the full 190 bytes: its alternate metadata
+# name is cut to 187 so that "-k" fits.
+long=long/$(printf '%0200d' 0 | tr 0 x)
+check "put twin/a's bytes under a 205-byte name" cdctl put "$T/a" "$long"
+check "... and the twin under the same name" cdctl put "$T/b" "$long"
+cdctl match "$long" >"$T/match.out" 2>&1
+check "match of the long name lists both versions" \
+    [ "$(wc -l <"$T/match.out")" -eq 2 ]
+check "match long/ lists them too" \
+    [ "$(cdctl match long/ | wc -l)" -eq 2 ]
+cdctl get --version 1 "$long" - >"$T/v1" 2>/dev/null
+cdctl get --version 2 "$long" - >"$T/v2" 2>/dev/null
+check "get --version 1 and 2 of the long name are the two files" sh -c \
+    "{ cmp -s '$T/v1' '$T/a' && cmp -s '$T/v2' '$T/b'; } ||
+    { cmp -s '$T/v1' '$T/b' && cmp -s '$T/v2' '$T/a'; }"
+
 # Twins of two chunks: the same first chunk, and last chunks that are
 # crc32 twins, so the files are too.  The first is shared, the second
 # takes the alternate name.

@@ -549,7 +549,7 @@ cmd_rule(const char *rule)
 	uint8_t			*buf, *p, *packed;
 	const uint8_t		*val;
 	const char		*errstr;
-	size_t			 len, off, vlen, plen, nf, i;
+	size_t			 len, off, vlen, plen, nf, i, k;
 	uint8_t			 tag, type;
 	int			 ok = 0;
 
@@ -716,8 +716,13 @@ cmd_rule(const char *rule)
 		buf = NULL;
 	} else if (strcmp(rule, "budget") == 0) {
 		/*
-		 * 1 MiB of empty chunk entries (32 00): more to allocate
-		 * than 8 times that and 64 KiB, refused before the count.
+		 * 1 MiB of empty chunk entries (32 00): more entries than
+		 * the 8 MiB chunks of the declared length (none), refused
+		 * before any is unpacked.  Then 16,384 entries of an 8 MiB
+		 * length and 31 empty unknown fields each, for a file of
+		 * 128 GiB: the count is right, but unpacking the unknown
+		 * fields takes more than 2 times the packed size and 128
+		 * bytes an entry.
 		 */
 		plen = 1024 * 1024;
 		if ((packed = malloc(plen)) == NULL)
@@ -725,9 +730,24 @@ cmd_rule(const char *rule)
 		for (i = 0; i < plen; i += 2)
 			memcpy(packed + i, "\x32\x00", 2);
 		buf = wrap(1, packed, plen, 65535, &len);
+		ok = decodes(buf, len, "lists 524288 chunks for 0 bytes");
+		free(buf);
+		free(packed);
+		plen = 7 + 16384 * 69;
+		if ((packed = malloc(plen)) == NULL)
+			fail("out of memory");
+		/* field 2, 2^37: 0x10 and the varint 80 80 80 80 80 04 */
+		memcpy(packed, "\x10\x80\x80\x80\x80\x80\x04", 7);
+		for (i = 7; i + 69 <= plen; i += 69) {
+			memcpy(packed + i, "\x32\x43\x08\x80\x80\x80\x04", 7);
+			for (k = 0; k < 31; k++)
+				memcpy(packed + i + 7 + 2 * k, "\x7a\x00", 2);
+		}
+		plen = i;
+		buf = wrap(1, packed, plen, 65535, &len);
 		snprintf(err, sizeof(err), "more than %zu bytes",
-		    8 * plen + 65536);
-		ok = decodes(buf, len, err);
+		    2 * plen + 128 * 16384 + 65536);
+		ok = ok && decodes(buf, len, err);
 		free(packed);
 	} else if (strcmp(rule, "sanitize") == 0) {
 		/* 200 bytes cut to 190; a dot after the first byte stays. */
