@@ -2,12 +2,14 @@
 # needs: root
 # Metadata a hostile (or broken) server could hand dctl, stored as raw
 # chunks in index/ of the real daemon: 8 MiB of empty chunk entries,
-# which protobuf-c would unpack into ~400 MiB, is refused on the
-# decoding budget with dctl's peak RSS bounded; a stream's metadata
+# which protobuf-c would unpack into ~400 MiB, is refused when they are
+# counted, and entries full of unknown fields on the decoding budget,
+# with dctl's peak RSS bounded; a stream's metadata
 # without a SHA-256, version 1 metadata with an alternate name and a
 # version 3 are refused as corrupt, naming the metadata chunk, while
 # the good files beside them are still listed.  And a key that may
-# write but not stat (no DIGEST) still stores crc32 twins.
+# write but not stat (no DIGEST) still stores crc32 twins, and is told
+# plainly that it cannot store a file again once its metadata exists.
 
 . "$REGRESS/lib.sh"
 storage_tmpdir
@@ -56,6 +58,10 @@ p = pb(1, 2, name)
 if kind == "amplify":
     # length 0: no chunk, but millions of empty entries all the same.
     p += pb(6, 2, b"") * 4100000
+elif kind == "unknown":
+    # The right count for 128 GiB, each entry full of unknown fields.
+    p += pb(2, 0, 1 << 37)
+    p += pb(6, 2, pb(1, 0, 8388608) + pb(15, 2, b"") * 31) * 16384
 elif kind == "nosha":
     # A stream of one byte "x" without the SHA-256 that ties it together.
     crc = zlib.crc32(b"x")
@@ -83,14 +89,16 @@ EOF
 put_forged() {
 	forge "$T/$1.meta" "$1" || return 1
 	_c=$(python3 -c 'import zlib; print("%08x" % zlib.crc32(b"x"))')
-	[ "$1" = amplify ] || [ "$1" = v3 ] && _c=00000000
+	case $1 in
+	amplify|v3|unknown) _c=00000000 ;;
+	esac
 	cdctl chunk put "index/evil_$1-$_c" "$T/$1.meta"
 }
 
 printf 'good' >"$T/good"
 check "put evil/good, a real file beside the forged ones" \
     cdctl put "$T/good" evil/good
-for k in amplify nosha v1alt v3; do
+for k in amplify unknown nosha v1alt v3; do
 	check "store forged metadata $k in index/" put_forged "$k"
 done
 
@@ -99,10 +107,19 @@ done
 rc=$?
 rss=$(tail -n 1 "$T/rss")
 check "match of the amplifying metadata exits 4 ($rc)" [ "$rc" -eq 4 ]
-check "... saying decoding would take too much memory" \
-    has "$T/match.out" "index/evil_amplify-00000000: metadata: decoding it would take more than"
+check "... counting its 4,100,000 entries before unpacking any" \
+    has "$T/match.out" "index/evil_amplify-00000000: metadata: 4100000 chunk entries, more than 524288"
 check "... dctl's peak RSS ${rss} KiB: under 128 MiB (unbounded: ~400 MiB)" \
     [ "$rss" -lt $((128 * 1024)) ]
+
+/usr/bin/time -f %M -o "$T/rss" "$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" \
+    -K "$CKEYNAME" match evil/unk >"$T/match.out" 2>&1
+rc=$?
+rss=$(tail -n 1 "$T/rss")
+check "match of entries full of unknown fields exits 4 ($rc)" [ "$rc" -eq 4 ]
+check "... refused on the decoding budget" \
+    has "$T/match.out" "evil_unknown-00000000: metadata: decoding it would take more than"
+check "... dctl's peak RSS ${rss} KiB: under 128 MiB" [ "$rss" -lt $((128 * 1024)) ]
 
 cdctl match evil/nosha >"$T/match.out" 2>&1
 rc=$?
@@ -131,7 +148,12 @@ rand_file "$T/a" 5000 || bail "cannot make a file"
 crc_twin "$T/a" "$T/b" 5000 || bail "cannot craft a crc32 twin"
 check "put with a write-only key" kdctl wonly "$T/w.key" put "$T/a" w/a
 check "its crc32 twin with the write-only key" kdctl wonly "$T/w.key" put "$T/b" w/b
-check "... again (same bytes: WRITE succeeds)" kdctl wonly "$T/w.key" put "$T/b" w/b
+sleep 1
+kdctl wonly "$T/w.key" put "$T/b" w/b >"$T/put.out" 2>&1
+rc=$?
+check "... again a second later: the key may not read the metadata ($rc)" \
+    [ "$rc" -ne 0 ]
+check "... and says so" has "$T/put.out" "may not read it \\(meta or read\\)"
 c=$(crc32_of "$T/a")
 check "the twin took the alternate name" \
     [ -f "$DATA/$(echo "$c" | cut -c1-2)/$c-00000000-$c-1" ]
