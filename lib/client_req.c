@@ -55,6 +55,8 @@ static int	 reply_code(struct dsrv_client *, const struct dsrv_reply *,
 static int	 list_page_check(struct dsrv_client *, const char *,
 		    const char *, const uint8_t *, size_t, size_t *, int *,
 		    char *, size_t);
+static int	 stat_request(struct dsrv_client *, const char *, uint64_t *,
+		    uint32_t *, uint8_t *, char *, size_t);
 
 static int
 buf_reserve(struct dsrv_client *c, size_t len)
@@ -517,12 +519,18 @@ dsrv_client_list_all(struct dsrv_client *c, const char *dir,
 	return (WIRE_E_OK);
 }
 
-int
-dsrv_client_stat(struct dsrv_client *c, const char *name, uint64_t *length,
-    uint32_t *crc, char *err, size_t errlen)
+/*
+ * STAT, or DIGEST with sha256: the same answer, and DIGEST's SHA-256
+ * after it.
+ */
+static int
+stat_request(struct dsrv_client *c, const char *name, uint64_t *length,
+    uint32_t *crc, uint8_t *sha256, char *err, size_t errlen)
 {
 	struct dsrv_reply	 r;
+	const char		*what = sha256 != NULL ? "DIGEST" : "STAT";
 	char			 sn[SAFENAME_MAX + 1];
+	size_t			 want = sha256 != NULL ? 44 : 12;
 	int			 code;
 
 	if (err != NULL && errlen > 0)
@@ -530,49 +538,39 @@ dsrv_client_stat(struct dsrv_client *c, const char *name, uint64_t *length,
 	safename(name, sn, sizeof(sn));
 	if ((code = unsendable(c, name, 0, sn, err, errlen)) != 0)
 		return (code);
-	if (request(c, WIRE_M_STAT, name, NULL, 0, &r, NULL, err,
-	    errlen) == -1)
+	if (request(c, sha256 != NULL ? WIRE_M_DIGEST : WIRE_M_STAT, name,
+	    NULL, 0, &r, NULL, err, errlen) == -1)
 		return (-1);
 	if ((code = reply_code(c, &r, sn, err, errlen)) != WIRE_E_OK)
 		return (code);
-	if (r.len != 12)
-		return (broken(c, err, errlen, "%s: STAT response of %zu "
-		    "bytes, expected 12", sn, r.len));
+	if (r.len != want)
+		return (broken(c, err, errlen, "%s: %s response of %zu "
+		    "bytes, expected %zu", sn, what, r.len, want));
 	/* No chunk is longer than a payload. */
 	if (be64_get(r.payload) > WIRE_PAYLOAD_MAX)
-		return (broken(c, err, errlen, "%s: STAT response with a "
+		return (broken(c, err, errlen, "%s: %s response with a "
 		    "length of %llu bytes, above the %d a chunk can hold", sn,
-		    (unsigned long long)be64_get(r.payload), WIRE_PAYLOAD_MAX));
+		    what, (unsigned long long)be64_get(r.payload),
+		    WIRE_PAYLOAD_MAX));
 	*length = be64_get(r.payload);
 	*crc = be32_get(r.payload + 8);
+	if (sha256 != NULL)
+		memcpy(sha256, r.payload + 12, 32);
 	return (WIRE_E_OK);
+}
+
+int
+dsrv_client_stat(struct dsrv_client *c, const char *name, uint64_t *length,
+    uint32_t *crc, char *err, size_t errlen)
+{
+	return (stat_request(c, name, length, crc, NULL, err, errlen));
 }
 
 int
 dsrv_client_digest(struct dsrv_client *c, const char *name, uint64_t *length,
     uint32_t *crc, uint8_t sha256[32], char *err, size_t errlen)
 {
-	struct dsrv_reply	 r;
-	char			 sn[SAFENAME_MAX + 1];
-	int			 code;
-
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	safename(name, sn, sizeof(sn));
-	if ((code = unsendable(c, name, 0, sn, err, errlen)) != 0)
-		return (code);
-	if (request(c, WIRE_M_DIGEST, name, NULL, 0, &r, NULL, err,
-	    errlen) == -1)
-		return (-1);
-	if ((code = reply_code(c, &r, sn, err, errlen)) != WIRE_E_OK)
-		return (code);
-	if (r.len != 44)
-		return (broken(c, err, errlen, "%s: DIGEST response of %zu "
-		    "bytes, expected 44", sn, r.len));
-	*length = be64_get(r.payload);
-	*crc = be32_get(r.payload + 8);
-	memcpy(sha256, r.payload + 12, 32);
-	return (WIRE_E_OK);
+	return (stat_request(c, name, length, crc, sha256, err, errlen));
 }
 
 int

@@ -102,20 +102,23 @@ for k in amplify unknown nosha v1alt v3; do
 	check "store forged metadata $k in index/" put_forged "$k"
 done
 
-/usr/bin/time -f %M -o "$T/rss" "$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" \
-    -K "$CKEYNAME" match evil/amp >"$T/match.out" 2>&1
-rc=$?
-rss=$(tail -n 1 "$T/rss")
+# match_rss PREFIX: dctl match into $T/match.out, exit status in rc,
+# peak RSS in KiB in rss.
+match_rss() {
+	/usr/bin/time -f %M -o "$T/rss" "$DCTL" -r "127.0.0.1:$PORT" \
+	    -k "$CKEY" -K "$CKEYNAME" match "$1" >"$T/match.out" 2>&1
+	rc=$?
+	rss=$(tail -n 1 "$T/rss")
+}
+
+match_rss evil/amp
 check "match of the amplifying metadata exits 4 ($rc)" [ "$rc" -eq 4 ]
 check "... counting its 4,100,000 entries before unpacking any" \
     has "$T/match.out" "index/evil_amplify-00000000: metadata: 4100000 chunk entries, more than 524288"
 check "... dctl's peak RSS ${rss} KiB: under 128 MiB (unbounded: ~400 MiB)" \
     [ "$rss" -lt $((128 * 1024)) ]
 
-/usr/bin/time -f %M -o "$T/rss" "$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" \
-    -K "$CKEYNAME" match evil/unk >"$T/match.out" 2>&1
-rc=$?
-rss=$(tail -n 1 "$T/rss")
+match_rss evil/unk
 check "match of entries full of unknown fields exits 4 ($rc)" [ "$rc" -eq 4 ]
 check "... refused on the decoding budget" \
     has "$T/match.out" "evil_unknown-00000000: metadata: decoding it would take more than"
