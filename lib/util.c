@@ -159,9 +159,9 @@ vis_text(char *dst, size_t dstsize, const char *src, int flags)
 	if (dstsize == 0)
 		return;
 	for (; *src != '\0'; src += len) {
-		if ((unsigned char)src[0] >= 0x80 &&
-		    (len = dsrv_utf8_decode(src, &cp)) > 0 &&
-		    dsrv_utf8_shown(cp)) {
+		len = (unsigned char)src[0] >= 0x80 ?
+		    dsrv_utf8_decode(src, &cp) : 0;
+		if (len > 0 && dsrv_utf8_shown(cp)) {
 			p = src;
 			n = len;
 		} else if ((unsigned char)src[0] >= 0x80) {
