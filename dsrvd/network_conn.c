@@ -295,9 +295,14 @@ conn_timeout(int fd, short event, void *arg)
 	switch (c->state) {
 	case CS_HELLO:
 	case CS_CRYPTO:
-	case CS_CHALLENGE:
 	case CS_FINISH:
+		/* Waiting for the client or crypto: nothing half-written. */
+		startup_end(c, SU_TIMEOUT);
+		conn_refuse(c, WIRE_HS_TIMEOUT, "handshake timeout");
+		break;
+	case CS_CHALLENGE:
 	case CS_ACCEPT:
+		/* Our own message is stuck half-way: no room for a RESULT. */
 		startup_end(c, SU_TIMEOUT);
 		conn_drop(c, "handshake timeout");
 		break;
