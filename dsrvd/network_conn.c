@@ -295,9 +295,14 @@ conn_timeout(int fd, short event, void *arg)
 	switch (c->state) {
 	case CS_HELLO:
 	case CS_CRYPTO:
-	case CS_CHALLENGE:
 	case CS_FINISH:
+		/* Waiting for the client or crypto: nothing half-written. */
+		startup_end(c, SU_TIMEOUT);
+		conn_refuse(c, WIRE_HS_TIMEOUT, "handshake timeout");
+		break;
+	case CS_CHALLENGE:
 	case CS_ACCEPT:
+		/* Our own message is stuck half-way: no room for a RESULT. */
 		startup_end(c, SU_TIMEOUT);
 		conn_drop(c, "handshake timeout");
 		break;
@@ -513,8 +518,8 @@ conn_hello(struct conn *c)
 	struct hs_hello		 hh;
 	const char		*errstr;
 	uint8_t			 crand[WIRE_RANDOM_LEN];
-	uint64_t		 ctime, now;
-	int64_t			 skew;
+	uint64_t		 ctime, skew;
+	int			 ahead;
 
 	if (wire_hello_parse(c->hs, c->hslen, c->keyname, crand, &ctime,
 	    &errstr) == -1) {
@@ -524,14 +529,13 @@ conn_hello(struct conn *c)
 		    errstr);
 		return;
 	}
-	now = wire_now_ms();
-	skew = (int64_t)(ctime - now);
-	if (skew < 0)
-		skew = -skew;
-	if ((uint64_t)skew > conf->max_skew_ms) {
+	/* + when the client's clock is ahead of ours. */
+	skew = wire_skew_ms(ctime, wire_now_ms(), &ahead);
+	if (skew > conf->max_skew_ms) {
 		startup_end(c, SU_SKEW);
-		conn_refuse(c, WIRE_HS_SKEW, "clock skew %lld ms exceeds max "
-		    "skew %u ms", (long long)skew, conf->max_skew_ms);
+		conn_refuse(c, WIRE_HS_SKEW, "clock skew %c%llu ms exceeds max "
+		    "skew %u ms", ahead ? '+' : '-', (unsigned long long)skew,
+		    conf->max_skew_ms);
 		return;
 	}
 	if (nenv.env->crypto == NULL) {

@@ -115,6 +115,13 @@ wire_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t
+wire_skew_ms(uint64_t peer, uint64_t ours, int *ahead)
+{
+	*ahead = peer > ours;
+	return peer > ours ? peer - ours : ours - peer;
+}
+
 const char *
 wire_strerror(uint64_t code)
 {

@@ -132,6 +132,12 @@ struct wire_hdr {
 /* Milliseconds since the epoch, CLOCK_REALTIME. */
 uint64_t	 wire_now_ms(void);
 /*
+ * How far the time a peer sent is from ours, in ms, as an unsigned
+ * distance that cannot overflow (uint64_t times are up to 2^64 - 1 ms
+ * apart); *ahead is 1 when the peer's time is later than ours.
+ */
+uint64_t	 wire_skew_ms(uint64_t, uint64_t, int *);
+/*
  * The length of the longest prefix of s, at most max bytes, that does
  * not end inside a UTF-8 character.
  */

@@ -102,6 +102,11 @@ wt_check "wiretool ping over ::1" -a ::1 ping
 check "log: client ::1 port N key test: accepted" \
     wait_for_log "client ::1 port [0-9]+ key test: accepted" 5
 wt_check "100 pings on one connection" pings -n 100
+# Pipelining: requests sent back to back are read one at a time, each
+# after the response to the one before, so the answers come in order
+# even when the first is at storage while the second is already there.
+wt_check "two requests in one write, answered in order" pipeline -n 2
+wt_check "40 requests in one write, answered in order" pipeline -n 40
 "$WIRETOOL" -a 127.0.0.1 -p "$PORT" -K other -k "$T/k2" ping \
     >"$T/wt.out" 2>&1
 result $? "a second key works too: $(head -n 1 "$T/wt.out")"

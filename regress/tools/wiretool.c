@@ -97,6 +97,8 @@ enum hsres {
 struct opts {
 	int		 delay_before_finish;	/* ms */
 	int64_t		 time_offset;	/* ms added to our clock */
+	int		 time_given;	/* send time_ms, not our clock */
+	uint64_t	 time_ms;
 };
 
 static const char	*addr, *port, *keyname, *keyfile;
@@ -145,11 +147,18 @@ static int	 mode_oversize(const char *);
 static int	 mode_garbage(void);
 static int	 expect_refusal(const struct opts *, int, const char *);
 static int	 mode_slow(void);
-static int	 mode_skew(void);
+static int	 mode_skew(const char *);
 static int	 mode_trickle(void);
 static int	 mode_idle(void);
-static int	 mode_silent(void);
+static void	 expect_result(int, const uint8_t *, struct hs *,
+		    const char *);
+static void	 expect_eof(int, const char *);
+static int	 mode_stall(const char *);
 static int	 mode_hold(void);
+static int	 mode_busy_first(void);
+static int	 mode_pipeline(void);
+static size_t	 build_req(const struct wire_keys *, uint64_t, uint64_t,
+		    const char *, uint8_t *, size_t);
 static int	 mode_memscan(const char *);
 static int	 mode_write_name(const char *);
 static int	 mode_list_after(const char *);
@@ -167,7 +176,8 @@ usage(void)
 	    "modes: ping pings wrongkey badname truncated replay-handshake\n"
 	    "       replay-message flip flip-tag flip-counter flip-length\n"
 	    "       reorder cut badrequest oversize oversize2 undersize\n"
-	    "       garbage slow skew trickle idle silent hold\n"
+	    "       garbage slow skew skew-far skew-zero trickle idle\n"
+	    "       silent half-hello no-finish hold busy-first pipeline\n"
 	    "       write-name hexname\n"
 	    "       list-after hexname\n");
 	exit(EXIT_LOCAL);
@@ -462,6 +472,8 @@ do_handshake(int fd, const uint8_t *k, const char *name,
 		now = wire_now_ms();
 		if (o != NULL)
 			now += (uint64_t)o->time_offset;
+		if (o != NULL && o->time_given)
+			now = o->time_ms;
 		wire_hello_build(hs->hello, name, crand, now);
 	}
 	if ((io = write_full(fd, hs->hello, sizeof(hs->hello))) != IO_OK) {
@@ -1182,12 +1194,23 @@ mode_slow(void)
 }
 
 static int
-mode_skew(void)
+mode_skew(const char *mode)
 {
 	struct opts	 o;
 	char		 what[64];
 
 	memset(&o, 0, sizeof(o));
+	if (strcmp(mode, "skew-far") == 0) {
+		/* 2^63 ahead: as a signed difference, INT64_MIN. */
+		o.time_offset = INT64_MIN;
+		return (expect_refusal(&o, WIRE_HS_SKEW,
+		    "clock 2^63 ms ahead"));
+	}
+	if (strcmp(mode, "skew-zero") == 0) {
+		o.time_given = 1;
+		o.time_ms = 0;
+		return (expect_refusal(&o, WIRE_HS_SKEW, "client time 0"));
+	}
 	o.time_offset = -(int64_t)(delay_ms >= 0 ? delay_ms : 3600000);
 	(void)snprintf(what, sizeof(what), "clock %" PRId64 " ms off",
 	    o.time_offset);
@@ -1262,48 +1285,93 @@ mode_idle(void)
 }
 
 /*
- * Connect and say nothing: the server must give up on the handshake
- * (RESULT 6 TIMEOUT, best effort, or just a close) within -d ms.
+ * The rest of a RESULT after its first 6 bytes arrived in head, which
+ * must be the RESULT's; done() with what went wrong otherwise.
+ */
+static void
+expect_result(int fd, const uint8_t *head, struct hs *hs, const char *what)
+{
+	enum io	 io;
+
+	if (memcmp(head, WIRE_MAGIC, 4) != 0 || head[4] != WIRE_VERSION ||
+	    head[5] != WIRE_HS_RESULT)
+		done(EXIT_FAIL, "%s: got something other than a RESULT "
+		    "(type %u)", what, head[5]);
+	memset(hs, 0, sizeof(*hs));
+	if ((io = read_result(fd, head, 6, hs)) != IO_OK)
+		done(EXIT_FAIL, "%s: reading RESULT: %s", what,
+		    io == IO_ERR && errno == EPROTO ? errmsg : io_str(io));
+}
+
+/* After a refusal: the server closes at once, without another byte. */
+static void
+expect_eof(int fd, const char *what)
+{
+	size_t	 extra;
+	enum io	 io;
+
+	io = wait_closed(fd, timeout_ms, &extra);
+	if (extra > 0)
+		done(EXIT_FAIL, "%s: %zu more bytes after the RESULT", what,
+		    extra);
+	if (io != IO_EOF && io != IO_RESET)
+		done(EXIT_FAIL, "%s: after the RESULT: %s", what, io_str(io));
+}
+
+/*
+ * A handshake that stops: silent (connect and say nothing), half-hello
+ * (40 bytes of HELLO), no-finish (HELLO, read the CHALLENGE, no
+ * FINISH).  Within -d ms the server must answer RESULT 6 (TIMEOUT),
+ * and then close.
  */
 static int
-mode_silent(void)
+mode_stall(const char *mode)
 {
 	struct hs	 hs;
-	uint8_t		 head[6];
-	uint64_t	 t0;
+	uint8_t		 crand[WIRE_RANDOM_LEN], hello[WIRE_HELLO_LEN];
+	uint8_t		 chal[WIRE_CHALLENGE_LEN], head[6];
+	const char	*what;
+	uint64_t	 t0, ms;
 	enum io		 io;
 	int		 fd, tmo = delay_ms >= 0 ? delay_ms : timeout_ms;
 
 	if ((fd = tcp_connect()) == -1)
 		done(EXIT_FAIL, "cannot connect: %s", errmsg);
 	t0 = mono_ms();
+	randombytes_buf(crand, sizeof(crand));
+	wire_hello_build(hello, keyname, crand, wire_now_ms());
+	if (strcmp(mode, "silent") == 0)
+		what = "silent client";
+	else if (strcmp(mode, "half-hello") == 0) {
+		what = "40 bytes of HELLO";
+		if ((io = write_full(fd, hello, 40)) != IO_OK)
+			done(EXIT_FAIL, "%s: %s", what, io_str(io));
+	} else {
+		what = "HELLO but no FINISH";
+		if ((io = write_full(fd, hello, sizeof(hello))) != IO_OK)
+			done(EXIT_FAIL, "%s: %s", what, io_str(io));
+		if ((io = read_full(fd, chal, sizeof(chal), tmo, NULL)) !=
+		    IO_OK)
+			done(EXIT_FAIL, "%s: waiting for CHALLENGE: %s", what,
+			    io_str(io));
+		if (chal[5] != WIRE_HS_CHALLENGE)
+			done(EXIT_FAIL, "%s: type %u in place of CHALLENGE",
+			    what, chal[5]);
+	}
 	io = read_full(fd, head, sizeof(head), tmo, NULL);
-	if (io == IO_EOF || io == IO_RESET) {
-		close(fd);
-		done(EXIT_PASS, "silent client: %s after %" PRIu64 " ms",
-		    io_str(io), mono_ms() - t0);
-	}
-	if (io != IO_OK) {
-		close(fd);
-		done(EXIT_FAIL, "silent client: %s after %" PRIu64 " ms",
-		    io_str(io), mono_ms() - t0);
-	}
-	if (memcmp(head, WIRE_MAGIC, 4) != 0 || head[4] != WIRE_VERSION ||
-	    head[5] != WIRE_HS_RESULT)
-		done(EXIT_FAIL, "silent client got something other than a "
-		    "RESULT");
-	memset(&hs, 0, sizeof(hs));
-	if ((io = read_result(fd, head, sizeof(head), &hs)) != IO_OK)
-		done(EXIT_FAIL, "silent client: reading RESULT: %s",
-		    io == IO_ERR && errno == EPROTO ? errmsg : io_str(io));
+	ms = mono_ms() - t0;
+	if (io != IO_OK)
+		done(EXIT_FAIL, "%s: %s after %" PRIu64 " ms, no RESULT",
+		    what, io_str(io), ms);
+	expect_result(fd, head, &hs, what);
 	if (hs.code != WIRE_HS_TIMEOUT)
-		done(EXIT_FAIL, "silent client: expected RESULT %d, got %d "
-		    "(%s) \"%s\"", WIRE_HS_TIMEOUT, hs.code,
+		done(EXIT_FAIL, "%s: expected RESULT %d, got %d (%s) \"%s\"",
+		    what, WIRE_HS_TIMEOUT, hs.code,
 		    wire_hs_strerror(hs.code), hs.msg);
-	(void)snprintf(errmsg, sizeof(errmsg), "silent client: RESULT %d "
-	    "\"%s\" after %" PRIu64 " ms, then", hs.code, hs.msg,
-	    mono_ms() - t0);
-	return (expect_closed(fd, errmsg, timeout_ms));
+	expect_eof(fd, what);
+	close(fd);
+	done(EXIT_PASS, "%s: RESULT %d \"%s\" after %" PRIu64 " ms, then "
+	    "closed", what, hs.code, hs.msg, ms);
 }
 
 static int
@@ -1342,6 +1410,145 @@ mode_hold(void)
 	done(EXIT_FAIL, "%u connections held, connection %u: expected "
 	    "RESULT %d (busy), got %s", count, count + 1, WIRE_HS_BUSY,
 	    hsres_str(r, &hs));
+}
+
+/*
+ * busy-first: -n sessions held (max connections), then a new
+ * connection must find RESULT 4 waiting before it sends a byte; a
+ * HELLO sent after it must still be taken (the server reads on until
+ * the client closes), and the server then closes.
+ */
+static int
+mode_busy_first(void)
+{
+	struct hs	 hs;
+	uint8_t		 crand[WIRE_RANDOM_LEN], hello[WIRE_HELLO_LEN];
+	uint8_t		 head[6];
+	const char	*what = "connection over max connections";
+	uint64_t	 t0, ms;
+	enum hsres	 r;
+	unsigned int	 i;
+	enum io		 io;
+	int		*fds, fd;
+
+	if ((fds = calloc(count, sizeof(*fds))) == NULL)
+		done(EXIT_LOCAL, "calloc: %s", strerror(errno));
+	for (i = 0; i < count; i++) {
+		if ((fds[i] = tcp_connect()) == -1)
+			done(EXIT_FAIL, "connection %u: cannot connect: %s",
+			    i + 1, errmsg);
+		r = do_handshake(fds[i], key, keyname, NULL, &hs);
+		if (r != HS_ACCEPTED)
+			done(EXIT_FAIL, "connection %u of %u: %s", i + 1,
+			    count, hsres_str(r, &hs));
+	}
+	if ((fd = tcp_connect()) == -1)
+		done(EXIT_FAIL, "connection %u: cannot connect: %s", count + 1,
+		    errmsg);
+	t0 = mono_ms();
+	io = read_full(fd, head, sizeof(head), timeout_ms, NULL);
+	ms = mono_ms() - t0;
+	if (io != IO_OK)
+		done(EXIT_FAIL, "%s: nothing waiting before HELLO: %s after "
+		    "%" PRIu64 " ms", what, io_str(io), ms);
+	expect_result(fd, head, &hs, what);
+	if (hs.code != WIRE_HS_BUSY || hs.msg[0] == '\0')
+		done(EXIT_FAIL, "%s: expected RESULT %d with a reason, got "
+		    "%d (%s) \"%s\"", what, WIRE_HS_BUSY, hs.code,
+		    wire_hs_strerror(hs.code), hs.msg);
+	randombytes_buf(crand, sizeof(crand));
+	wire_hello_build(hello, keyname, crand, wire_now_ms());
+	if ((io = write_full(fd, hello, sizeof(hello))) != IO_OK)
+		done(EXIT_FAIL, "%s: HELLO after the RESULT: %s", what,
+		    io_str(io));
+	expect_eof(fd, what);
+	close(fd);
+	for (i = 0; i < count; i++)
+		close(fds[i]);
+	free(fds);
+	done(EXIT_PASS, "%u sessions held; RESULT %d \"%s\" waiting %" PRIu64
+	    " ms after connecting, before HELLO; HELLO sent after it, then "
+	    "closed", count, hs.code, hs.msg, ms);
+}
+
+/* A sealed request without a payload, named if name is not NULL. */
+static size_t
+build_req(const struct wire_keys *k, uint64_t counter, uint64_t method,
+    const char *name, uint8_t *buf, size_t len)
+{
+	struct wire_hdr	 h;
+	ssize_t		 hl;
+
+	memset(&h, 0, sizeof(h));
+	wire_hdr_set(&h, WIRE_F_METHOD, method);
+	if (name != NULL && wire_hdr_set_name(&h, name) == -1)
+		done(EXIT_LOCAL, "bad request name %s", name);
+	wire_hdr_set(&h, WIRE_F_TIMESTAMP, wire_now_ms());
+	wire_hdr_set(&h, WIRE_F_PAYLEN, 0);
+	wire_hdr_set(&h, WIRE_F_PAYCRC, 0);
+	hl = wire_hdr_encode(&h, buf + WIRE_FRAME_HDR,
+	    len - WIRE_FRAME_HDR - WIRE_TAG_LEN);
+	if (hl == -1)
+		done(EXIT_LOCAL, "wire_hdr_encode failed");
+	if ((len = wire_seal(k->c2s, counter, buf, (size_t)hl)) == 0)
+		done(EXIT_LOCAL, "wire_seal failed");
+	return (len);
+}
+
+/*
+ * pipeline: -n requests (at least 2) sealed with counters C0, C0 + 1,
+ * ... and sent in one write: STAT of a chunk that is not there (served
+ * by storage) alternating with PING (answered by network at once).
+ * Every response must come in request order, with its request's
+ * counter and method: STAT NOTFOUND, PING ok.
+ */
+static int
+mode_pipeline(void)
+{
+	struct wire_hdr	 h;
+	struct hs	 hs;
+	uint8_t		*buf;
+	const uint8_t	*pay;
+	unsigned int	 i, n = count < 2 ? 2 : count;
+	uint64_t	 m, t0;
+	size_t		 len = 0, plen;
+	enum io		 io;
+	int		 fd;
+
+	if ((buf = calloc(n, FRAMEBUF)) == NULL)
+		done(EXIT_LOCAL, "calloc: %s", strerror(errno));
+	fd = connect_session(&hs);
+	for (i = 0; i < n; i++) {
+		m = i % 2 == 0 ? WIRE_M_STAT : WIRE_M_PING;
+		len += build_req(&hs.keys, hs.keys.counter0 + i, m,
+		    m == WIRE_M_STAT ? "pp/not-there" : NULL, buf + len,
+		    FRAMEBUF);
+	}
+	t0 = mono_ms();
+	if ((io = write_full(fd, buf, len)) != IO_OK)
+		done(EXIT_FAIL, "sending %u requests in one write: %s", n,
+		    io_str(io));
+	for (i = 0; i < n; i++) {
+		m = i % 2 == 0 ? WIRE_M_STAT : WIRE_M_PING;
+		if (read_frame(fd, &hs.keys, hs.keys.counter0 + i, &h, &pay,
+		    &plen) == -1)
+			done(EXIT_FAIL, "response %u of %u: %s", i + 1, n,
+			    errmsg);
+		if (h.method != (m | WIRE_M_RESPONSE))
+			done(EXIT_FAIL, "response %u of %u has method 0x%"
+			    PRIx64 ", expected 0x%" PRIx64, i + 1, n,
+			    h.method, m | WIRE_M_RESPONSE);
+		if (h.error != (m == WIRE_M_STAT ? WIRE_E_NOTFOUND :
+		    WIRE_E_OK))
+			done(EXIT_FAIL, "response %u of %u (%s): error %"
+			    PRIu64 " (%s) %s", i + 1, n, wire_method_name(m),
+			    h.error, wire_strerror(h.error), h.errmsg);
+	}
+	close(fd);
+	free(buf);
+	done(EXIT_PASS, "%u requests in one write (STAT, PING, ...), %u "
+	    "responses in order, counters C0..C0+%u, in %" PRIu64 " ms", n,
+	    n, n - 1, mono_ms() - t0);
 }
 
 /*
@@ -1704,15 +1911,21 @@ main(int argc, char *argv[])
 		return (mode_garbage());
 	if (strcmp(mode, "slow") == 0)
 		return (mode_slow());
-	if (strcmp(mode, "skew") == 0)
-		return (mode_skew());
+	if (strcmp(mode, "skew") == 0 || strcmp(mode, "skew-far") == 0 ||
+	    strcmp(mode, "skew-zero") == 0)
+		return (mode_skew(mode));
 	if (strcmp(mode, "trickle") == 0)
 		return (mode_trickle());
 	if (strcmp(mode, "idle") == 0)
 		return (mode_idle());
-	if (strcmp(mode, "silent") == 0)
-		return (mode_silent());
+	if (strcmp(mode, "silent") == 0 || strcmp(mode, "half-hello") == 0 ||
+	    strcmp(mode, "no-finish") == 0)
+		return (mode_stall(mode));
 	if (strcmp(mode, "hold") == 0)
 		return (mode_hold());
+	if (strcmp(mode, "busy-first") == 0)
+		return (mode_busy_first());
+	if (strcmp(mode, "pipeline") == 0)
+		return (mode_pipeline());
 	usage();
 }

@@ -137,6 +137,7 @@ static void	test_vectors(void);
 static void	test_vectors_crosscheck(void);
 static void	test_strings(void);
 static void	test_keyname(void);
+static void	test_skew(void);
 static void	test_hello(void);
 static void	test_challenge_finish(void);
 static void	test_result(void);
@@ -518,6 +519,36 @@ test_keyname(void)
 	ok(!wire_keyname_valid("a/b"), "keyname with /");
 	ok(!wire_keyname_valid("a b"), "keyname with space");
 	ok(!wire_keyname_valid("caf\xc3\xa9"), "keyname non-ASCII");
+}
+
+/*
+ * The distance between a peer's time and ours, at the edges of
+ * uint64_t: the client time now + 2^63 once came out as INT64_MIN.
+ */
+static void
+test_skew(void)
+{
+	const uint64_t	 now = 1767225600000ULL, h = (uint64_t)1 << 63;
+	int		 ahead;
+
+	ok(wire_skew_ms(now, now, &ahead) == 0 && !ahead, "skew 0");
+	ok(wire_skew_ms(now + 5, now, &ahead) == 5 && ahead, "skew +5");
+	ok(wire_skew_ms(now - 5, now, &ahead) == 5 && !ahead, "skew -5");
+	ok(wire_skew_ms(now + h, now, &ahead) == h && ahead,
+	    "skew now + 2^63 is +2^63, not INT64_MIN");
+	ok(wire_skew_ms(now + h - 1, now, &ahead) == h - 1 && ahead,
+	    "skew now + 2^63 - 1");
+	ok(wire_skew_ms(now + h + 1, now, &ahead) == h + 1 && ahead,
+	    "skew now + 2^63 + 1 stays ahead");
+	ok(wire_skew_ms(UINT64_MAX, now, &ahead) == UINT64_MAX - now &&
+	    ahead, "skew UINT64_MAX");
+	ok(wire_skew_ms(0, now, &ahead) == now && !ahead, "skew 0 ms");
+	ok(wire_skew_ms(0, UINT64_MAX, &ahead) == UINT64_MAX && !ahead,
+	    "skew 0 against UINT64_MAX");
+	ok(wire_skew_ms(UINT64_MAX, 0, &ahead) == UINT64_MAX && ahead,
+	    "skew UINT64_MAX against 0");
+	ok(wire_skew_ms(h, h - 1, &ahead) == 1 && ahead,
+	    "skew across 2^63");
 }
 
 static void
@@ -1347,6 +1378,7 @@ main(int argc, char *argv[])
 	test_vectors_crosscheck();
 	test_strings();
 	test_keyname();
+	test_skew();
 	test_hello();
 	test_challenge_finish();
 	test_result();
