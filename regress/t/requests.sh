@@ -9,8 +9,10 @@
 # payload and an unknown method; the exact text for a '/' in a LIST
 # directory or start name; a key with only "admin" can do nothing but
 # PING; a chunk too long on disk answers STAT and DIGEST with CORRUPT;
-# and the good bytes written back over a rotted chunk answer EXISTS.
-# After each refusal the connection still serves.
+# the good bytes written back over a rotted chunk answer EXISTS, and
+# dctl put of the file again stores it under an alternate name; a
+# network process out of descriptors answers BUSY.  After each refusal
+# the connection still serves.
 
 . "$REGRESS/lib.sh"
 storage_tmpdir
@@ -145,6 +147,59 @@ done
     req 0x1000000000000009 - 0 >"$T/wt.out" 2>&1
 check "unknown method 0x1000000000000009: response method 0x89" \
     has "$T/wt.out" "method 0x89,"
+
+### BUSY: the network process out of descriptors
+
+# Each network process is left one descriptor, for the connection:
+# sysinject makes it duplicate one of its own until one is left (as if
+# it had that many clients), and closes them again afterwards.
+# fill_fds PID: the duplicates' numbers go to $T/fds.PID; sysinject
+# takes 64 calls at a time.
+fill_fds() {
+	_pid=$1
+	_lim=$(awk '/^Max open files/ { print $4 }' "/proc/$_pid/limits")
+	_n=$(ls "/proc/$_pid/fd" | wc -l)
+	_fd=$(ls "/proc/$_pid/fd" | sort -n | head -n 1)
+	_k=$((_lim - _n - 1))
+	: >"$T/fds.$_pid"
+	while [ "$_k" -gt 0 ]; do
+		set --
+		while [ "$_k" -gt 0 ] && [ $# -lt 64 ]; do
+			set -- "$@" "fcntl($_fd, 1030, 0)"	# F_DUPFD_CLOEXEC
+			_k=$((_k - 1))
+		done
+		sysinject -q "$_pid" "$@" >>"$T/fds.$_pid" || return 1
+	done
+	# Every call gave a descriptor.
+	! grep -qv '^[0-9][0-9]*$' "$T/fds.$_pid"
+}
+
+# unfill_fds PID: close them.
+unfill_fds() {
+	_pid=$1
+	set --
+	for _fd in $(cat "$T/fds.$_pid"); do
+		set -- "$@" "close($_fd)"
+		if [ $# -eq 64 ]; then
+			sysinject -q "$_pid" "$@" >/dev/null || return 1
+			set --
+		fi
+	done
+	[ $# -eq 0 ] || sysinject -q "$_pid" "$@" >/dev/null
+}
+
+NETPIDS=$(child_pids network)
+for p in $NETPIDS; do
+	fill_fds "$p" >"$T/fill.out" 2>&1 ||
+	    bail "sysinject cannot fill $p's descriptors: $(cat "$T/fill.out")"
+done
+req "WRITE with no descriptor left for it" 14 \
+    "out of (memory|file descriptors)" $W "$(hexof busy/x)" 1
+check "... stored nothing" no_file "$DATA/busy/x"
+for p in $NETPIDS; do
+	unfill_fds "$p" || bail "sysinject cannot close $p's descriptors"
+done
+req "the same WRITE with descriptors again" 0 "" $W "$(hexof busy/x)" 1
 
 ### item 7: "admin" grants no request
 
