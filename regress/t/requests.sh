@@ -107,8 +107,8 @@ result $? "LIST after b/c: BADNAME: $(head -n 1 "$T/wt.out")"
 check "... \"bad name to list after: '/' in the name\"" \
     has "$T/wt.out" "\"bad name to list after: '/' in the name\""
 cdctl chunk ls a/b >"$T/ls.out" 2>&1
-check "dctl chunk ls a/b: the server's reason" \
-    has "$T/ls.out" "'/' in the directory"
+grep -q "bad directory name: '/' in the directory$" "$T/ls.out"
+result $? "dctl chunk ls a/b: the server's reason: $(head -n 1 "$T/ls.out")"
 
 ### item 4: TOOBIG for a payload over 8 MiB in a frame that carries it
 
