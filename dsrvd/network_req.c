@@ -95,8 +95,22 @@ req_frame(struct conn *c)
 	pt = c->frame + WIRE_FRAME_HDR;
 	ptlen = c->want - WIRE_TAG_LEN;
 	memset(&hdr, 0, sizeof(hdr));
-	if ((off = wire_hdr_decode(&hdr, pt, ptlen, &errstr)) == -1 ||
-	    wire_hdr_check(&hdr, 0, ptlen - off, &errstr) == -1) {
+	off = wire_hdr_decode(&hdr, pt, ptlen, &errstr);
+	/*
+	 * A payload the frame could carry but no request may have: the
+	 * fields read well, and paylen is over the limit whatever else
+	 * the header says.  dsrv-protocol(5) has the order.
+	 */
+	if (off != -1 && WIRE_HAS(&hdr, WIRE_F_PAYLEN) &&
+	    hdr.paylen > WIRE_PAYLOAD_MAX) {
+		log_warnx("%s key %s: bad request: payload length %llu, more "
+		    "than 8 MiB", c->peer, c->keyname,
+		    (unsigned long long)hdr.paylen);
+		return req_respond(c, WIRE_HAS(&hdr, WIRE_F_METHOD) ?
+		    hdr.method : 0, WIRE_E_TOOBIG, "payload larger than 8 MiB",
+		    NULL, 0);
+	}
+	if (off == -1 || wire_hdr_check(&hdr, 0, ptlen - off, &errstr) == -1) {
 		log_warnx("%s key %s: bad request: %s", c->peer, c->keyname,
 		    errstr);
 		return req_respond(c, WIRE_HAS(&hdr, WIRE_F_METHOD) ?

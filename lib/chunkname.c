@@ -30,6 +30,7 @@ struct part {
 	const char	*empty;
 	const char	*toolong;
 	const char	*dot;
+	const char	*slash;
 	const char	*nul;
 	const char	*ctrl;
 	const char	*space;
@@ -42,6 +43,7 @@ static const struct part dirpart = {
 	"empty directory",
 	"directory longer than 32 bytes",
 	"directory starts with a dot",
+	"'/' in the directory",
 	"NUL byte in the directory",
 	"control character in the directory",
 	"space in the directory",
@@ -54,6 +56,7 @@ static const struct part basepart = {
 	"empty name",
 	"name longer than 200 bytes",
 	"name starts with a dot",
+	"'/' in the name",
 	"NUL byte in the name",
 	"control character in the name",
 	"space in the name",
@@ -91,7 +94,7 @@ part_check(const char *s, size_t len, const struct part *p,
 		    ch == '-')
 			continue;
 		if (ch == '/')
-			*errstr = "more than one '/'";
+			*errstr = p->slash;
 		else if (ch == '\0')
 			*errstr = p->nul;
 		else if (ch < 0x20 || ch == 0x7f)
@@ -132,9 +135,14 @@ chunk_name_check(const char *s, size_t len, size_t *dirlen,
 		    "and name";
 		return (-1);
 	}
-	if (part_check(s, i, &dirpart, errstr) == -1 ||
-	    part_check(s + i + 1, len - i - 1, &basepart, errstr) == -1)
+	if (part_check(s, i, &dirpart, errstr) == -1)
 		return (-1);
+	if (part_check(s + i + 1, len - i - 1, &basepart, errstr) == -1) {
+		/* After the first '/', another is one too many. */
+		if (*errstr == basepart.slash)
+			*errstr = "more than one '/'";
+		return (-1);
+	}
 	if (dirlen != NULL)
 		*dirlen = i;
 	return (0);

@@ -24,6 +24,8 @@
  *
  *	wiretool -a ADDR -p PORT -K KEYNAME -k KEYFILE [-n count]
  *	    [-d delay_ms] [-t timeout_s] MODE [ARG]
+ *	wiretool -a ADDR -p PORT -K KEYNAME -k KEYFILE req METHOD NAME
+ *	    PAYLEN [PAYCRC]
  *	wiretool -k KEYFILE memscan PID
  *
  * One line on stdout says what happened.  Exit status: 0 if the server
@@ -162,6 +164,7 @@ static size_t	 build_req(const struct wire_keys *, uint64_t, uint64_t,
 static int	 mode_memscan(const char *);
 static int	 mode_write_name(const char *);
 static int	 mode_list_after(const char *);
+static int	 mode_req(int, char *[]);
 
 /* A frame big enough for a PING and its response. */
 #define FRAMEBUF	(WIRE_FRAME_HDR + 4 + WIRE_HDR_MAX + 256 + WIRE_TAG_LEN)
@@ -179,7 +182,8 @@ usage(void)
 	    "       garbage slow skew skew-far skew-zero trickle idle\n"
 	    "       silent half-hello no-finish hold busy-first pipeline\n"
 	    "       write-name hexname\n"
-	    "       list-after hexname\n");
+	    "       list-after hexname\n"
+	    "       req method hexname|- paylen [paycrc]\n");
 	exit(EXIT_LOCAL);
 }
 
@@ -1804,6 +1808,109 @@ mode_list_after(const char *hex)
 	    wire_strerror(h.error), h.errmsg);
 }
 
+/*
+ * req METHOD NAME PAYLEN [PAYCRC]: one request built field by field,
+ * in tag order, as the page has it: method METHOD (decimal or 0x..),
+ * a name field of the bytes given in hex (none for "-", an empty one
+ * for ""), and a payload of PAYLEN bytes 'x' with paycrc its crc32,
+ * or PAYCRC.  Whatever the answer, a PING with the next counter must
+ * then work: the tool exits 0 when both came, and prints the answer
+ * ("error N (TEXT) "errmsg", method 0xMM, paylen P") for the test to
+ * judge.
+ */
+static int
+mode_req(int argc, char *argv[])
+{
+	struct wire_hdr	 h;
+	struct hs	 hs;
+	uint8_t		 name[1024], *buf, *pt;
+	const uint8_t	*pay;
+	char		 ver[64], *ep;
+	const char	*hex;
+	uint64_t	 method, paycrc;
+	size_t		 len, nlen = 0, paylen, plen, off = 4, hexlen, i;
+	unsigned int	 b;
+	enum io		 io;
+	int		 fd, named;
+
+	if (argc != 4 && argc != 5)
+		usage();
+	errno = 0;
+	method = strtoull(argv[1], &ep, 0);
+	if (argv[1][0] == '\0' || *ep != '\0' || errno != 0)
+		done(EXIT_LOCAL, "req: bad method %s", argv[1]);
+	hex = argv[2];
+	named = strcmp(hex, "-") != 0;
+	if (named) {
+		hexlen = strlen(hex);
+		if (hexlen % 2 != 0 || hexlen / 2 > sizeof(name))
+			done(EXIT_LOCAL, "req: bad hex name");
+		nlen = hexlen / 2;
+		for (i = 0; i < nlen; i++) {
+			if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+				done(EXIT_LOCAL, "req: bad hex name");
+			name[i] = (uint8_t)b;
+		}
+	}
+	errno = 0;
+	paylen = strtoull(argv[3], &ep, 0);
+	if (argv[3][0] == '\0' || *ep != '\0' || errno != 0 ||
+	    paylen > WIRE_PLAIN_MAX)
+		done(EXIT_LOCAL, "req: bad payload length %s", argv[3]);
+
+	len = WIRE_FRAME_HDR + 4 + WIRE_HDR_MAX + paylen + WIRE_TAG_LEN;
+	if ((buf = calloc(1, len)) == NULL)
+		done(EXIT_LOCAL, "req: %s", strerror(errno));
+	pt = buf + WIRE_FRAME_HDR;
+	memset(pt + 4 + WIRE_HDR_MAX, 'x', paylen);
+	paycrc = crc32(0L, pt + 4 + WIRE_HDR_MAX, paylen);
+	if (argc == 5) {
+		errno = 0;
+		paycrc = strtoull(argv[4], &ep, 0);
+		if (argv[4][0] == '\0' || *ep != '\0' || errno != 0)
+			done(EXIT_LOCAL, "req: bad paycrc %s", argv[4]);
+	}
+	if (wire_field_uint(pt, 4 + WIRE_HDR_MAX, &off, WIRE_F_METHOD,
+	    method) == -1 ||
+	    (named && wire_field_bytes(pt, 4 + WIRE_HDR_MAX, &off,
+	    WIRE_F_NAME, name, nlen) == -1) ||
+	    wire_field_uint(pt, 4 + WIRE_HDR_MAX, &off, WIRE_F_TIMESTAMP,
+	    wire_now_ms()) == -1 ||
+	    wire_field_uint(pt, 4 + WIRE_HDR_MAX, &off, WIRE_F_PAYLEN,
+	    paylen) == -1 ||
+	    wire_field_uint(pt, 4 + WIRE_HDR_MAX, &off, WIRE_F_PAYCRC,
+	    paycrc) == -1)
+		done(EXIT_LOCAL, "req: header does not fit");
+	be32_put(pt, (uint32_t)(off - 4));
+	/* The payload right after the header. */
+	memmove(pt + off, pt + 4 + WIRE_HDR_MAX, paylen);
+
+	fd = connect_session(&hs);
+	if ((len = wire_seal(hs.keys.c2s, hs.keys.counter0, buf,
+	    off + paylen)) == 0)
+		done(EXIT_LOCAL, "wire_seal failed");
+	if ((io = write_full(fd, buf, len)) != IO_OK)
+		done(EXIT_FAIL, "sending the request: %s", io_str(io));
+	free(buf);
+	if (read_frame(fd, &hs.keys, hs.keys.counter0, &h, &pay, &plen) == -1)
+		done(EXIT_FAIL, "the request's answer: %s", errmsg);
+	if ((buf = malloc(FRAMEBUF)) == NULL)
+		done(EXIT_LOCAL, "req: %s", strerror(errno));
+	len = build_ping(&hs.keys, hs.keys.counter0 + 1, buf, FRAMEBUF);
+	if ((io = write_full(fd, buf, len)) != IO_OK)
+		done(EXIT_FAIL, "answered with error %" PRIu64 " \"%s\", then "
+		    "sending a PING: %s", h.error, h.errmsg, io_str(io));
+	free(buf);
+	if (read_response(fd, &hs.keys, hs.keys.counter0 + 1, ver,
+	    sizeof(ver)) == -1)
+		done(EXIT_FAIL, "answered with error %" PRIu64 " \"%s\", then "
+		    "the PING: %s", h.error, h.errmsg, errmsg);
+	close(fd);
+	done(EXIT_PASS, "error %" PRIu64 " (%s) \"%s\", method 0x%02" PRIx64
+	    ", paylen %zu, connection still serves", h.error,
+	    wire_strerror(h.error), h.errmsg, h.method, plen);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1862,6 +1969,11 @@ main(int argc, char *argv[])
 	}
 	if (addr == NULL || port == NULL || keyname == NULL)
 		usage();
+	if (strcmp(mode, "req") == 0) {
+		if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+			done(EXIT_LOCAL, "signal: %s", strerror(errno));
+		return (mode_req(argc, argv));
+	}
 	if (strcmp(mode, "write-name") == 0 ||
 	    strcmp(mode, "list-after") == 0) {
 		if (argc != 2)

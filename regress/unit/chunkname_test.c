@@ -83,8 +83,9 @@ static const struct tcase dirs[] = {
 	{ "dot", ".", 0, "directory starts with a dot", 0 },
 	{ "dot-dot", "..", 0, "directory starts with a dot", 0 },
 	{ "hidden", ".tmp", 0, "directory starts with a dot", 0 },
-	{ "slash", "a/b", 0, "more than one '/'", 0 },
-	{ "leading slash", "/a", 0, "more than one '/'", 0 },
+	{ "slash", "a/b", 0, "'/' in the directory", 0 },
+	{ "leading slash", "/a", 0, "'/' in the directory", 0 },
+	{ "trailing slash", "a/", 0, "'/' in the directory", 0 },
 	{ "NUL", "a\0", 2, "NUL byte in the directory", 0 },
 	{ "control", "a\r", 0, "control character in the directory", 0 },
 	{ "space", " a", 0, "space in the directory", 0 },
@@ -180,6 +181,12 @@ check_lengths(void)
 	is_int(chunk_name_check("a/b", 1, &dirlen, &errstr), -1,
 	    "len 1 of \"a/b\" has no slash");
 	is_int(chunk_dir_check("ab", 0, &errstr), -1, "DIR of len 0");
+
+	/* A NAME alone, as LIST's start name: any '/' is one too many. */
+	is_int(chunk_base_check("b/c", 3, &errstr), -1, "NAME \"b/c\"");
+	is_str(errstr, "'/' in the name", "its reason");
+	is_int(chunk_base_check(".b/c", 4, &errstr), -1, "NAME \".b/c\"");
+	is_str(errstr, "name starts with a dot", "its reason: the dot first");
 }
 
 int
