@@ -501,6 +501,36 @@ with open(sys.argv[1], "rb") as f:
     print("%08x" % (zlib.crc32(f.read()) & 0xffffffff))' "$1"
 }
 
+# wt [-a ADDR] MODE [args]: regress/tools/wiretool against the test
+# daemon on $PORT with key "test" from $T/k, output in $T/wt.out, its
+# exit status returned.
+wt() {
+	_a=127.0.0.1
+	if [ "$1" = -a ]; then
+		_a=$2
+		shift 2
+	fi
+	"$WIRETOOL" -a "$_a" -p "$PORT" -K test -k "$T/k" "$@" \
+	    >"$T/wt.out" 2>&1
+}
+
+# wt_check TEXT MODE [args]: wiretool exits 0, its first line in the
+# report; its exit status returned.
+wt_check() {
+	_t=$1
+	shift
+	wt "$@"
+	_rc=$?
+	_line=$(head -n 1 "$T/wt.out")
+	if [ "$_rc" -eq 0 ]; then
+		ok "$_t: $_line"
+	else
+		notok "$_t (wiretool exit $_rc): $_line"
+		diagfile "$T/wt.out"
+	fi
+	return "$_rc"
+}
+
 # crc_twin SRC OUT BYTES: OUT is BYTES random bytes, the last four chosen so
 # that its crc32 is SRC's.
 crc_twin() {

@@ -30,27 +30,6 @@ max connections 1
 EOF
 start_dsrvd "$CONF" || bail "dsrvd did not start"
 
-wt() {
-	"$WIRETOOL" -a 127.0.0.1 -p "$PORT" -K test -k "$T/k" "$@" \
-	    >"$T/wt.out" 2>&1
-}
-
-# wt_check TEXT MODE [args]: wiretool exits 0, its line in the report.
-wt_check() {
-	_t=$1
-	shift
-	wt "$@"
-	_rc=$?
-	_line=$(head -n 1 "$T/wt.out")
-	if [ "$_rc" -eq 0 ]; then
-		ok "$_t: $_line"
-	else
-		notok "$_t (wiretool exit $_rc): $_line"
-		diagfile "$T/wt.out"
-	fi
-	return "$_rc"
-}
-
 # ms_between LO HI: wiretool's "after N ms" is in [LO, HI).
 ms_between() {
 	_ms=$(sed -n 's/.* after \([0-9][0-9]*\) ms.*/\1/p' "$T/wt.out" |

@@ -29,27 +29,6 @@ max connections 3
 EOF
 start_dsrvd "$CONF" || bail "dsrvd did not start"
 
-wt() {
-	"$WIRETOOL" -a 127.0.0.1 -p "$PORT" -K test -k "$T/k" "$@" \
-	    >"$T/wt.out" 2>&1
-}
-
-# wt_check TEXT MODE [args]: wiretool exits 0, its line in the report.
-wt_check() {
-	_t=$1
-	shift
-	wt "$@"
-	_rc=$?
-	_line=$(head -n 1 "$T/wt.out")
-	if [ "$_rc" -eq 0 ]; then
-		ok "$_t: $_line"
-	else
-		notok "$_t (wiretool exit $_rc): $_line"
-		diagfile "$T/wt.out"
-	fi
-	return "$_rc"
-}
-
 # ping_retry: a ping, tried for a few seconds (a slot freed by a close
 # comes back once the server has seen the close).
 ping_retry() {

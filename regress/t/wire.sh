@@ -40,18 +40,6 @@ start_dsrvd "$CONF" || bail "dsrvd did not start"
 NETPIDS=$(child_pids network)
 CRYPTOPID=$(child_pids crypto)
 
-# wt [-a ADDR] MODE [args]: wiretool against the daemon, output in
-# $T/wt.out, its exit status returned.
-wt() {
-	_a=127.0.0.1
-	if [ "$1" = -a ]; then
-		_a=$2
-		shift 2
-	fi
-	"$WIRETOOL" -a "$_a" -p "$PORT" -K test -k "$T/k" "$@" \
-	    >"$T/wt.out" 2>&1
-}
-
 # The daemon and every child it started with are still there.
 all_alive() {
 	for _p in "$DSRVD_PID" $NETPIDS $CRYPTOPID; do
@@ -61,21 +49,6 @@ all_alive() {
 		}
 	done
 	return 0
-}
-
-# wt_check TEXT MODE [args]: wiretool exits 0, its line in the report.
-wt_check() {
-	_t=$1
-	shift
-	wt "$@"
-	_rc=$?
-	_line=$(head -n 1 "$T/wt.out")
-	if [ "$_rc" -eq 0 ]; then
-		ok "$_t: $_line"
-	else
-		notok "$_t (wiretool exit $_rc): $_line"
-		diagfile "$T/wt.out"
-	fi
 }
 
 # attack MODE REGEX [wiretool args]: the server refuses MODE (wiretool

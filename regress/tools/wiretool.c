@@ -612,21 +612,7 @@ static size_t
 build_ping(const struct wire_keys *k, uint64_t counter, uint8_t *buf,
     size_t len)
 {
-	struct wire_hdr	 h;
-	ssize_t		 hl;
-
-	memset(&h, 0, sizeof(h));
-	wire_hdr_set(&h, WIRE_F_METHOD, WIRE_M_PING);
-	wire_hdr_set(&h, WIRE_F_TIMESTAMP, wire_now_ms());
-	wire_hdr_set(&h, WIRE_F_PAYLEN, 0);
-	wire_hdr_set(&h, WIRE_F_PAYCRC, 0);
-	hl = wire_hdr_encode(&h, buf + WIRE_FRAME_HDR,
-	    len - WIRE_FRAME_HDR - WIRE_TAG_LEN);
-	if (hl == -1)
-		done(EXIT_LOCAL, "wire_hdr_encode failed for a PING");
-	if ((len = wire_seal(k->c2s, counter, buf, (size_t)hl)) == 0)
-		done(EXIT_LOCAL, "wire_seal failed for a PING");
-	return (len);
+	return (build_req(k, counter, WIRE_M_PING, NULL, buf, len));
 }
 
 /*
