@@ -486,7 +486,9 @@ test_strings(void)
 	is_str(wire_strerror(WIRE_E_UNAVAILABLE), "not available",
 	    "strerror 12");
 	is_str(wire_strerror(WIRE_E_BUSY), "busy", "strerror 14");
-	is_str(wire_strerror(15), "unknown error", "strerror 15");
+	is_str(wire_strerror(WIRE_E_RANGE),
+	    "range starts beyond the end of the chunk", "strerror 15");
+	is_str(wire_strerror(16), "unknown error", "strerror 16");
 	is_str(wire_strerror(UINT64_MAX), "unknown error",
 	    "strerror UINT64_MAX");
 	is_str(wire_hs_strerror(WIRE_HS_AUTH), "authentication failed",
@@ -1259,9 +1261,34 @@ test_hdr_check(void)
 			    "check: LIST with a payload");
 			continue;
 		}
+		if (m == WIRE_M_READ) {
+			/* A range: offset and length, 16 bytes exactly. */
+			ok(wire_hdr_check(req(m, "a", WIRE_RANGE_LEN), 0,
+			    WIRE_RANGE_LEN, &e) == 0,
+			    "check: READ with a 16-byte range");
+			pass = wire_hdr_check(req(m, "a", 15), 0, 15, &e) ==
+			    -1;
+			ok(pass, "check: READ with 15 bytes: %s", e);
+			pass = wire_hdr_check(req(m, "a", 17), 0, 17, &e) ==
+			    -1;
+			ok(pass, "check: READ with 17 bytes: %s", e);
+			pass = wire_hdr_check(req(m, "a", 32), 0, 32, &e) ==
+			    -1;
+			ok(pass, "check: READ with 32 bytes: %s", e);
+			pass = wire_hdr_check(req(m, "a", WIRE_RANGE_LEN), 0,
+			    WIRE_RANGE_LEN - 1, &e) == -1;
+			ok(pass, "check: READ range shorter than paylen: %s",
+			    e);
+		}
 		pass = wire_hdr_check(req(m, "a", 1), 0, 1, &e) == -1;
 		ok(pass, "check: %s with a payload: %s", wire_method_name(m), e);
 	}
+	pass = wire_hdr_check(req(WIRE_M_STAT, "a", WIRE_RANGE_LEN), 0,
+	    WIRE_RANGE_LEN, &e) == -1;
+	ok(pass, "check: STAT with a 16-byte payload: %s", e);
+	pass = wire_hdr_check(req(WIRE_M_PING, NULL, WIRE_RANGE_LEN), 0,
+	    WIRE_RANGE_LEN, &e) == -1;
+	ok(pass, "check: PING with a 16-byte payload: %s", e);
 	ok(wire_hdr_check(req(WIRE_M_STATFS, NULL, 0), 0, 0, &e) == 0,
 	    "check: STATFS");
 	pass = wire_hdr_check(req(WIRE_M_STATFS, "a", 0), 0, 0, &e) == -1;
