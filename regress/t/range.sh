@@ -164,7 +164,13 @@ r1=$(counter "bytes read")
 check "counter: bytes read grew by $((r1 - r0)): 2000 and the metadata" \
     [ $((r1 - r0)) -gt 2000 -a $((r1 - r0)) -lt 6000 ]
 frange_cmp "file: 300 bytes in chunk 0" 123456 300
+status
+n0=$(counter "range reads")
+c0=$(counter "chunk reads")
 frange_cmp "file: the last chunk whole (a plain READ)" $MIB8 5000
+check "... 2 chunk reads: the metadata and the chunk" \
+    counter_is "chunk reads" $((c0 + 2))
+check "... and no range read" counter_is "range reads" "$n0"
 frange_cmp "file: from 10 before the end, 1 MiB asked: 10" \
     $((FSIZE - 10)) 1048576
 frange_cmp "file: at its end: empty" "$FSIZE" 1
