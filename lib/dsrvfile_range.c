@@ -64,9 +64,9 @@ dsrv_file_read_range(struct dsrv_pool *pool, const struct dsrv_file_meta *m,
 	if (dsrvfile_meta_check(m, err, errlen) == -1)
 		return (-1);
 	if (off > m->length) {
-		errf(err, errlen, "%s: %s: offset %" PRIu64 ", the file has "
-		    "%" PRIu64 " bytes", m->name, wire_strerror(WIRE_E_RANGE),
-		    off, m->length);
+		errf(err, errlen, "%s: range starts beyond the end of the "
+		    "file: offset %" PRIu64 ", the file has %" PRIu64 " bytes",
+		    m->name, off, m->length);
 		return (WIRE_E_RANGE);
 	}
 	if (len > m->length - off)
