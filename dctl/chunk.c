@@ -196,25 +196,43 @@ chunk_put(int argc, char **argv)
 	return (0);
 }
 
+/*
+ * chunk get [--range OFF:LEN] DIR/NAME [FILE]: the chunk, or bytes
+ * [OFF, OFF + LEN) of it cut at its end, which the server sends after
+ * checking the whole chunk.
+ */
 static int
 chunk_get(int argc, char **argv)
 {
+	const char		*usage = "chunk get [--range OFF:LEN] DIR/NAME "
+				    "[FILE]";
+	struct fargs		 fa;
 	struct target		 t;
 	struct dsrv_client	*c;
 	char			 err[DSRV_CLIENT_ERRLEN];
 	const uint8_t		*data;
+	uint64_t		 off = 0, rlen = 0;
 	size_t			 len;
 	int			 code;
 
-	if (argc != 2 && argc != 3)
-		die_usage("usage: chunk get DIR/NAME [FILE]");
+	parse_fargs(argc - 1, argv + 1, O_RANGE, 1, 2, usage, &fa);
+	if (fa.range != NULL)
+		parse_range(fa.range, usage, &off, &rlen);
 	resolve_target(&t);
 	c = net_connect(&t);
-	/* The client library checked the crc32 before handing data over. */
-	if ((code = dsrv_client_read(c, argv[1], &data, &len, NULL, err,
-	    sizeof(err))) != WIRE_E_OK)
+	/*
+	 * The client library checked the crc32 before handing data over:
+	 * the chunk's, or for a range the crc32 the server sent with it.
+	 */
+	if (fa.range != NULL)
+		code = dsrv_client_read_range(c, fa.arg[0], off, rlen, &data,
+		    &len, err, sizeof(err));
+	else
+		code = dsrv_client_read(c, fa.arg[0], &data, &len, NULL, err,
+		    sizeof(err));
+	if (code != WIRE_E_OK)
 		chunk_fail(c, code, err);
-	write_out(argc == 3 ? argv[2] : NULL, data, len);
+	write_out(fa.nargs == 2 ? fa.arg[1] : NULL, data, len);
 	dsrv_client_close(c);
 	return (0);
 }

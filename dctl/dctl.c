@@ -43,12 +43,13 @@ __attribute__((__noreturn__)) static void usage(void);
 
 static const struct cmd cmds[] = {
 	{ "abandoned",	0, 8, cmd_abandoned,	"abandoned" },
-	{ "chunk",	2, 3, cmd_chunk,	"chunk get DIR/NAME [file]\n"
+	{ "chunk",	2, 5, cmd_chunk,	"chunk get [--range off:len] "
+	    "DIR/NAME [file]\n"
 	    "\tchunk ls DIR\n\tchunk put DIR/NAME file\n"
 	    "\tchunk stat DIR/NAME" },
 	{ "df",		0, 2, cmd_df,		"df [-j]" },
 	{ "get",	1, 8, cmd_get,		"get [--sha256] [--version N] "
-	    "NAME [FILE | -]" },
+	    "[--range OFF:LEN] NAME [FILE | -]" },
 	{ "keygen",	1, 1, cmd_keygen,	"keygen file" },
 	{ "log",	1, 1, cmd_log,		"log verbose | brief" },
 	{ "match",	0, 8, cmd_match,	"match [PREFIX]" },

@@ -175,6 +175,7 @@ void	 flush_stdout(void);
 #define O_TO		0x04
 #define O_DECLARE	0x08	/* put --crc32 and --length */
 #define O_VERSION	0x10	/* get and stat --version N */
+#define O_RANGE		0x20	/* get and chunk get --range OFF:LEN */
 
 struct fargs {
 	char		*arg[2];
@@ -185,6 +186,7 @@ struct fargs {
 	const char	*crc32;
 	const char	*length;
 	const char	*version;
+	const char	*range;
 };
 /*
  * The command's own arguments: -j, -q and those in allowed anywhere
@@ -192,6 +194,9 @@ struct fargs {
  */
 void	 parse_fargs(int, char **, int allowed, int min, int max,
 	    const char *usage, struct fargs *);
+/* --range OFF:LEN, two decimal numbers, or exit with the usage. */
+void	 parse_range(const char *, const char *usage, uint64_t *off,
+	    uint64_t *len);
 
 /*
  * progress.c: one line on standard error, redrawn at most a few times a

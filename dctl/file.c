@@ -42,6 +42,7 @@
 #include "dctl.h"
 #include "dsrvfile.h"
 #include "pool.h"
+#include "util.h"
 #include "wire.h"
 
 #define IO_BUFSZ		(1024 * 1024)
@@ -49,6 +50,8 @@
 #define XFER_PARALLEL		8
 
 static void	 progress_cb(uint64_t, uint64_t, void *);
+static int	 get_range(struct dsrv_pool *, struct dsrv_file_meta *,
+		    const char *, const char *, const char *);
 static int	 read_full(int, uint8_t *, size_t, size_t *);
 static struct dsrv_file_meta *find_file(struct dsrv_pool *, const char *,
 		    const char *);
@@ -312,8 +315,8 @@ cmd_put(int argc, char **argv)
 int
 cmd_get(int argc, char **argv)
 {
-	const char		*usage = "get [--sha256] [--version N] NAME "
-				    "[FILE | -]";
+	const char		*usage = "get [--sha256] [--version N] "
+				    "[--range OFF:LEN] NAME [FILE | -]";
 	struct fargs		 fa;
 	struct target		 t;
 	struct dsrv_pool	*pool;
@@ -325,7 +328,11 @@ cmd_get(int argc, char **argv)
 	const char		*name, *path, *base;
 	int			 code;
 
-	parse_fargs(argc, argv, O_SHA256 | O_VERSION, 1, 2, usage, &fa);
+	parse_fargs(argc, argv, O_SHA256 | O_VERSION | O_RANGE, 1, 2, usage,
+	    &fa);
+	if (fa.range != NULL && fa.sha256)
+		die_usage("get: --sha256 covers the whole file, not a range; "
+		    "usage: %s", usage);
 	name = fa.arg[0];
 	if (fa.nargs == 2)
 		path = fa.arg[1];
@@ -341,6 +348,8 @@ cmd_get(int argc, char **argv)
 	resolve_target(&t);
 	pool = pool_open(&t, XFER_PARALLEL);
 	m = find_file(pool, name, fa.version);
+	if (fa.range != NULL)
+		return (get_range(pool, m, fa.range, usage, path));
 
 	(void)snprintf(label, sizeof(label), "%.40s", name);
 	prog = progress_start(label, m->length, cargs.quiet);
@@ -358,6 +367,47 @@ cmd_get(int argc, char **argv)
 	}
 	out_commit(&out);
 	progress_end(prog);
+	dsrv_meta_free(m);
+	dsrv_pool_free(pool);
+	return (0);
+}
+
+/*
+ * get --range OFF:LEN: bytes [OFF, OFF + LEN) of the file, cut at its
+ * end, a chunk's worth at a time, with ranged READs.
+ */
+static int
+get_range(struct dsrv_pool *pool, struct dsrv_file_meta *m,
+    const char *range, const char *usage, const char *path)
+{
+	struct outfile	 out;
+	char		 err[DSRV_CLIENT_ERRLEN];
+	uint8_t		*buf;
+	uint64_t	 off, len;
+	size_t		 n, got;
+	int		 code;
+
+	parse_range(range, usage, &off, &len);
+	if ((buf = malloc(DSRV_CHUNK_SIZE)) == NULL)
+		die("%s", strerror(errno));
+	out_open(&out, path);
+	do {
+		n = len < DSRV_CHUNK_SIZE ? len : DSRV_CHUNK_SIZE;
+		if ((code = dsrv_file_read_range(pool, m, off, n, buf, &got,
+		    err, sizeof(err))) != WIRE_E_OK) {
+			out_abort(&out);
+			fail(code, err);
+		}
+		if (dsrv_write_all(out.fd, buf, got) == -1) {
+			code = errno;
+			out_abort(&out);
+			die("%s: %s", out.path, strerror(code));
+		}
+		off += got;
+		len -= got;
+	} while (got == n && len > 0);
+	out_commit(&out);
+	free(buf);
 	dsrv_meta_free(m);
 	dsrv_pool_free(pool);
 	return (0);

@@ -35,6 +35,7 @@
 
 static void	 vdie(int, const char *, va_list)
 		    __attribute__((__noreturn__, __format__ (printf, 2, 0)));
+static int	 parse_u64(const char *, const char *, uint64_t *);
 
 struct client_args	 cargs;
 
@@ -174,6 +175,11 @@ parse_fargs(int argc, char **argv, int allowed, int min, int max,
 				if (++i == argc)
 					die_usage("usage: %s", usage);
 				fa->version = argv[i];
+			} else if ((allowed & O_RANGE) &&
+			    strcmp(argv[i], "--range") == 0) {
+				if (++i == argc)
+					die_usage("usage: %s", usage);
+				fa->range = argv[i];
 			} else
 				die_usage("unknown option %s; usage: %s",
 				    argv[i], usage);
@@ -187,4 +193,35 @@ parse_fargs(int argc, char **argv, int allowed, int min, int max,
 		die_usage("usage: %s", usage);
 	if ((allowed & O_TO) && fa->to == NULL)
 		die_usage("usage: %s", usage);
+}
+
+/* A decimal uint64 that is all of [s, end), or -1. */
+static int
+parse_u64(const char *s, const char *end, uint64_t *v)
+{
+	uint64_t	 n = 0;
+
+	if (s == end)
+		return (-1);
+	for (; s < end; s++) {
+		if (*s < '0' || *s > '9')
+			return (-1);
+		if (n > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return (-1);
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	*v = n;
+	return (0);
+}
+
+void
+parse_range(const char *s, const char *usage, uint64_t *off, uint64_t *len)
+{
+	const char	*colon;
+
+	if ((colon = strchr(s, ':')) == NULL ||
+	    parse_u64(s, colon, off) == -1 ||
+	    parse_u64(colon + 1, colon + strlen(colon), len) == -1)
+		die_usage("--range %s: not OFF:LEN, two decimal numbers; "
+		    "usage: %s", s, usage);
 }

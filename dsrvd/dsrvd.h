@@ -148,6 +148,13 @@ struct st_req {
 	uint64_t	 len;			/* WRITE: payload length */
 	uint32_t	 crc;			/* WRITE: payload crc32 */
 	uint32_t	 maxlen;		/* READ, LIST: room in the memfd */
+	/*
+	 * READ of a range: only bytes [roff, roff + rlen) of the chunk,
+	 * cut at its end, go back, after the whole chunk was checked.
+	 */
+	uint32_t	 ranged;		/* 0 or 1 */
+	uint64_t	 roff;
+	uint64_t	 rlen;
 };
 
 struct st_res {

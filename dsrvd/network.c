@@ -246,6 +246,7 @@ network_stats(struct child_env *env, struct ctl_counter *cc, size_t max)
 	proc_counter(cc, &n, max, "bytes out", nenv.bytes_out);
 	proc_counter(cc, &n, max, "chunk reads", nenv.chunk_reads);
 	proc_counter(cc, &n, max, "bytes read", nenv.bytes_read);
+	proc_counter(cc, &n, max, "range reads", nenv.range_reads);
 	proc_counter(cc, &n, max, "corrupt reads", nenv.corrupt_reads);
 	proc_counter(cc, &n, max, "control connections",
 	    nenv.ctl_conns_total);

@@ -115,6 +115,7 @@ struct conn {
 	/* the request at storage */
 	uint32_t		 reqid;
 	uint64_t		 method;
+	uint32_t		 ranged;	/* READ of a range */
 
 	/* what is being written */
 	const uint8_t		*out;
@@ -150,6 +151,7 @@ struct network {
 	uint64_t		 ctl_conns_total;
 	uint64_t		 chunk_reads;
 	uint64_t		 bytes_read;
+	uint64_t		 range_reads;
 	uint64_t		 corrupt_reads;
 	uint64_t		 st_inflight[MAX_WORKERS];
 };

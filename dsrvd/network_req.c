@@ -193,7 +193,8 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		    0);
 	}
 	if (hdr->method != WIRE_M_WRITE && hdr->method != WIRE_M_LIST &&
-	    paylen != 0)
+	    paylen != 0 && (hdr->method != WIRE_M_READ ||
+	    paylen != WIRE_RANGE_LEN))
 		return req_respond(c, hdr->method, WIRE_E_BADREQUEST,
 		    "unexpected payload", NULL, 0);
 
@@ -247,6 +248,15 @@ req_request(struct conn *c, const struct wire_hdr *hdr, const uint8_t *pay,
 		req.maxlen = WIRE_PAYLOAD_MAX;
 		break;
 	case WIRE_M_READ:
+		/*
+		 * A range: storage still reads and checks the whole chunk,
+		 * and leaves only the range where the response has it.
+		 */
+		if (paylen == WIRE_RANGE_LEN) {
+			req.ranged = 1;
+			req.roff = be64_get(pay);
+			req.rlen = be64_get(pay + 8);
+		}
 		/* Storage reads the chunk to where the response has it. */
 		if (buf_big(c) == -1)
 			return req_respond(c, hdr->method, WIRE_E_BUSY,
@@ -288,6 +298,7 @@ req_to_storage(struct conn *c, uint32_t type, struct st_req *req, int fd)
 	}
 	c->reqid = req->reqid = ++next_reqid;
 	c->method = req->method;
+	c->ranged = req->ranged;
 	nenv.st_inflight[best]++;
 	if (proc_compose(PROC_STORAGE, best, type, c->id, fd, req,
 	    sizeof(*req)) == -1)
@@ -347,6 +358,8 @@ req_result(struct conn *c, const struct st_res *res)
 			fatalx("%s: bad read result", __func__);
 		nenv.chunk_reads++;
 		nenv.bytes_read += res->len;
+		if (c->ranged)
+			nenv.range_reads++;
 		return req_respond_inplace(c, res->len, res->crc);
 	case WIRE_M_LIST:
 		if (res->len > WIRE_PAYLOAD_MAX || c->bb == NULL)

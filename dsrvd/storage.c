@@ -504,6 +504,9 @@ st_req_check(uint32_t type, const struct st_req *req, int fd)
 		(void)snprintf(why, sizeof(why), "name \"%s\"", req->name);
 		return why;
 	}
+	if (req->ranged > 1 || (method != WIRE_M_READ &&
+	    (req->ranged != 0 || req->roff != 0 || req->rlen != 0)))
+		return "a range outside a READ";
 	if ((method != WIRE_M_LIST && req->after[0] != '\0') ||
 	    (req->after[0] != '\0' && chunk_base_check(req->after,
 	    strlen(req->after), &errstr) == -1)) {

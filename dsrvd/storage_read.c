@@ -45,11 +45,15 @@ static int	 st_namecmp(const void *, const void *);
 static int	 st_list_names(struct storage *, const struct st_req *,
 		    char ***, size_t *, struct st_res *);
 static uint64_t	 st_count(int);
+static void	 st_range(const struct st_req *, uint8_t *, size_t,
+		    struct st_res *);
 
 /*
  * READ: the chunk goes into the network worker's buffer at req->off,
  * checked against its stored crc32 here: bytes that no longer match
- * are never handed out as good data.
+ * are never handed out as good data.  A READ of a range reads and
+ * checks the whole chunk all the same, then leaves only the range at
+ * req->off (st_range).
  */
 void
 st_read(struct storage *st, const struct st_req *req, int memfd,
@@ -85,6 +89,7 @@ st_read(struct storage *st, const struct st_req *req, int memfd,
 		res->crc = crc32(0, NULL, 0);
 		if (res->crc != stored)
 			goto corrupt;
+		st_range(req, NULL, 0, res);
 		goto done;
 	}
 	if ((uint64_t)sb.st_size > req->maxlen || (p = st_map(memfd, req->off,
@@ -109,6 +114,7 @@ st_read(struct storage *st, const struct st_req *req, int memfd,
 		    crc, stored, got != sb.st_size ? " (short read)" : "");
 		goto corrupt;
 	}
+	st_range(req, p, got, res);
 	goto done;
  corrupt:
 	st_fail(res, WIRE_E_CORRUPT, "chunk is corrupt: its bytes do not "
@@ -117,6 +123,34 @@ st_read(struct storage *st, const struct st_req *req, int memfd,
 	if (base != NULL && munmap(base, maplen) == -1)
 		fatal("%s: munmap", __func__);
 	(void)close(fd);
+}
+
+/*
+ * The chunk of len bytes at p passed its check: keep only the range
+ * asked for, cut at the end of the chunk, at p.  An offset past the end
+ * is an error; at the end, an empty payload.
+ */
+static void
+st_range(const struct st_req *req, uint8_t *p, size_t len,
+    struct st_res *res)
+{
+	uint64_t	 n;
+
+	if (!req->ranged)
+		return;
+	if (req->roff > len) {
+		st_fail(res, WIRE_E_RANGE, "range starts beyond the end of "
+		    "the chunk: offset %llu, chunk of %zu bytes",
+		    (unsigned long long)req->roff, len);
+		return;
+	}
+	n = len - req->roff;
+	if (req->rlen < n)
+		n = req->rlen;
+	if (n > 0 && req->roff > 0)
+		memmove(p, p + req->roff, n);
+	res->len = n;
+	res->crc = n > 0 ? crc32(0, p, n) : 0;
 }
 
 static int

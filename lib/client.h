@@ -127,6 +127,21 @@ int			 dsrv_client_read(struct dsrv_client *,
 			    size_t *len, uint32_t *crc, char *err,
 			    size_t errlen);
 /*
+ * READ of a range: bytes [off, off + len) of the chunk name, cut at its
+ * end.  On WIRE_E_OK *data points to the *got bytes (0 when off is the
+ * chunk's length or len is 0) in the connection's buffer, as for
+ * dsrv_client_read().  The server read the whole chunk and checked it
+ * against its stored crc32 before it answered; here only the bytes
+ * received are checked, against the crc32 of the range the server
+ * sent, since the chunk's own crc32 covers bytes that did not come.
+ * An off beyond the chunk's end gives WIRE_E_RANGE; a server older
+ * than ranged READs answers WIRE_E_BADREQUEST.
+ */
+int			 dsrv_client_read_range(struct dsrv_client *,
+			    const char *name, uint64_t off, uint64_t len,
+			    const uint8_t **data, size_t *got, char *err,
+			    size_t errlen);
+/*
  * LIST one page of dir, starting after the NAME after (NULL or "" for
  * the start).  On WIRE_E_OK *names points to *len bytes in the
  * connection's buffer (valid until the next request): NAMEs in

@@ -57,6 +57,9 @@ static int	 list_page_check(struct dsrv_client *, const char *,
 		    char *, size_t);
 static int	 stat_request(struct dsrv_client *, const char *, uint64_t *,
 		    uint32_t *, uint8_t *, char *, size_t);
+static int	 read_request(struct dsrv_client *, const char *,
+		    const uint8_t *, size_t, const uint8_t **, size_t *,
+		    uint32_t *, char *, size_t);
 
 static int
 buf_reserve(struct dsrv_client *c, size_t len)
@@ -375,6 +378,33 @@ dsrv_client_read(struct dsrv_client *c, const char *name,
     const uint8_t **data, size_t *len, uint32_t *crc, char *err,
     size_t errlen)
 {
+	return (read_request(c, name, NULL, 0, data, len, crc, err, errlen));
+}
+
+int
+dsrv_client_read_range(struct dsrv_client *c, const char *name,
+    uint64_t off, uint64_t len, const uint8_t **data, size_t *got,
+    char *err, size_t errlen)
+{
+	uint8_t		 range[WIRE_RANGE_LEN];
+
+	be64_put(range, off);
+	be64_put(range + 8, len);
+	return (read_request(c, name, range, sizeof(range), data, got, NULL,
+	    err, errlen));
+}
+
+/*
+ * READ, of the whole chunk (range NULL) or of a range.  The paycrc of
+ * a whole chunk is its stored crc32, that of a range the crc32 of the
+ * range as the server sent it: either way a mismatch is news about
+ * the data, WIRE_E_CORRUPT, and the connection stays usable.
+ */
+static int
+read_request(struct dsrv_client *c, const char *name, const uint8_t *range,
+    size_t rangelen, const uint8_t **data, size_t *len, uint32_t *crc,
+    char *err, size_t errlen)
+{
 	struct dsrv_reply	 r;
 	uLong			 got;
 	char			 sn[SAFENAME_MAX + 1];
@@ -387,18 +417,24 @@ dsrv_client_read(struct dsrv_client *c, const char *name,
 	safename(name, sn, sizeof(sn));
 	if ((code = unsendable(c, name, 0, sn, err, errlen)) != 0)
 		return (code);
-	if (request(c, WIRE_M_READ, name, NULL, 0, &r, &crcok, err,
+	if (request(c, WIRE_M_READ, name, range, rangelen, &r, &crcok, err,
 	    errlen) == -1)
 		return (-1);
 	if ((code = reply_code(c, &r, sn, err, errlen)) != WIRE_E_OK)
 		return (code);
+	/* Never more than asked for: the server is out of step. */
+	if (range != NULL && r.len > be64_get(range + 8))
+		return (broken(c, err, errlen, "%s: READ response of %zu "
+		    "bytes for a range of %llu", sn, r.len,
+		    (unsigned long long)be64_get(range + 8)));
 	if (!crcok) {
 		got = r.len > 0 ? crc32(crc32(0L, Z_NULL, 0), r.payload,
 		    (uInt)r.len) : 0;
 		seterr(err, errlen, c->peer, "%s: %s: received bytes have "
-		    "crc32 %08lx, the server's stored crc32 is %08llx", sn,
+		    "crc32 %08lx, the server's %s %08llx", sn,
 		    wire_strerror(WIRE_E_CORRUPT), (unsigned long)got,
-		    (unsigned long long)r.hdr.paycrc);
+		    range != NULL ? "crc32 of the range is" :
+		    "stored crc32 is", (unsigned long long)r.hdr.paycrc);
 		return (WIRE_E_CORRUPT);
 	}
 	*data = r.payload;

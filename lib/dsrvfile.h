@@ -175,6 +175,22 @@ int	dsrv_file_read(struct dsrv_pool *, const struct dsrv_file_meta *,
  * chunk that cannot be read or decoded does not stop the others: after
  * the rest, -1 (or its wire code) with an error naming the first one.
  */
+/*
+ * Bytes [off, off + len) of the file m, cut at its end, into buf (room
+ * for len bytes), with ranged READs of the chunks it spans; *got is the
+ * length after the cut.  An off beyond the file's end is WIRE_E_RANGE;
+ * a chunk that is missing, rotted or shorter than m says is
+ * WIRE_E_CORRUPT; other failures are the pool's code (a wire code, or
+ * -1).  The server checks every chunk it reads from whole; the bytes
+ * of a partial chunk are checked here only against the crc32 of the
+ * range sent with them.  A server older than ranged READs is read a
+ * whole chunk at a time, each checked against m, the pool remembering
+ * not to ask it for ranges again.  No sha256 or whole-file crc32 can be
+ * checked for part of a file.
+ */
+int	dsrv_file_read_range(struct dsrv_pool *, const struct dsrv_file_meta *,
+	    uint64_t off, size_t len, void *buf, size_t *got, char *err,
+	    size_t errlen);
 int	dsrv_match(struct dsrv_pool *, const char *prefix, int parallel,
 	    int (*cb)(const struct dsrv_file_meta *, void *), void *,
 	    char *err, size_t errlen);

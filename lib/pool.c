@@ -45,6 +45,7 @@ struct dsrv_pool {
 	int			 retries;
 	int			 backoff_ms;
 	uint64_t		 retried;
+	int			 norange;	/* ranged READ refused */
 	struct dsrv_client_opts	 conn;
 	char			*host;
 	char			*port;
@@ -288,6 +289,7 @@ pool_do(struct dsrv_pool *p, pool_fn fn, void *arg, char *err, size_t errlen)
 
 struct pool_io {
 	const char	*name;
+	uint64_t	 roff;
 	const void	*wdata;
 	void		*rbuf;
 	size_t		 len;
@@ -349,6 +351,48 @@ dsrv_pool_read(struct dsrv_pool *p, const char *name, void *buf,
 	if ((rc = pool_do(p, pool_read_fn, &io, err, errlen)) == WIRE_E_OK)
 		*len = io.len;
 	return (rc);
+}
+
+static int
+pool_read_range_fn(struct dsrv_client *c, void *arg, char *err,
+    size_t errlen)
+{
+	struct pool_io	*io = arg;
+	const uint8_t	*data;
+	size_t		 got;
+	int		 rc;
+
+	if ((rc = dsrv_client_read_range(c, io->name, io->roff, io->bufsz,
+	    &data, &got, err, errlen)) != WIRE_E_OK)
+		return (rc);
+	/* dsrv_client_read_range took no more than bufsz. */
+	if (got > 0)
+		memcpy(io->rbuf, data, got);
+	io->len = got;
+	return (WIRE_E_OK);
+}
+
+int
+dsrv_pool_read_range(struct dsrv_pool *p, const char *name, uint64_t off,
+    size_t len, void *buf, size_t *got, char *err, size_t errlen)
+{
+	struct pool_io	 io = { .name = name, .rbuf = buf, .bufsz = len,
+			    .roff = off };
+	int		 rc;
+
+	rc = pool_do(p, pool_read_range_fn, &io, err, errlen);
+	if (rc == WIRE_E_OK)
+		*got = io.len;
+	else if (rc == WIRE_E_BADREQUEST)
+		/* Only a server older than ranged READs says so. */
+		__atomic_store_n(&p->norange, 1, __ATOMIC_RELAXED);
+	return (rc);
+}
+
+int
+dsrv_pool_has_range(const struct dsrv_pool *p)
+{
+	return (!__atomic_load_n(&p->norange, __ATOMIC_RELAXED));
 }
 
 static int

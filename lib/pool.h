@@ -70,6 +70,18 @@ int	dsrv_pool_write(struct dsrv_pool *, const char *name, const void *,
 /* READ name into buf (bufsz bytes); a longer chunk gives WIRE_E_TOOBIG. */
 int	dsrv_pool_read(struct dsrv_pool *, const char *name, void *buf,
 	    size_t bufsz, size_t *len, char *err, size_t errlen);
+/*
+ * READ of bytes [off, off + len) of a chunk, cut at its end, into buf
+ * (room for len bytes); *got is what came.  The server checked the
+ * whole chunk against its stored crc32, this side the range against
+ * the crc32 the server sent with it (see dsrv_client_read_range).  A
+ * server older than ranged READs answers WIRE_E_BADREQUEST, and the
+ * pool remembers it: dsrv_pool_has_range() is 0 from then on.
+ */
+int	dsrv_pool_read_range(struct dsrv_pool *, const char *name,
+	    uint64_t off, size_t len, void *buf, size_t *got, char *err,
+	    size_t errlen);
+int	dsrv_pool_has_range(const struct dsrv_pool *);
 int	dsrv_pool_stat(struct dsrv_pool *, const char *name, uint64_t *len,
 	    uint32_t *crc, char *err, size_t errlen);
 int	dsrv_pool_digest(struct dsrv_pool *, const char *name, uint64_t *len,

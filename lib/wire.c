@@ -66,6 +66,7 @@ static const char *const wire_errors[] = {
 	"not available",
 	"internal error",
 	"busy",
+	"range starts beyond the end of the chunk",
 };
 
 static const char *const wire_hs_errors[] = {

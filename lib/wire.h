@@ -78,6 +78,7 @@
 #define WIRE_T_BYTES		2
 #define WIRE_NAME_MAX		255
 #define WIRE_ERRMSG_MAX		1024
+#define WIRE_RANGE_LEN		16		/* a ranged READ: offset, length */
 
 /* methods; a response is method | WIRE_M_RESPONSE */
 #define WIRE_M_PING		1
@@ -106,6 +107,7 @@
 #define WIRE_E_UNAVAILABLE	12
 #define WIRE_E_INTERNAL		13
 #define WIRE_E_BUSY		14
+#define WIRE_E_RANGE		15
 
 /* Everything the client or one server connection keeps of a session. */
 struct wire_keys {

@@ -450,8 +450,17 @@ wire_hdr_check(const struct wire_hdr *h, int is_response,
 		*errstr = "name in a request that takes none";
 		return -1;
 	}
-	/* WRITE carries the chunk, LIST the name to list after. */
-	if (m != WIRE_M_WRITE && m != WIRE_M_LIST && h->paylen != 0) {
+	/*
+	 * WRITE carries the chunk, LIST the name to list after, READ
+	 * nothing or a range: offset and length, two uint64.
+	 */
+	if (m == WIRE_M_READ && h->paylen != 0 &&
+	    h->paylen != WIRE_RANGE_LEN) {
+		*errstr = "READ payload not 0 or 16 bytes";
+		return -1;
+	}
+	if (m != WIRE_M_WRITE && m != WIRE_M_LIST && m != WIRE_M_READ &&
+	    h->paylen != 0) {
 		*errstr = "payload in a request that takes none";
 		return -1;
 	}

@@ -126,12 +126,20 @@ check "... stored" [ "$(stat -c %s "$DATA/big/max")" -eq $MIB8 ]
 
 ### item 5: payloads and methods that make a header malformed
 
-for m in "1 PING -" "3 READ $(hexof big/max)" "5 STAT $(hexof big/max)" \
+for m in "1 PING -" "5 STAT $(hexof big/max)" \
     "6 STATFS -" "7 DIGEST $(hexof big/max)"; do
 	set -- $m
 	req "$2 with a payload" 1 "payload in a request that takes none" \
 	    "$1" "$3" 1
 done
+# A READ takes nothing or a range of 16 bytes (t/range.sh has more).
+for n in 1 15 17 32; do
+	req "READ with a payload of $n bytes" 1 \
+	    "READ payload not 0 or 16 bytes" $R "$(hexof big/max)" $n
+done
+req "READ of a range at 0x7878787878787878, beyond the end" 15 \
+    "range starts beyond the end of the chunk: offset 8680820740569200760, chunk of 8388608 bytes" \
+    $R "$(hexof big/max)" 16
 req "PING with an empty payload and paycrc 1" 1 \
     "payload crc32 not 0 for an empty payload" 1 - 0 1
 req "WRITE with an empty payload and paycrc 1" 1 \

@@ -19,7 +19,9 @@
  * server in a child process that speaks the real handshake and frames
  * (lib/wire.c) and answers from a script: error codes and messages,
  * READ payloads that fail their crc32, LIST pages with continuation and
- * LIST answers a client must not trust, STAT and STATFS payloads.
+ * LIST answers a client must not trust, STAT and STATFS payloads; READs
+ * of a range, and dsrv_file_read_range through a pool against a server
+ * that serves ranges and one too old for them.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -41,6 +43,8 @@
 #include "bytes.h"
 #include "chunkname.h"
 #include "client.h"
+#include "dsrvfile.h"
+#include "pool.h"
 #include "util.h"
 #include "wire.h"
 #include "tap.h"
@@ -79,6 +83,10 @@ static uint8_t	 key[WIRE_KEY_LEN];
 static uint8_t	 frame[WIRE_FRAME_HDR + WIRE_FRAME_MAX];
 static uint8_t	 listbuf[1024];
 static int	 hsmode = HS_GOOD;
+/* The one data chunk of the file of test_file_range, and the server. */
+#define FLEN		300
+static uint8_t	 fchunk[FLEN];
+static int	 oldserver;	/* BADREQUEST for a READ with a payload */
 
 static int	 readn(int, void *, size_t);
 static int	 serve_handshake(int, struct wire_keys *);
@@ -93,6 +101,10 @@ static struct dsrv_client *conn_err(pid_t *, char *, size_t);
 static int	 clean_text(const char *);
 static void	 hs_refused(int, const char *, const char *);
 static void	 done(struct dsrv_client *, pid_t);
+static void	 read_range_answer(const uint8_t *, size_t, struct answer *);
+static struct dsrv_pool *pool_fake(pid_t *);
+static void	 test_read_range(void);
+static void	 test_file_range(int);
 
 static int
 readn(int fd, void *buf, size_t len)
@@ -208,6 +220,30 @@ answer(const struct wire_hdr *h, const uint8_t *p, size_t len,
 			a->error = WIRE_E_BADREQUEST;
 		break;
 	case WIRE_M_READ:
+		/* A data chunk's name: the chunk of test_file_range. */
+		if (h->namelen == 29 && h->name[2] == '/') {
+			if (len == 0) {
+				a->payload = fchunk;
+				a->len = FLEN;
+			} else if (oldserver) {
+				a->error = WIRE_E_BADREQUEST;
+				a->errmsg = "payload in a request that takes "
+				    "none";
+			} else
+				read_range_answer(p, len, a);
+			break;
+		}
+		if (strcmp(h->name, "ab/long") == 0) {
+			/* 5 bytes, whatever the range asked for. */
+			a->payload = hello;
+			a->len = 5;
+			break;
+		}
+		if (strcmp(h->name, "ab/rbad") == 0 && len == 16) {
+			read_range_answer(p, len, a);
+			a->badcrc = 1;
+			break;
+		}
 		if (strcmp(h->name, "ab/good") == 0 ||
 		    strcmp(h->name, "ab/bad") == 0) {
 			a->payload = hello;
@@ -299,6 +335,29 @@ answer(const struct wire_hdr *h, const uint8_t *p, size_t len,
 	default:
 		a->error = WIRE_E_BADREQUEST;
 	}
+}
+
+/* A range of fchunk, as dsrvd answers it. */
+static void
+read_range_answer(const uint8_t *p, size_t len, struct answer *a)
+{
+	uint64_t	 off, n;
+
+	if (len != 16) {
+		a->error = WIRE_E_BADREQUEST;
+		return;
+	}
+	off = be64_get(p);
+	n = be64_get(p + 8);
+	if (off > FLEN) {
+		a->error = WIRE_E_RANGE;
+		a->errmsg = "range starts beyond the end of the chunk";
+		return;
+	}
+	if (n > FLEN - off)
+		n = FLEN - off;
+	a->payload = fchunk + off;
+	a->len = n;
 }
 
 static void
@@ -477,6 +536,136 @@ hs_refused(int mode, const char *what, const char *why)
 		st = -1;
 }
 
+/* A pool of one connection to a fresh fake server, no retries. */
+static struct dsrv_pool *
+pool_fake(pid_t *pid)
+{
+	struct dsrv_pool_opts	 o;
+	struct dsrv_pool	*pool;
+	char			 port[16], err[DSRV_CLIENT_ERRLEN];
+
+	if ((*pid = server_start(port, sizeof(port))) == -1)
+		return (NULL);
+	memset(&o, 0, sizeof(o));
+	o.conn.host = "127.0.0.1";
+	o.conn.port = port;
+	o.conn.keyname = KEYNAME;
+	memcpy(o.conn.key, key, sizeof(key));
+	o.maxconns = 1;
+	o.retries = -1;
+	if ((pool = dsrv_pool_new(&o, err, sizeof(err))) == NULL)
+		diag("pool: %s", err);
+	return (pool);
+}
+
+/* dsrv_client_read_range: the range asked for, and no more. */
+static void
+test_read_range(void)
+{
+	struct dsrv_client	*c;
+	const uint8_t		*data;
+	char			 err[DSRV_CLIENT_ERRLEN];
+	char			 name[32];
+	size_t			 len;
+	pid_t			 pid;
+
+	/* Any 29-byte DIR/NAME is the fake's data chunk. */
+	(void)snprintf(name, sizeof(name), "%s", "ab/0123456789abcdefghijklmnop");
+	if ((c = conn(&pid)) == NULL) {
+		ok(0, "connect for ranges");
+		return;
+	}
+	is_int(dsrv_client_read_range(c, name, 10, 20, &data, &len, err,
+	    sizeof(err)), WIRE_E_OK, "range 10:20");
+	ok(len == 20 && memcmp(data, fchunk + 10, 20) == 0,
+	    "... bytes 10 to 30");
+	is_int(dsrv_client_read_range(c, name, 290, UINT64_MAX, &data, &len,
+	    err, sizeof(err)), WIRE_E_OK, "range 290:2^64-1");
+	ok(len == 10 && memcmp(data, fchunk + 290, 10) == 0,
+	    "... cut at the end: 10 bytes");
+	is_int(dsrv_client_read_range(c, name, FLEN, 1, &data, &len, err,
+	    sizeof(err)), WIRE_E_OK, "range at the end");
+	is_int(len, 0, "... empty");
+	is_int(dsrv_client_read_range(c, name, FLEN + 1, 1, &data, &len, err,
+	    sizeof(err)), WIRE_E_RANGE, "range beyond the end: RANGE");
+	ok(strstr(err, "range starts beyond the end of the chunk") != NULL,
+	    "... %s", err);
+	is_int(dsrv_client_read_range(c, "ab/rbad", 0, 5, &data, &len, err,
+	    sizeof(err)), WIRE_E_CORRUPT, "range whose paycrc fails: CORRUPT");
+	ok(data == NULL && strstr(err, "crc32 of the range is") != NULL,
+	    "... no data: %s", err);
+	is_int(dsrv_client_read_range(c, "ab/long", 0, 3, &data, &len, err,
+	    sizeof(err)), -1, "5 bytes for a range of 3: connection broken");
+	ok(strstr(err, "READ response of 5 bytes for a range of 3") != NULL,
+	    "... %s", err);
+	done(c, pid);
+}
+
+/*
+ * dsrv_file_read_range on a file of one FLEN-byte chunk, against a
+ * server with ranges, or an old one: BADREQUEST, then whole chunks, and
+ * the pool remembers.
+ */
+static void
+test_file_range(int old)
+{
+	struct dsrv_file_meta	 m;
+	struct dsrv_chunk_meta	 cm;
+	struct dsrv_pool	*pool;
+	const char		*what = old ? "old server" : "server";
+	char			 err[DSRV_CLIENT_ERRLEN];
+	uint8_t			 buf[FLEN + 10];
+	size_t			 got;
+	pid_t			 pid;
+	int			 st;
+
+	oldserver = old;
+	pool = pool_fake(&pid);
+	oldserver = 0;
+	if (pool == NULL) {
+		ok(0, "%s: pool", what);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.name = (char *)"f";
+	m.length = FLEN;
+	m.crc = crc_of(fchunk, FLEN);
+	m.nchunks = 1;
+	cm.length = FLEN;
+	cm.crc = m.crc;
+	cm.alt = 0;
+	m.chunks = &cm;
+	ok(dsrv_pool_has_range(pool), "%s: the pool tries ranges", what);
+	is_int(dsrv_file_read_range(pool, &m, 10, 20, buf, &got, err,
+	    sizeof(err)), WIRE_E_OK, "%s: file range 10:20", what);
+	ok(got == 20 && memcmp(buf, fchunk + 10, 20) == 0,
+	    "%s: ... bytes 10 to 30", what);
+	is_int(dsrv_pool_has_range(pool), !old, "%s: the pool %s ranges",
+	    what, old ? "remembers: no" : "keeps");
+	is_int(dsrv_file_read_range(pool, &m, 280, 100, buf, &got, err,
+	    sizeof(err)), WIRE_E_OK, "%s: file range 280:100", what);
+	ok(got == 20 && memcmp(buf, fchunk + 280, 20) == 0,
+	    "%s: ... cut at the end: 20 bytes", what);
+	is_int(dsrv_file_read_range(pool, &m, 0, FLEN + 10, buf, &got, err,
+	    sizeof(err)), WIRE_E_OK, "%s: the whole file", what);
+	ok(got == FLEN && memcmp(buf, fchunk, FLEN) == 0,
+	    "%s: ... all %d bytes", what, FLEN);
+	is_int(dsrv_file_read_range(pool, &m, FLEN + 1, 1, buf, &got, err,
+	    sizeof(err)), WIRE_E_RANGE, "%s: beyond the end: RANGE", what);
+	/* Metadata that disagrees with the chunk: the whole read says so. */
+	cm.crc ^= 1;
+	m.crc ^= 1;
+	is_int(dsrv_file_read_range(pool, &m, 0, FLEN, buf, &got, err,
+	    sizeof(err)), WIRE_E_CORRUPT, "%s: a chunk that is not the "
+	    "metadata's: CORRUPT", what);
+	ok(strstr(err, "crc32 mismatch") != NULL, "%s: ... %s", what, err);
+	dsrv_pool_free(pool);
+	if (waitpid(pid, &st, 0) == -1)
+		st = -1;
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: fake server exits 0 "
+	    "(status %d)", what, st);
+}
+
 static void
 done(struct dsrv_client *c, pid_t pid)
 {
@@ -504,7 +693,7 @@ main(void)
 	uint32_t		 crc;
 	size_t			 len;
 	pid_t			 pid;
-	int			 more;
+	int			 more, i;
 
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() == -1)
@@ -699,5 +888,11 @@ main(void)
 	dsrv_client_close(c);
 	if (pid != -1)
 		(void)waitpid(pid, NULL, 0);
+
+	for (i = 0; i < FLEN; i++)
+		fchunk[i] = (uint8_t)(i * 7 + 3);
+	test_read_range();
+	test_file_range(0);
+	test_file_range(1);
 	return (tap_done());
 }

@@ -50,6 +50,13 @@
 #define V_REQTIME	1767225600010ULL
 #define V_RESPTIME	1767225600011ULL
 #define V_VERSION	"dsrvd 0.1.0"
+/* The second request: a READ of bytes 7..11 of "hello, world". */
+#define V_RNAME		"ab/cd"
+#define V_RREQTIME	1767225600012ULL
+#define V_RRESPTIME	1767225600013ULL
+#define V_RCHUNK	"hello, world"
+#define V_ROFF		7
+#define V_RLEN		5
 
 /* The expected bytes, in hex. */
 static const char X_HELLO[] =
@@ -94,6 +101,27 @@ static const char X_RESP_FRAME[] =
     "b18fa05b19fa5b3ef83b40391a802e03e1e4c655385652c64a26658f08b7fa67"
     "2dde88f92371d0a5f4e6d1a71ffadced104c33dbcef7a60a3550cb";
 
+static const char X_RNONCE[] = "00000000381a86e976509177";
+static const char X_RREQ_PT[] =
+    "0000004d010100080000000000000003032fa6620202000561622f6364d87457"
+    "6b030100080000019b76daa80cbab5998f0401000800000000000000101f3290"
+    "ac0501000800000000f8b0d213281ceabc000000000000000700000000000000"
+    "05";
+static const char X_RREQ_FRAME[] =
+    "00000071381a86e9765091772c0d4139ec1b32c12eb8aaa846c72667fa0339ae"
+    "6c89ddbb2e6bbfb521b900bf85381b22b7d14e69275a419b977f5bf2795634fb"
+    "d38139ec220cc272c97d07d485d0d3ddd20df0030bc093999e8992a64f963c00"
+    "6efc96ba6fea4484a688c114d27dee77466086e8103cda0f002f506ab2";
+static const char X_RRESP_PT[] =
+    "00000050010100080000000000000083ee972542030100080000019b76daa80d"
+    "cdb2a91904010008000000000000000572ef744705010008000000003a771143"
+    "eb04998d060100080000000000000000eebe1e57776f726c64";
+static const char X_RRESP_FRAME[] =
+    "00000069381a86e976509177722395a42a6403a64a0a3eaa455b34ab1bb0c9f8"
+    "28103637a92acf9baf1c673c01e940fd05484bbdb0d0c2682c6c67f7f3a56277"
+    "098eec1d46d2bb79f47417603d9db933beda7ae4718b3325549d5f6c16e8de68"
+    "dcd2125a0017e0246efa8292b01c78db63f49468f6";
+
 struct vectors {
 	uint8_t		 key[WIRE_KEY_LEN];
 	uint8_t		 crand[WIRE_RANDOM_LEN];
@@ -118,6 +146,15 @@ struct vectors {
 	size_t		 resp_ptlen;
 	uint8_t		 resp_frame[256];
 	size_t		 resp_framelen;
+	uint8_t		 rnonce[12];
+	uint8_t		 rreq_pt[256];
+	size_t		 rreq_ptlen;
+	uint8_t		 rreq_frame[256];
+	size_t		 rreq_framelen;
+	uint8_t		 rresp_pt[256];
+	size_t		 rresp_ptlen;
+	uint8_t		 rresp_frame[256];
+	size_t		 rresp_framelen;
 };
 
 struct vec {
@@ -210,6 +247,8 @@ static void
 vectors_compute(struct vectors *v)
 {
 	struct wire_hdr	 h;
+	const uint8_t	*rpay;
+	uint8_t		 range[WIRE_RANGE_LEN];
 	ssize_t		 n;
 	size_t		 i;
 
@@ -260,6 +299,42 @@ vectors_compute(struct vectors *v)
 	memcpy(v->resp_frame + WIRE_FRAME_HDR, v->resp_pt, v->resp_ptlen);
 	v->resp_framelen = wire_seal(v->keys.s2c, v->keys.counter0,
 	    v->resp_frame, v->resp_ptlen);
+
+	/* The second request, counter C0 + 1: a READ of a range. */
+	be64_put(v->rnonce + 4, v->keys.counter0 + 1);
+	be64_put(range, V_ROFF);
+	be64_put(range + 8, V_RLEN);
+	memset(&h, 0, sizeof(h));
+	wire_hdr_set(&h, WIRE_F_METHOD, WIRE_M_READ);
+	if (wire_hdr_set_name(&h, V_RNAME) == -1)
+		abort();
+	wire_hdr_set(&h, WIRE_F_TIMESTAMP, V_RREQTIME);
+	wire_hdr_set(&h, WIRE_F_PAYLEN, sizeof(range));
+	wire_hdr_set(&h, WIRE_F_PAYCRC, crc32(0L, range, sizeof(range)));
+	n = wire_hdr_encode(&h, v->rreq_pt, sizeof(v->rreq_pt));
+	if (n < 0)
+		abort();
+	memcpy(v->rreq_pt + n, range, sizeof(range));
+	v->rreq_ptlen = (size_t)n + sizeof(range);
+	memcpy(v->rreq_frame + WIRE_FRAME_HDR, v->rreq_pt, v->rreq_ptlen);
+	v->rreq_framelen = wire_seal(v->keys.c2s, v->keys.counter0 + 1,
+	    v->rreq_frame, v->rreq_ptlen);
+
+	rpay = (const uint8_t *)V_RCHUNK + V_ROFF;
+	memset(&h, 0, sizeof(h));
+	wire_hdr_set(&h, WIRE_F_METHOD, WIRE_M_READ | WIRE_M_RESPONSE);
+	wire_hdr_set(&h, WIRE_F_TIMESTAMP, V_RRESPTIME);
+	wire_hdr_set(&h, WIRE_F_PAYLEN, V_RLEN);
+	wire_hdr_set(&h, WIRE_F_PAYCRC, crc32(0L, rpay, V_RLEN));
+	wire_hdr_set(&h, WIRE_F_ERROR, WIRE_E_OK);
+	n = wire_hdr_encode(&h, v->rresp_pt, sizeof(v->rresp_pt));
+	if (n < 0)
+		abort();
+	memcpy(v->rresp_pt + n, rpay, V_RLEN);
+	v->rresp_ptlen = (size_t)n + V_RLEN;
+	memcpy(v->rresp_frame + WIRE_FRAME_HDR, v->rresp_pt, v->rresp_ptlen);
+	v->rresp_framelen = wire_seal(v->keys.s2c, v->keys.counter0 + 1,
+	    v->rresp_frame, v->rresp_ptlen);
 }
 
 /* The vectors in man page order; the labels are mdoc text. */
@@ -294,6 +369,18 @@ vectors_list(const struct vectors *v, struct vec *out, size_t max)
 		    v->resp_ptlen },
 		{ "PING response frame, sealed with the server-to-client"
 		    " key:", X_RESP_FRAME, v->resp_frame, v->resp_framelen },
+		{ "Nonce of the second request and its response:",
+		    X_RNONCE, v->rnonce, sizeof(v->rnonce) },
+		{ "READ of a range request plaintext:", X_RREQ_PT,
+		    v->rreq_pt, v->rreq_ptlen },
+		{ "READ of a range request frame, sealed with the"
+		    " client-to-server key:", X_RREQ_FRAME, v->rreq_frame,
+		    v->rreq_framelen },
+		{ "READ of a range response plaintext:", X_RRESP_PT,
+		    v->rresp_pt, v->rresp_ptlen },
+		{ "READ of a range response frame, sealed with the"
+		    " server-to-client key:", X_RRESP_FRAME, v->rresp_frame,
+		    v->rresp_framelen },
 	};
 	size_t	 i, n = sizeof(all) / sizeof(all[0]);
 
@@ -366,7 +453,7 @@ test_vectors_crosscheck(void)
 	struct vectors		 v;
 	uint8_t			 key[32], hello[79], chal[46], buf[512];
 	uint8_t			 h[32], cp[32], sp[32], okm[64], nonce[12];
-	uint8_t			 pt[256];
+	uint8_t			 pt[256], range[16];
 	unsigned long long	 ptlen;
 	uint64_t		 c0;
 	size_t			 i, off, hl, l, nfields, ncrc;
@@ -475,6 +562,35 @@ test_vectors_crosscheck(void)
 	}
 	ok(off == 4 + hl && off == v.req_ptlen && nfields == 4 && ncrc == 4,
 	    "cross: request fields end the plaintext, 4 crc32s match");
+
+	/* The READ of a range: counter C0 + 1, its payload by hand. */
+	be64_put(nonce + 4, c0 + 1);
+	ok(same_hex(nonce, 12, X_RNONCE), "cross: second nonce is C0 + 1");
+	unhex(X_RREQ_FRAME, buf, sizeof(buf));
+	rv = crypto_aead_chacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
+	    buf + 12, v.rreq_framelen - 12, buf, 12, nonce, okm);
+	ok(rv == 0 && ptlen == v.rreq_ptlen && same_hex(pt, ptlen, X_RREQ_PT),
+	    "cross: range request frame opens with c2s");
+	memset(range, 0, sizeof(range));
+	range[7] = V_ROFF;
+	range[15] = V_RLEN;
+	hl = be32_get(pt);
+	ok(ptlen == 4 + hl + 16 && memcmp(pt + 4 + hl, range, 16) == 0,
+	    "cross: range request payload is offset 7, length 5");
+	/* Fields 1 to 4 before paycrc: 16, 4 + 5 + 4, 16 and 16 bytes. */
+	ok(be32_get(pt + 4 + 16 + 13 + 16 + 16 + 8) == crc32(0L, range, 16),
+	    "cross: range request paycrc is crc32 of the 16 bytes");
+	unhex(X_RRESP_FRAME, buf, sizeof(buf));
+	rv = crypto_aead_chacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
+	    buf + 12, v.rresp_framelen - 12, buf, 12, nonce, okm + 32);
+	ok(rv == 0 && ptlen == v.rresp_ptlen &&
+	    same_hex(pt, ptlen, X_RRESP_PT),
+	    "cross: range response frame opens with s2c");
+	hl = be32_get(pt);
+	ok(ptlen == 4 + hl + 5 && memcmp(pt + 4 + hl, "world", 5) == 0 &&
+	    be32_get(pt + 4 + 3 * 16 + 8) == crc32(0L,
+	    (const Bytef *)"world", 5),
+	    "cross: range response payload is \"world\", paycrc its crc32");
 }
 
 static void
@@ -486,7 +602,9 @@ test_strings(void)
 	is_str(wire_strerror(WIRE_E_UNAVAILABLE), "not available",
 	    "strerror 12");
 	is_str(wire_strerror(WIRE_E_BUSY), "busy", "strerror 14");
-	is_str(wire_strerror(15), "unknown error", "strerror 15");
+	is_str(wire_strerror(WIRE_E_RANGE),
+	    "range starts beyond the end of the chunk", "strerror 15");
+	is_str(wire_strerror(16), "unknown error", "strerror 16");
 	is_str(wire_strerror(UINT64_MAX), "unknown error",
 	    "strerror UINT64_MAX");
 	is_str(wire_hs_strerror(WIRE_HS_AUTH), "authentication failed",
@@ -1259,9 +1377,34 @@ test_hdr_check(void)
 			    "check: LIST with a payload");
 			continue;
 		}
+		if (m == WIRE_M_READ) {
+			/* A range: offset and length, 16 bytes exactly. */
+			ok(wire_hdr_check(req(m, "a", WIRE_RANGE_LEN), 0,
+			    WIRE_RANGE_LEN, &e) == 0,
+			    "check: READ with a 16-byte range");
+			pass = wire_hdr_check(req(m, "a", 15), 0, 15, &e) ==
+			    -1;
+			ok(pass, "check: READ with 15 bytes: %s", e);
+			pass = wire_hdr_check(req(m, "a", 17), 0, 17, &e) ==
+			    -1;
+			ok(pass, "check: READ with 17 bytes: %s", e);
+			pass = wire_hdr_check(req(m, "a", 32), 0, 32, &e) ==
+			    -1;
+			ok(pass, "check: READ with 32 bytes: %s", e);
+			pass = wire_hdr_check(req(m, "a", WIRE_RANGE_LEN), 0,
+			    WIRE_RANGE_LEN - 1, &e) == -1;
+			ok(pass, "check: READ range shorter than paylen: %s",
+			    e);
+		}
 		pass = wire_hdr_check(req(m, "a", 1), 0, 1, &e) == -1;
 		ok(pass, "check: %s with a payload: %s", wire_method_name(m), e);
 	}
+	pass = wire_hdr_check(req(WIRE_M_STAT, "a", WIRE_RANGE_LEN), 0,
+	    WIRE_RANGE_LEN, &e) == -1;
+	ok(pass, "check: STAT with a 16-byte payload: %s", e);
+	pass = wire_hdr_check(req(WIRE_M_PING, NULL, WIRE_RANGE_LEN), 0,
+	    WIRE_RANGE_LEN, &e) == -1;
+	ok(pass, "check: PING with a 16-byte payload: %s", e);
 	ok(wire_hdr_check(req(WIRE_M_STATFS, NULL, 0), 0, 0, &e) == 0,
 	    "check: STATFS");
 	pass = wire_hdr_check(req(WIRE_M_STATFS, "a", 0), 0, 0, &e) == -1;
