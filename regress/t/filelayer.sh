@@ -249,9 +249,11 @@ peak_rss() {
 
 # Memory: dctl's peak RSS for a 160 MiB stream, which already fills
 # every buffer the writer and the reader have, is the yardstick; a
-# stream of 428 MB must not take more than 32 MiB beyond it (holding
-# the stream would take 270 MB more).  Relative, so that it holds in
-# the sanitizer build too, whose RSS is larger throughout.
+# stream of 428 MB must not take more than 64 MiB beyond it (holding
+# the stream would take 270 MB more; how many of its 17 chunk buffers
+# are touched at the peak varies from run to run by up to ~40 MB).
+# Relative, so that it holds in the sanitizer build too, whose RSS is
+# larger throughout.
 rand_file "$T/rnd" $((160 * 1024 * 1024)) || bail "cannot make a file"
 cat "$T/rnd" | peak_rss "$T/rss" "$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" \
     -K "$CKEYNAME" put - stream/rnd >"$T/put.out" 2>&1
@@ -277,8 +279,8 @@ check "seq 1 50000000 | dctl put - stream/big.txt exits 0 ($rc)" \
 [ "$rc" -eq 0 ] || diagfile "$T/put.out"
 rss=$(tail -n 1 "$T/rss")
 size=$(($(wc -c <"$T/seq") / 1024))
-check "... dctl's peak RSS ${rss} KiB for ${size} KiB, ${rss_put} KiB for 160 MiB: within 32 MiB" \
-    [ "$rss" -lt $((rss_put + 32 * 1024)) ]
+check "... dctl's peak RSS ${rss} KiB for ${size} KiB, ${rss_put} KiB for 160 MiB: within 64 MiB" \
+    [ "$rss" -lt $((rss_put + 64 * 1024)) ]
 got "get stream/big.txt byte for byte" stream/big.txt "$T/seq"
 cdctl stat stream/big.txt >"$T/stat.out" 2>&1
 check "stat says it was stored as a stream" has "$T/stat.out" "stored as a stream"
@@ -286,8 +288,8 @@ peak_rss "$T/rss" "$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" -K "$CKEYNAME" \
     get stream/big.txt - 2>"$T/get.err" | cmp -s - "$T/seq"
 check "get stream/big.txt - to a pipe, byte for byte" [ $? -eq 0 ]
 rss=$(tail -n 1 "$T/rss")
-check "... dctl's peak RSS ${rss} KiB, ${rss_get} KiB for 160 MiB: within 32 MiB" \
-    [ "$rss" -lt $((rss_get + 32 * 1024)) ]
+check "... dctl's peak RSS ${rss} KiB, ${rss_get} KiB for 160 MiB: within 64 MiB" \
+    [ "$rss" -lt $((rss_get + 64 * 1024)) ]
 rm -f "$T/seq"
 cdctl scrub stream/ >"$T/scrub.out" 2>&1
 rc=$?
