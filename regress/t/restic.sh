@@ -1,0 +1,198 @@
+#!/bin/sh
+# needs: root
+# dctl serve restic in front of a real dsrvd, driven by the real
+# restic: init, two backups of a tree with a few hundred small files,
+# two over 8 MiB and a symlink, snapshots, check --read-data, restore
+# compared with diff -r.  Write once: forget --keep-last 1 --prune
+# fails and both snapshots still restore; a DELETE of a snapshot is
+# 403, an upload whose body is not its name 400 with nothing stored,
+# an identical upload again 200.  Ranges, v1 and v2 listings, the
+# refusal of a non-loopback address without --htpasswd, the summary
+# line at exit, and dctl match and scrub on the repository's files.
+
+. "$REGRESS/lib.sh"
+storage_tmpdir
+need_bins
+command -v restic >/dev/null 2>&1 ||
+    bail "restic is not installed (regress/deps.sh installs it)"
+command -v curl >/dev/null 2>&1 ||
+    bail "curl is not installed (regress/deps.sh installs it)"
+own_dctl || bail "cannot copy dctl"
+ensure_users
+ensure_chroot || bail "cannot prepare /var/empty"
+storage_conf || bail "cannot write the configuration"
+start_dsrvd "$CONF" || bail "dsrvd did not start"
+
+GWPORT=$(free_port) || bail "no free port"
+GWLOG=$T/gw.log
+GW_PID=
+URL=http://127.0.0.1:$GWPORT
+RESTIC_PASSWORD=regress
+RESTIC_CACHE_DIR=$T/cache
+export RESTIC_PASSWORD RESTIC_CACHE_DIR
+REPO=rest:$URL/hosts/a/repo
+
+# start_gw [args]: dctl serve restic in the background, prefix "rs".
+start_gw() {
+	"$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" -K "$CKEYNAME" serve restic \
+	    -v -l "127.0.0.1:$GWPORT" --prefix rs "$@" >>"$GWLOG" 2>&1 &
+	GW_PID=$!
+	add_bgpid "$GW_PID"
+	wait_for_log "serving restic on" 10 "$GWLOG"
+}
+
+# stop_gw: SIGTERM, and its exit status.
+stop_gw() {
+	kill -TERM "$GW_PID" 2>/dev/null
+	wait "$GW_PID"
+}
+
+# rr TEXT restic-args...: restic against the gateway succeeds.
+rr() {
+	_t=$1
+	shift
+	restic -r "$REPO" "$@" >"$T/restic.out" 2>&1
+	_rc=$?
+	if [ "$_rc" -eq 0 ]; then
+		ok "$_t"
+	else
+		notok "$_t (exit $_rc)"
+		tail -n 20 "$T/restic.out" | sed 's/^/# /'
+		tail -n 20 "$GWLOG" | sed 's/^/# gw: /'
+	fi
+}
+
+# http METHOD PATH [curl args]: the status code only.
+http() {
+	_m=$1
+	_p=$2
+	shift 2
+	curl -s -o "$T/http.body" -w '%{http_code}' -X "$_m" "$@" "$URL$_p"
+}
+
+start_gw || bail "dctl serve restic did not start"
+
+# The tree: small files in a few directories, two over 8 MiB, a link.
+mkdir -p "$T/tree" || bail "mkdir"
+i=0
+while [ "$i" -lt 300 ]; do
+	d=$T/tree/d$((i % 7))
+	mkdir -p "$d"
+	head -c $((i * 37 + 1)) /dev/urandom >"$d/f$i"
+	i=$((i + 1))
+done
+rand_file "$T/tree/big1" $((9 * 1024 * 1024)) || bail "cannot make a file"
+rand_file "$T/tree/big2" $((12 * 1024 * 1024 + 5)) ||
+    bail "cannot make a file"
+ln -s d0/f0 "$T/tree/link"
+chmod 640 "$T/tree/d1/f1"
+
+rr "restic init" init
+rr "restic backup (300 small files, 2 over 8 MiB)" backup "$T/tree"
+sleep 1
+echo second >"$T/tree/new2"
+rr "a second restic backup" backup "$T/tree"
+rr "restic snapshots" snapshots --json
+n=$(python3 -c 'import json, sys
+print(len(json.load(open(sys.argv[1]))))' "$T/restic.out" 2>/dev/null)
+check "... lists 2 snapshots ($n)" [ "$n" = 2 ]
+first=$(python3 -c 'import json, sys
+s = sorted(json.load(open(sys.argv[1])), key=lambda x: x["time"])
+print(s[0]["id"])' "$T/restic.out" 2>/dev/null)
+rr "restic check --read-data" check --read-data
+
+rr "restic restore latest" restore latest --target "$T/r1"
+check "... diff -r finds the tree identical" diff -r "$T/tree" "$T/r1$T/tree"
+check "... with the symlink" [ "$(readlink "$T/r1$T/tree/link")" = d0/f0 ]
+check "... and the mode" [ "$(stat -c %a "$T/r1$T/tree/d1/f1")" = 640 ]
+
+restic -r "$REPO" forget --keep-last 1 --prune >"$T/forget.out" 2>&1
+rc=$?
+check "restic forget --keep-last 1 --prune fails ($rc)" [ "$rc" -ne 0 ]
+grep -q "DELETE .*snapshots.* refused" "$GWLOG"
+check "... the gateway refused its DELETE of a snapshot" [ $? -eq 0 ]
+rr "both snapshots are still there" snapshots --json
+n=$(python3 -c 'import json, sys
+print(len(json.load(open(sys.argv[1]))))' "$T/restic.out" 2>/dev/null)
+check "... 2 of them ($n)" [ "$n" = 2 ]
+rr "the first snapshot restores" restore "$first" --target "$T/r2"
+check "... identical but for the later file" \
+    diff -r -x new2 "$T/tree" "$T/r2$T/tree"
+check "... which it does not have" [ ! -e "$T/r2$T/tree/new2" ]
+rr "the latest restores again" restore latest --target "$T/r3"
+check "... identical" diff -r "$T/tree" "$T/r3$T/tree"
+rr "restic check after the refused forget" check
+
+# By hand: what restic does not show.
+code=$(http GET /hosts/a/repo/snapshots/)
+check "v1 listing of snapshots: 200 ($code)" [ "$code" = 200 ]
+snap=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))[0])' "$T/http.body" 2>/dev/null)
+code=$(http GET /hosts/a/repo/data/ -H \
+    'Accept: application/vnd.x.restic.rest.v2' -D "$T/hdr")
+check "v2 listing of data: 200 ($code)" [ "$code" = 200 ]
+check "... as application/vnd.x.restic.rest.v2" \
+    grep -qi '^content-type: application/vnd.x.restic.rest.v2' "$T/hdr"
+pack=$(python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+print(v[0]["name"], v[0]["size"])' "$T/http.body" 2>/dev/null)
+psize=${pack#* }
+pack=${pack% *}
+code=$(http DELETE "/hosts/a/repo/snapshots/$snap")
+check "DELETE of a snapshot: 403 ($code)" [ "$code" = 403 ]
+code=$(http DELETE /hosts/a/repo/config)
+check "DELETE of config: 403 ($code)" [ "$code" = 403 ]
+code=$(http HEAD "/hosts/a/repo/data/$pack" -I -D "$T/hdr")
+check "HEAD of a pack: 200 ($code)" [ "$code" = 200 ]
+check "... with its length, $psize" \
+    grep -qi "^content-length: $psize" "$T/hdr"
+code=$(http GET "/hosts/a/repo/data/$pack")
+cp "$T/http.body" "$T/pack"
+check "GET of the pack: 200 and $psize bytes ($code)" \
+    [ "$code" = 200 ] && [ "$(wc -c <"$T/pack")" -eq "$psize" ]
+check "... whose SHA-256 is its name" \
+    [ "$(sha256sum "$T/pack" | cut -c1-64)" = "$pack" ]
+code=$(http GET "/hosts/a/repo/data/$pack" -H 'Range: bytes=100-199')
+check "GET with Range: bytes=100-199: 206 ($code)" [ "$code" = 206 ]
+tail -c +101 "$T/pack" | head -c 100 >"$T/want"
+check "... the right 100 bytes" cmp -s "$T/http.body" "$T/want"
+code=$(http POST "/hosts/a/repo/data/$pack" --data-binary "@$T/pack")
+check "the same pack uploaded again: 200 ($code)" [ "$code" = 200 ]
+zeros=0000000000000000000000000000000000000000000000000000000000000000
+code=$(http POST "/hosts/a/repo/data/$zeros" --data-binary "@$T/pack")
+check "an upload whose body is not its name: 400 ($code)" [ "$code" = 400 ]
+check "... and nothing stored" not has_cmd . \
+    cdctl match "rs/hosts/a/repo/data/$zeros"
+code=$(http GET "/hosts/a/repo/data/$zeros")
+check "... GET of it: 404 ($code)" [ "$code" = 404 ]
+code=$(http GET /hosts/a/repo/nosuchtype/)
+check "a listing of no type: 404 ($code)" [ "$code" = 404 ]
+code=$(http GET '/hosts/../repo/config' --path-as-is)
+check "a path with ..: 400 ($code)" [ "$code" = 400 ]
+
+cdctl match rs/hosts/a/repo/ >"$T/match.out" 2>&1
+rc=$?
+n=$(grep -c 'rs/hosts/a/repo/' "$T/match.out")
+check "dctl match rs/hosts/a/repo/ lists the repository ($n files)" \
+    [ "$rc" -eq 0 ] && [ "$n" -gt 5 ]
+check "... config among them" grep -q 'rs/hosts/a/repo/config$' \
+    "$T/match.out"
+check "... and no lock" not grep -q 'rs/hosts/a/repo/locks/' "$T/match.out"
+cdctl scrub --read rs/hosts/a/repo/ >"$T/scrub.out" 2>&1
+rc=$?
+check "dctl scrub --read rs/hosts/a/repo/ exits 0 ($rc)" [ "$rc" -eq 0 ]
+
+stop_gw
+rc=$?
+check "dctl serve restic ends on SIGTERM with 0 ($rc)" [ "$rc" -eq 0 ]
+grep -E 'at exit: [1-9][0-9]* objects stored \([0-9]+ bytes\), [1-9][0-9]* skipped as identical, [1-9][0-9]* deletes refused' \
+    "$GWLOG" >/dev/null
+check "... with its summary line" [ $? -eq 0 ]
+
+"$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" -K "$CKEYNAME" serve restic \
+    -l "0.0.0.0:$GWPORT" >"$T/open.out" 2>&1
+rc=$?
+check "a non-loopback address without --htpasswd is refused ($rc)" \
+    [ "$rc" -eq 2 ] && grep -q 'without --htpasswd' "$T/open.out"
+
+finish
