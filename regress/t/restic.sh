@@ -9,6 +9,9 @@
 # an identical upload again 200.  Ranges, v1 and v2 listings, the
 # refusal of a non-loopback address without --htpasswd, the summary
 # line at exit, and dctl match and scrub on the repository's files.
+# --htpasswd with a bcrypt entry; a flipped byte in a pack on disk is
+# 500 naming the chunk, restic check --read-data and dctl scrub fail;
+# dsrvd stopped is 503 naming the server.
 
 . "$REGRESS/lib.sh"
 storage_tmpdir
@@ -131,11 +134,12 @@ print(json.load(open(sys.argv[1]))[0])' "$T/http.body" 2>/dev/null)
 code=$(http GET /hosts/a/repo/data/ -H \
     'Accept: application/vnd.x.restic.rest.v2' -D "$T/hdr")
 check "v2 listing of data: 200 ($code)" [ "$code" = 200 ]
+# The largest pack: more than one chunk of 8 MiB.
 check "... as application/vnd.x.restic.rest.v2" \
     grep -qi '^content-type: application/vnd.x.restic.rest.v2' "$T/hdr"
 pack=$(python3 -c 'import json, sys
-v = json.load(open(sys.argv[1]))
-print(v[0]["name"], v[0]["size"])' "$T/http.body" 2>/dev/null)
+v = max(json.load(open(sys.argv[1])), key=lambda x: x["size"])
+print(v["name"], v["size"])' "$T/http.body" 2>/dev/null)
 psize=${pack#* }
 pack=${pack% *}
 code=$(http DELETE "/hosts/a/repo/snapshots/$snap")
@@ -156,6 +160,12 @@ code=$(http GET "/hosts/a/repo/data/$pack" -H 'Range: bytes=100-199')
 check "GET with Range: bytes=100-199: 206 ($code)" [ "$code" = 206 ]
 tail -c +101 "$T/pack" | head -c 100 >"$T/want"
 check "... the right 100 bytes" cmp -s "$T/http.body" "$T/want"
+code=$(http GET "/hosts/a/repo/data/$pack" -H 'Range: bytes=8388600-8388615')
+check "a range across the first chunk's end: 206 ($code)" [ "$code" = 206 ]
+tail -c +8388601 "$T/pack" | head -c 16 >"$T/want"
+check "... the right 16 bytes" cmp -s "$T/http.body" "$T/want"
+code=$(http GET "/hosts/a/repo/data/$pack" -H "Range: bytes=$psize-")
+check "a range past the end: 416 ($code)" [ "$code" = 416 ]
 code=$(http POST "/hosts/a/repo/data/$pack" --data-binary "@$T/pack")
 check "the same pack uploaded again: 200 ($code)" [ "$code" = 200 ]
 zeros=0000000000000000000000000000000000000000000000000000000000000000
@@ -188,6 +198,57 @@ check "dctl serve restic ends on SIGTERM with 0 ($rc)" [ "$rc" -eq 0 ]
 grep -E 'at exit: [1-9][0-9]* objects stored \([0-9]+ bytes\), [1-9][0-9]* skipped as identical, [1-9][0-9]* deletes refused' \
     "$GWLOG" >/dev/null
 check "... with its summary line" [ $? -eq 0 ]
+
+# --htpasswd: a bcrypt entry as htpasswd -B writes it ($2y$).
+hash=$(python3 -W ignore -c 'import crypt
+print(crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH,
+    rounds=1024)).replace("$2b$", "$2y$", 1))' 2>/dev/null)
+case $hash in
+'$2y$'*)
+	echo "backup:$hash" >"$T/htpasswd"
+	start_gw --htpasswd "$T/htpasswd" ||
+	    bail "dctl serve restic --htpasswd did not start"
+	code=$(http HEAD /hosts/a/repo/config -I)
+	check "--htpasswd: no password, 401 ($code)" [ "$code" = 401 ]
+	code=$(http HEAD /hosts/a/repo/config -I -u backup:wrong)
+	check "... a wrong one, 401 ($code)" [ "$code" = 401 ]
+	code=$(http HEAD /hosts/a/repo/config -I -u backup:s3cret)
+	check "... the right one, 200 ($code)" [ "$code" = 200 ]
+	REPO=rest:http://backup:s3cret@127.0.0.1:$GWPORT/hosts/a/repo
+	rr "... and restic snapshots with it" snapshots
+	REPO=rest:$URL/hosts/a/repo
+	;;
+*)
+	skip "--htpasswd: python3 cannot make a bcrypt hash"
+	start_gw || bail "dctl serve restic did not start again"
+	;;
+esac
+
+# A flipped byte in the first chunk of a pack on dsrvd's disk.
+c0=$(data_names "$T/pack" | sed -n 1p)
+check "flip a byte of the pack's chunk $c0 on disk" \
+    flip_byte "$DATA/$c0" 1000
+code=$(http GET "/hosts/a/repo/data/$pack" -u backup:s3cret)
+check "GET of the corrupt pack: 500 ($code)" [ "$code" = 500 ]
+check "... and the log names the chunk" \
+    grep -q "corrupt: .*$c0" "$GWLOG"
+restic -r "rest:http://backup:s3cret@127.0.0.1:$GWPORT/hosts/a/repo" \
+    check --read-data >"$T/check.out" 2>&1
+rc=$?
+check "restic check --read-data fails ($rc)" [ "$rc" -ne 0 ]
+cdctl scrub --read rs/hosts/a/repo/ >"$T/scrub.out" 2>&1
+rc=$?
+check "dctl scrub --read fails too ($rc)" [ "$rc" -ne 0 ]
+check "... naming the pack" grep -q "rs/hosts/a/repo/data/$pack" \
+    "$T/scrub.out"
+
+# dsrvd gone: 503, which restic retries, and a line naming the server.
+stop_dsrvd
+code=$(http HEAD /hosts/a/repo/config -I -u backup:s3cret)
+check "dsrvd stopped: HEAD of config, 503 ($code)" [ "$code" = 503 ]
+check "... and the log names the server" \
+    grep -q "dsrvd at 127.0.0.1 port $PORT unavailable" "$GWLOG"
+stop_gw
 
 "$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" -K "$CKEYNAME" serve restic \
     -l "0.0.0.0:$GWPORT" >"$T/open.out" 2>&1
