@@ -27,7 +27,6 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
-#include <sys/uio.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -79,7 +78,6 @@ static int	 join(char *, size_t, const char *, const char *, size_t,
 static int	 route(struct rreq *, const char *query);
 static void	 reply(struct rreq *, int, const char *, struct evbuffer *);
 static void	 reply_code(struct rreq *, int, const char *);
-static void	 body_sha256(struct evbuffer *, uint8_t[32]);
 static int	 parse_range(const char *, uint64_t, uint64_t *, uint64_t *);
 static void	 serve_meta(struct rreq *, const struct dsrv_file_meta *);
 static void	 do_list(struct rreq *);
@@ -285,25 +283,6 @@ reply_code(struct rreq *rr, int code, const char *err)
 	}
 }
 
-static void
-body_sha256(struct evbuffer *b, uint8_t out[32])
-{
-	struct dsrv_sha256_state	 st;
-	struct evbuffer_ptr		 pos;
-	struct evbuffer_iovec		 v;
-
-	dsrv_sha256_init(&st);
-	if (evbuffer_ptr_set(b, &pos, 0, EVBUFFER_PTR_SET) == 0) {
-		while (evbuffer_peek(b, -1, &pos, &v, 1) > 0) {
-			dsrv_sha256_update(&st, v.iov_base, v.iov_len);
-			if (evbuffer_ptr_set(b, &pos, v.iov_len,
-			    EVBUFFER_PTR_ADD) == -1)
-				break;
-		}
-	}
-	dsrv_sha256_final(&st, out);
-}
-
 /*
  * "bytes=A-B", "bytes=A-" or "bytes=-N" within a file of size bytes:
  * 1 with the range, 0 for none this serves (then the whole file), -1
@@ -505,9 +484,10 @@ do_post(struct rreq *rr)
 	uint8_t			 sha[32];
 	char			 hex[GW_ID_LEN + 1], err[DSRV_CLIENT_ERRLEN];
 	size_t			 len = evbuffer_get_length(body);
+	uint32_t		 crc;
 	int			 code;
 
-	body_sha256(body, sha);
+	body_sums(body, sha, &crc);
 	if (rr->kind == K_OBJECT) {
 		(void)sodium_bin2hex(hex, sizeof(hex), sha, sizeof(sha));
 		if (strcmp(hex, rr->id) != 0) {
@@ -518,7 +498,11 @@ do_post(struct rreq *rr)
 			return;
 		}
 	}
-	code = store_find(rr->gw, rr->name, &m, err, sizeof(err));
+	if (rr->kind == K_OBJECT)
+		code = store_find_upload(rr->gw, rr->name, crc, &m, err,
+		    sizeof(err));
+	else
+		code = store_find(rr->gw, rr->name, &m, err, sizeof(err));
 	if (code == WIRE_E_OK) {
 		if (m->has_sha256 && m->length == len &&
 		    memcmp(m->sha256, sha, sizeof(sha)) == 0) {
@@ -537,7 +521,7 @@ do_post(struct rreq *rr)
 		reply_code(rr, code, err);
 		return;
 	}
-	if ((code = store_write(rr->gw, rr->name, body, sha, err,
+	if ((code = store_write(rr->gw, rr->name, body, sha, crc, err,
 	    sizeof(err))) != WIRE_E_OK) {
 		reply_code(rr, code, err);
 		return;
@@ -557,11 +541,12 @@ do_lock(struct rreq *rr)
 	struct dsrv_file_meta	 m;
 	uint8_t			 sha[32];
 	char			 hex[GW_ID_LEN + 1];
+	uint32_t		 crc;
 
 	switch (rr->method) {
 	case EVHTTP_REQ_POST:
 		body = evhttp_request_get_input_buffer(rr->req);
-		body_sha256(body, sha);
+		body_sums(body, sha, &crc);
 		(void)sodium_bin2hex(hex, sizeof(hex), sha, sizeof(sha));
 		if (strcmp(hex, rr->id) != 0) {
 			rr->gw->st.bad_hash++;

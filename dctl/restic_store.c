@@ -23,8 +23,6 @@
  * nothing, so they live in this process.
  */
 #include <sys/types.h>
-#include <sys/uio.h>
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +37,7 @@
 #include "log.h"
 #include "pool.h"
 #include "serve.h"
+#include "sha256.h"
 #include "wire.h"
 
 struct collect {
@@ -240,52 +239,84 @@ store_find(struct gw *gw, const char *name, struct dsrv_file_meta **mp,
 
 int
 store_write(struct gw *gw, const char *name, struct evbuffer *body,
-    const uint8_t sha256[32], char *err, size_t errlen)
+    const uint8_t sha256[32], uint32_t crc, char *err, size_t errlen)
 {
 	struct dsrv_xfer_opts	 xo;
 	struct dsrv_writer	*w;
-	struct evbuffer_iovec	*vec = NULL;
-	uLong			 crc;
-	size_t			 len;
-	int			 i, nvec, rc;
-
-	len = evbuffer_get_length(body);
-	nvec = evbuffer_peek(body, -1, NULL, NULL, 0);
-	if (nvec > 0 && (vec = calloc(nvec, sizeof(*vec))) == NULL) {
-		(void)snprintf(err, errlen, "out of memory");
-		return (-1);
-	}
-	if (nvec > 0 && evbuffer_peek(body, -1, NULL, vec, nvec) != nvec) {
-		free(vec);
-		(void)snprintf(err, errlen, "%s: cannot walk the body", name);
-		return (-1);
-	}
-	crc = crc32(0L, Z_NULL, 0);
-	for (i = 0; i < nvec; i++)
-		crc = crc32_z(crc, vec[i].iov_base, vec[i].iov_len);
+	struct evbuffer_ptr	 pos;
+	struct evbuffer_iovec	 v;
+	int			 rc;
 
 	memset(&xo, 0, sizeof(xo));
 	xo.parallel = 4;
 	xo.sha256 = 1;
 	dir_invalidate(gw, name);
-	if ((w = dsrv_writer_open(gw->pool, name, len, (uint32_t)crc, sha256,
-	    &xo, err, errlen)) == NULL) {
-		free(vec);
+	if ((w = dsrv_writer_open(gw->pool, name, evbuffer_get_length(body),
+	    crc, sha256, &xo, err, errlen)) == NULL)
 		return (-1);
-	}
-	for (i = 0; i < nvec; i++) {
-		if (dsrv_writer_write(w, vec[i].iov_base, vec[i].iov_len, err,
-		    errlen) == -1) {
-			dsrv_writer_abort(w);
-			free(vec);
-			return (-1);
+	if (evbuffer_ptr_set(body, &pos, 0, EVBUFFER_PTR_SET) == 0) {
+		while (evbuffer_peek(body, -1, &pos, &v, 1) > 0) {
+			if (dsrv_writer_write(w, v.iov_base, v.iov_len, err,
+			    errlen) == -1) {
+				dsrv_writer_abort(w);
+				return (-1);
+			}
+			if (evbuffer_ptr_set(body, &pos, v.iov_len,
+			    EVBUFFER_PTR_ADD) == -1)
+				break;
 		}
 	}
-	free(vec);
+	/* A short write makes close refuse: the length was declared. */
 	rc = dsrv_writer_close(w, err, errlen);
-	/* What a concurrent lookup listed meanwhile is old already. */
+	/* What a lookup listed meanwhile is old already. */
 	dir_invalidate(gw, name);
 	return (rc);
+}
+
+void
+body_sums(struct evbuffer *b, uint8_t sha[32], uint32_t *crcp)
+{
+	struct dsrv_sha256_state	 st;
+	struct evbuffer_ptr		 pos;
+	struct evbuffer_iovec		 v;
+	uLong				 crc;
+
+	dsrv_sha256_init(&st);
+	crc = crc32(0L, Z_NULL, 0);
+	if (evbuffer_ptr_set(b, &pos, 0, EVBUFFER_PTR_SET) == 0) {
+		while (evbuffer_peek(b, -1, &pos, &v, 1) > 0) {
+			dsrv_sha256_update(&st, v.iov_base, v.iov_len);
+			crc = crc32_z(crc, v.iov_base, v.iov_len);
+			if (evbuffer_ptr_set(b, &pos, v.iov_len,
+			    EVBUFFER_PTR_ADD) == -1)
+				break;
+		}
+	}
+	dsrv_sha256_final(&st, sha);
+	*crcp = (uint32_t)crc;
+}
+
+/*
+ * An upload named by its content: when no metadata chunk of its name
+ * and crc32 exists under D's name, no version of it can exist (an
+ * alternate is only taken when that name is), and one STAT says so
+ * instead of a listing of every file on the server.
+ */
+int
+store_find_upload(struct gw *gw, const char *name, uint32_t crc,
+    struct dsrv_file_meta **mp, char *err, size_t errlen)
+{
+	char		 meta[CHUNK_NAME_MAX + 1];
+	uint64_t	 len;
+	uint32_t	 mcrc;
+	int		 rc;
+
+	*mp = NULL;
+	dsrv_meta_name(name, crc, 0, meta);
+	rc = dsrv_pool_stat(gw->pool, meta, &len, &mcrc, err, errlen);
+	if (rc == WIRE_E_NOTFOUND)
+		return (rc);
+	return (store_find(gw, name, mp, err, errlen));
 }
 
 /* Chunk i of m, from the cache or read and checked now. */

@@ -123,11 +123,16 @@ int	 store_find(struct gw *, const char *name, struct dsrv_file_meta **,
 int	 store_list(struct gw *, const char *dir, struct dsrv_file_meta ***,
 	    size_t *, char *err, size_t errlen);
 /*
- * Write the body under name; sha256 is its digest, computed by the
- * caller.  A wire code; the listing of name's directory is dropped.
+ * Write the body under name; sha256 and crc are its sums, computed
+ * by the caller.  A wire code; the listing of name's directory is dropped.
  */
 int	 store_write(struct gw *, const char *name, struct evbuffer *body,
-	    const uint8_t sha256[32], char *err, size_t errlen);
+	    const uint8_t sha256[32], uint32_t crc, char *err, size_t errlen);
+/* The SHA-256 and crc32 of a body, in one pass. */
+void	 body_sums(struct evbuffer *, uint8_t sha256[32], uint32_t *crc);
+/* store_find for a name that its content gives (not config): cheaper. */
+int	 store_find_upload(struct gw *, const char *name, uint32_t crc,
+	    struct dsrv_file_meta **, char *err, size_t errlen);
 /*
  * Bytes [off, off + len) of the file m appended to out, every chunk
  * checked against the metadata's crc32.  The one place a ranged READ
