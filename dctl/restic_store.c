@@ -242,25 +242,27 @@ store_write(struct gw *gw, const char *name, struct evbuffer *body,
     const uint8_t sha256[32], uint32_t crc, char *err, size_t errlen)
 {
 	struct dsrv_xfer_opts	 xo;
+	struct dsrv_xfer_stats	 xs;
 	struct dsrv_writer	*w;
 	struct evbuffer_ptr	 pos;
 	struct evbuffer_iovec	 v;
 	int			 rc;
 
 	memset(&xo, 0, sizeof(xo));
+	memset(&xs, 0, sizeof(xs));
 	xo.parallel = 4;
 	xo.sha256 = 1;
+	xo.stats = &xs;
 	dir_invalidate(gw, name);
 	if ((w = dsrv_writer_open(gw->pool, name, evbuffer_get_length(body),
 	    crc, sha256, &xo, err, errlen)) == NULL)
 		return (-1);
 	if (evbuffer_ptr_set(body, &pos, 0, EVBUFFER_PTR_SET) == 0) {
 		while (evbuffer_peek(body, -1, &pos, &v, 1) > 0) {
+			/* close says why, and writes no metadata. */
 			if (dsrv_writer_write(w, v.iov_base, v.iov_len, err,
-			    errlen) == -1) {
-				dsrv_writer_abort(w);
-				return (-1);
-			}
+			    errlen) == -1)
+				break;
 			if (evbuffer_ptr_set(body, &pos, v.iov_len,
 			    EVBUFFER_PTR_ADD) == -1)
 				break;
@@ -268,6 +270,9 @@ store_write(struct gw *gw, const char *name, struct evbuffer *body,
 	}
 	/* A short write makes close refuse: the length was declared. */
 	rc = dsrv_writer_close(w, err, errlen);
+	/* NOSPACE from a chunk is 507 to restic, not a lost connection. */
+	if (rc == -1 && xs.failcode != 0)
+		rc = xs.failcode;
 	/* What a lookup listed meanwhile is old already. */
 	dir_invalidate(gw, name);
 	return (rc);

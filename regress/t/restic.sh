@@ -11,7 +11,7 @@
 # line at exit, and dctl match and scrub on the repository's files.
 # --htpasswd with a bcrypt entry; a flipped byte in a pack on disk is
 # 500 naming the chunk, restic check --read-data and dctl scrub fail;
-# dsrvd stopped is 503 naming the server.
+# dsrvd stopped is 503 naming the server, a full one 507.
 
 . "$REGRESS/lib.sh"
 storage_tmpdir
@@ -255,5 +255,23 @@ stop_gw
 rc=$?
 check "a non-loopback address without --htpasswd is refused ($rc)" \
     [ "$rc" -eq 2 ] && grep -q 'without --htpasswd' "$T/open.out"
+
+# A full server: 507, which restic reports instead of retrying.
+DATA=$T/fs
+PORT=
+if mount_tmpfs "$DATA" 6m && storage_conf && start_dsrvd "$CONF" &&
+    start_gw; then
+	rand_file "$T/m10" $((10 * 1024 * 1024))
+	id=$(sha256sum "$T/m10" | cut -c1-64)
+	code=$(http POST "/full/data/$id" --data-binary "@$T/m10")
+	check "an upload to a full dsrvd: 507 ($code)" [ "$code" = 507 ]
+	check "... and the log says dsrvd is full" \
+	    grep -q "POST /full/data/$id: dsrvd is full" "$GWLOG"
+	code=$(http HEAD "/full/data/$id" -I)
+	check "... nothing stored: HEAD 404 ($code)" [ "$code" = 404 ]
+	stop_gw
+else
+	notok "a dsrvd on a 6 MiB tmpfs and a gateway in front of it"
+fi
 
 finish
