@@ -666,5 +666,7 @@ restic_request(struct evhttp_request *req, void *arg)
 		break;
 	}
  done:
-	log_debug("%s %s: %d", method_str(rr.method), rr.path, rr.status);
+	/* The path is the client's: escaped, it may not have passed route. */
+	log_debug("%s %s: %d", method_str(rr.method), printable(rr.path),
+	    rr.status);
 }

@@ -63,7 +63,7 @@ static void
 split_listen(const char *s, char *host, size_t hlen, char *port,
     size_t plen)
 {
-	const char	*colon, *end, *h = s;
+	const char	*colon, *end, *h = s, *p;
 	size_t		 len;
 
 	if (s[0] == '[') {
@@ -71,20 +71,22 @@ split_listen(const char *s, char *host, size_t hlen, char *port,
 			die_usage("serve: -l %s: not [address]:port", s);
 		h = s + 1;
 		len = (size_t)(end - h);
-		colon = end + 1;
+		p = end + 2;
 	} else if ((colon = strrchr(s, ':')) == NULL) {
-		colon = s - 1;
 		h = "127.0.0.1";
 		len = strlen(h);
-	} else
+		p = s;
+	} else {
 		len = (size_t)(colon - s);
-	if (len == 0 || len >= hlen || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= plen ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		p = colon + 1;
+	}
+	if (len == 0 || len >= hlen || strlen(p) == 0 || strlen(p) >= plen ||
+	    strspn(p, "0123456789") != strlen(p) || strtoul(p, NULL, 10) == 0 ||
+	    strtoul(p, NULL, 10) > 65535)
 		die_usage("serve: -l %s: not address:port", s);
 	memcpy(host, h, len);
 	host[len] = '\0';
-	(void)strlcpy(port, colon + 1, plen);
+	(void)strlcpy(port, p, plen);
 }
 
 /* 1 when every address host names is a loopback address. */

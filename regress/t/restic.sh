@@ -11,7 +11,9 @@
 # line at exit, and dctl match and scrub on the repository's files.
 # --htpasswd with a bcrypt entry; a flipped byte in a pack on disk is
 # 500 naming the chunk, restic check --read-data and dctl scrub fail;
-# dsrvd stopped is 503 naming the server, a full one 507.
+# dsrvd stopped is 503 naming the server, a full one 507.  The
+# repository replicated to a second dsrvd restores through a gateway
+# in front of that one.
 
 . "$REGRESS/lib.sh"
 storage_tmpdir
@@ -35,13 +37,24 @@ RESTIC_CACHE_DIR=$T/cache
 export RESTIC_PASSWORD RESTIC_CACHE_DIR
 REPO=rest:$URL/hosts/a/repo
 
-# start_gw [args]: dctl serve restic in the background, prefix "rs".
+# start_gw [args]: dctl serve restic in the background, prefix "rs";
+# waits for its start-up line (the log holds those of earlier ones).
 start_gw() {
+	_was=$(log_count "serving restic on" "$GWLOG")
 	"$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" -K "$CKEYNAME" serve restic \
 	    -v -l "127.0.0.1:$GWPORT" --prefix rs "$@" >>"$GWLOG" 2>&1 &
 	GW_PID=$!
 	add_bgpid "$GW_PID"
-	wait_for_log "serving restic on" 10 "$GWLOG"
+	_i=100
+	while [ "$_i" -gt 0 ]; do
+		[ "$(log_count "serving restic on" "$GWLOG")" -gt \
+		    "${_was:-0}" ] && return 0
+		gone "$GW_PID" && break
+		sleep 0.1
+		_i=$((_i - 1))
+	done
+	diagfile "$GWLOG"
+	return 1
 }
 
 # stop_gw: SIGTERM, and its exit status.
@@ -191,6 +204,52 @@ check "... and no lock" not grep -q 'rs/hosts/a/repo/locks/' "$T/match.out"
 cdctl scrub --read rs/hosts/a/repo/ >"$T/scrub.out" 2>&1
 rc=$?
 check "dctl scrub --read rs/hosts/a/repo/ exits 0 ($rc)" [ "$rc" -eq 0 ]
+
+# The repository replicated to a second dsrvd with dctl replicate and
+# restored through a gateway in front of that one.
+PID_A=$DSRVD_PID
+LOG_A=$DSRVD_LOG
+PORT_B=$(free_port) || bail "no free port"
+mkdir -p "$T/data2"
+write_conf "$T/dsrvd2.conf" <<EOT
+data "$T/data2"
+socket "$T/dsrvd2.sock"
+listen on 127.0.0.1 port $PORT_B
+network workers 2
+storage workers 2
+max rtt 2s
+key $CKEYNAME file "$CKEY" permit read, write, list, stat
+EOT
+if start_dsrvd "$T/dsrvd2.conf"; then
+	cdctl replicate --to "127.0.0.1:$PORT_B" rs/hosts/a/repo/ \
+	    >"$T/rep.out" 2>&1
+	rc=$?
+	check "dctl replicate --to B rs/hosts/a/repo/ exits 0 ($rc)" \
+	    [ "$rc" -eq 0 ]
+	GWPORT_B=$(free_port) || bail "no free port"
+	"$DCTL" -r "127.0.0.1:$PORT_B" -k "$CKEY" -K "$CKEYNAME" serve \
+	    restic -l "127.0.0.1:$GWPORT_B" --prefix rs >"$T/gwb.log" 2>&1 &
+	GWB_PID=$!
+	add_bgpid "$GWB_PID"
+	if wait_for_log "serving restic on" 10 "$T/gwb.log"; then
+		restic -r "rest:http://127.0.0.1:$GWPORT_B/hosts/a/repo" \
+		    restore latest --target "$T/rb" >"$T/restic.out" 2>&1
+		rc=$?
+		check "restic restore latest from the replica ($rc)" \
+		    [ "$rc" -eq 0 ]
+		check "... identical" diff -r "$T/tree" "$T/rb$T/tree"
+		kill -TERM "$GWB_PID"
+		wait "$GWB_PID"
+	else
+		notok "a gateway in front of the replica did not start"
+		diagfile "$T/gwb.log"
+	fi
+	stop_dsrvd
+else
+	notok "the second dsrvd did not start"
+fi
+DSRVD_PID=$PID_A
+DSRVD_LOG=$LOG_A
 
 stop_gw
 rc=$?
