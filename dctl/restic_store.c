@@ -55,6 +55,7 @@ static void	 dir_drop(struct gw_dir *);
 static void	 dir_invalidate(struct gw *, const char *name);
 static int	 chunk_get(struct gw *, const struct dsrv_file_meta *, size_t,
 		    const uint8_t **, char *, size_t);
+static int	 meta_keep(struct gw *, const struct dsrv_file_meta *);
 
 /* Files directly in the directory: a deeper repository is not ours. */
 static int
@@ -212,6 +213,7 @@ store_find(struct gw *gw, const char *name, struct dsrv_file_meta **mp,
 	const char	*slash;
 	char		 dir[1024];
 	size_t		 i, len;
+	int		 rc;
 
 	*mp = NULL;
 	slash = strrchr(name, '/');
@@ -234,7 +236,57 @@ store_find(struct gw *gw, const char *name, struct dsrv_file_meta **mp,
 			return (WIRE_E_NOTFOUND);
 		}
 	}
-	return (dsrv_file_find(gw->pool, name, mp, err, errlen));
+	for (i = 0; i < GW_METACACHE; i++) {
+		if (gw->metas[i].m == NULL ||
+		    strcmp(gw->metas[i].m->name, name) != 0)
+			continue;
+		gw->metas[i].used = ++gw->tick;
+		if ((*mp = dsrv_meta_copy(gw->metas[i].m)) == NULL) {
+			(void)snprintf(err, errlen, "out of memory");
+			return (-1);
+		}
+		return (WIRE_E_OK);
+	}
+	rc = dsrv_file_find(gw->pool, name, mp, err, errlen);
+	if (rc == WIRE_E_OK && meta_keep(gw, *mp) == -1) {
+		dsrv_meta_free(*mp);
+		*mp = NULL;
+		(void)snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	return (rc);
+}
+
+/*
+ * Keep the metadata of an object restic named by its content (not
+ * config, which another writer could store again with other bytes):
+ * a restore asks for the same pack range after range.
+ */
+static int
+meta_keep(struct gw *gw, const struct dsrv_file_meta *m)
+{
+	struct gw_meta	*slot = NULL;
+	const char	*base;
+	size_t		 i;
+
+	base = strrchr(m->name, '/');
+	base = base != NULL ? base + 1 : m->name;
+	if (strlen(base) != GW_ID_LEN ||
+	    strspn(base, "0123456789abcdef") != GW_ID_LEN)
+		return (0);
+	for (i = 0; i < GW_METACACHE; i++) {
+		if (gw->metas[i].m == NULL) {
+			slot = &gw->metas[i];
+			break;
+		}
+		if (slot == NULL || gw->metas[i].used < slot->used)
+			slot = &gw->metas[i];
+	}
+	dsrv_meta_free(slot->m);
+	slot->used = ++gw->tick;
+	if ((slot->m = dsrv_meta_copy(m)) == NULL)
+		return (-1);
+	return (0);
 }
 
 int
@@ -422,6 +474,8 @@ store_free(struct gw *gw)
 		dir_drop(&gw->dirs[i]);
 	for (i = 0; i < GW_CHUNKCACHE; i++)
 		free(gw->chunks[i].data);
+	for (i = 0; i < GW_METACACHE; i++)
+		dsrv_meta_free(gw->metas[i].m);
 	while ((l = gw->locks) != NULL) {
 		gw->locks = l->next;
 		free(l->name);

@@ -40,6 +40,7 @@
 #define GW_DIRCACHE	16		/* listings kept */
 #define GW_DIRCACHE_TTL	10		/* seconds a listing is trusted */
 #define GW_CHUNKCACHE	4		/* data chunks kept for ranged reads */
+#define GW_METACACHE	256		/* metadata of objects found */
 /* restic packs are 16 MiB by default and 128 MiB at most. */
 #define GW_MAX_BODY	(160ULL * 1024 * 1024)
 
@@ -73,6 +74,12 @@ struct gw_chunk {
 	uint64_t	 used;		/* for least recently used */
 };
 
+/* An object's metadata: its name is its content, so it never changes. */
+struct gw_meta {
+	struct dsrv_file_meta *m;	/* NULL: slot unused */
+	uint64_t	 used;
+};
+
 struct gw_lock {
 	struct gw_lock	*next;
 	char		*name;		/* the whole dsrvd-style name */
@@ -92,6 +99,7 @@ struct gw {
 	struct gw_stats		 st;
 	struct gw_dir		 dirs[GW_DIRCACHE];
 	struct gw_chunk		 chunks[GW_CHUNKCACHE];
+	struct gw_meta		 metas[GW_METACACHE];
 	uint64_t		 tick;
 	struct gw_lock		*locks;
 };
@@ -114,7 +122,7 @@ void	 htpasswd_free(struct gw_htpasswd *);
 /* restic_store.c */
 /*
  * The newest metadata of name (a copy to free), from a fresh listing
- * of its directory when one is cached.  A wire code: 0, NOTFOUND, or
+ * of its directory or the objects found before when it can.  A wire code: 0, NOTFOUND, or
  * -1 when dsrvd could not be asked.
  */
 int	 store_find(struct gw *, const char *name, struct dsrv_file_meta **,
