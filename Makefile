@@ -115,8 +115,9 @@ dsrvd/sandbox-nofilter.o: dsrvd/sandbox.c
 dsrvd/dsrvd-nofilter: $(NOFILTER_OBJS) lib/libdsrv.a
 	$(CC) $(LDFLAGS) -o $@ $(NOFILTER_OBJS) lib/libdsrv.a $(LDLIBS)
 
+# -lcrypt: serve restic --htpasswd checks bcrypt with crypt_r(3).
 dctl/dctl: $(DCTL_OBJS) lib/libdsrv.a
-	$(CC) $(LDFLAGS) -o $@ $(DCTL_OBJS) lib/libdsrv.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(DCTL_OBJS) lib/libdsrv.a $(LDLIBS) -lcrypt
 
 regress/unit/%: regress/unit/%.c lib/libdsrv.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libdsrv.a $(LDLIBS)

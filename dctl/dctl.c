@@ -62,6 +62,8 @@ static const struct cmd cmds[] = {
 	    "[PREFIX]" },
 	{ "scrub",	0, 8, cmd_scrub,	"scrub [--read] [PREFIX]\n"
 	    "\tscrub --local [-w] [--rate size]" },
+	{ "serve",	1, 9, cmd_serve,	"serve restic [-v] [-l address:port] "
+	    "[--prefix prefix]\n\t      [--htpasswd file]" },
 	{ "stat",	1, 8, cmd_stat,		"stat [--version N] NAME" },
 	{ "status",	0, 0, cmd_status,	"status" },
 };

@@ -25,6 +25,7 @@
  *   chunk.c      chunk put/get/ls/stat, df: single chunks
  *   filelist.c   the files that match a prefix, sorted
  *   net.c        server and key, connections and pools; ping, keygen
+ *   serve.c      serve restic: a REST gateway (serve.h has its files)
  *   print.c      text and JSON output of names and metadata
  *   output.c     where fetched data goes
  *   util.c       the options, the error exits, the exit statuses
@@ -93,6 +94,9 @@ int	 cmd_abandoned(int, char **);
 /* jobs.c */
 int	 cmd_netscrub(int, char **);
 int	 cmd_replicate(int, char **);
+
+/* serve.c */
+int	 cmd_serve(int, char **);
 
 /* chunk.c */
 int	 cmd_chunk(int, char **);

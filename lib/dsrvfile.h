@@ -107,6 +107,12 @@ struct dsrv_xfer_stats {
 	uint64_t	 chunks_sent;
 	uint64_t	 chunks_skipped;
 	uint64_t	 alternates;	/* chunks stored under an alternate name */
+	/*
+	 * The outcome of the first data chunk write that failed: its wire
+	 * code (NOSPACE, PERM...), -1 for the transport, 0 if none did.
+	 * dsrv_writer_close returns -1 then whatever it was.
+	 */
+	int		 failcode;
 };
 
 struct dsrv_xfer_opts {

@@ -94,6 +94,7 @@ struct dsrvfile_put {
 	uint32_t	 alt;		/* out: the name taken */
 	int		 skipped;	/* out: it was there, nothing sent */
 	uint64_t	 sent;		/* out: bytes sent in WRITEs */
+	int		 code;		/* out: a failure's wire code, or -1 */
 };
 /* 0, or -1 with err. */
 int	 dsrvfile_chunk_store(struct dsrv_pool *, struct dsrvfile_put *,

@@ -57,6 +57,7 @@ dsrvfile_chunk_store(struct dsrv_pool *pool, struct dsrvfile_put *p,
 	int		 rc, hashed = 0;
 
 	p->skipped = 0;
+	p->code = -1;
 	for (k = 0; k <= DSRV_ALT_MAX; k++) {
 		dsrvfile_chunk_name(p->filecrc, p->upload, p->index, p->crc,
 		    k, name);
@@ -84,8 +85,10 @@ dsrvfile_chunk_store(struct dsrv_pool *pool, struct dsrvfile_put *p,
 			if (rc == WIRE_E_BADREQUEST || rc == WIRE_E_PERM)
 				__atomic_store_n(p->digest, 0,
 				    __ATOMIC_RELAXED);
-			else if (rc != WIRE_E_NOTFOUND)
+			else if (rc != WIRE_E_NOTFOUND) {
+				p->code = rc;
 				return (-1);
+			}
 		}
 		rc = dsrv_pool_write(pool, name, p->data, p->len, err,
 		    errlen);
@@ -95,8 +98,10 @@ dsrvfile_chunk_store(struct dsrv_pool *pool, struct dsrvfile_put *p,
 			p->alt = k;
 			return (0);
 		}
-		if (rc != WIRE_E_EXISTS)
+		if (rc != WIRE_E_EXISTS) {
+			p->code = rc;
 			return (-1);
+		}
 	}
 	errf(err, errlen, "%s and its %d alternate names are all taken by "
 	    "other data", name, DSRV_ALT_MAX);

@@ -270,10 +270,12 @@ writer_main(void *arg)
 			    sizeof(err));
 			(void)pthread_mutex_lock(&w->mtx);
 			w->stats.sent += put.sent;
-			if (rc != 0)
+			if (rc != 0) {
+				if (!w->failed)
+					w->stats.failcode = put.code;
 				writer_fail(w, "%s: chunk %" PRIu32 ": %s",
 				    w->name, b->index, err);
-			else {
+			} else {
 				w->chunks[b->index].length = b->len;
 				w->chunks[b->index].crc = put.crc;
 				w->chunks[b->index].alt = put.alt;

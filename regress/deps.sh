@@ -74,6 +74,9 @@ tool procps ps
 tool clang clang
 tool passwd useradd
 tool passwd groupadd
+# t/restic.sh: the real restic in front of dctl serve restic.
+tool restic restic
+tool curl curl
 
 [ -z "$missing" ] && exit 0
 

@@ -1021,3 +1021,67 @@ drill() {
 sysinject() {
 	"$SYSINJECT" "$@"
 }
+
+### restic tests (restic.sh, restic-kill.sh)
+
+# restic_setup: a free port for dctl serve restic and its log, URL,
+# REPO (hosts/a/repo) and restic's password and cache in $T.
+restic_setup() {
+	GWPORT=$(free_port) || return 1
+	GWLOG=$T/gw.log
+	GW_PID=
+	URL=http://127.0.0.1:$GWPORT
+	REPO=rest:$URL/hosts/a/repo
+	RESTIC_PASSWORD=regress
+	RESTIC_CACHE_DIR=$T/cache
+	export RESTIC_PASSWORD RESTIC_CACHE_DIR
+}
+
+# start_gw [args]: dctl serve restic in the background, prefix "rs";
+# waits for its start-up line (the log holds those of earlier ones).
+start_gw() {
+	_was=$(log_count "serving restic on" "$GWLOG")
+	"$DCTL" -r "127.0.0.1:$PORT" -k "$CKEY" -K "$CKEYNAME" serve restic \
+	    -v -l "127.0.0.1:$GWPORT" --prefix rs "$@" >>"$GWLOG" 2>&1 &
+	GW_PID=$!
+	add_bgpid "$GW_PID"
+	_i=100
+	while [ "$_i" -gt 0 ]; do
+		[ "$(log_count "serving restic on" "$GWLOG")" -gt \
+		    "${_was:-0}" ] && return 0
+		gone "$GW_PID" && break
+		sleep 0.1
+		_i=$((_i - 1))
+	done
+	diagfile "$GWLOG"
+	return 1
+}
+
+# stop_gw: SIGTERM, and its exit status.
+stop_gw() {
+	kill -TERM "$GW_PID" 2>/dev/null
+	wait "$GW_PID"
+}
+
+# rr TEXT restic-args...: restic against the gateway succeeds.
+rr() {
+	_t=$1
+	shift
+	restic -r "$REPO" "$@" >"$T/restic.out" 2>&1
+	_rc=$?
+	if [ "$_rc" -eq 0 ]; then
+		ok "$_t"
+	else
+		notok "$_t (exit $_rc)"
+		tail -n 20 "$T/restic.out" | sed 's/^/# /'
+		tail -n 20 "$GWLOG" | sed 's/^/# gw: /'
+	fi
+}
+
+# http METHOD PATH [curl args]: the status code only.
+http() {
+	_m=$1
+	_p=$2
+	shift 2
+	curl -s -o "$T/http.body" -w '%{http_code}' -X "$_m" "$@" "$URL$_p"
+}

@@ -1,0 +1,672 @@
+/*
+ * Copyright (c) 2026 The dsrvd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * restic's REST backend protocol, versions 1 and 2, on top of
+ * restic_store.c.  A path is a repository (any depth, maybe none)
+ * followed by "config", "TYPE/" (a listing) or "TYPE/ID"; POST with
+ * ?create=true creates a repository, which needs nothing stored: a
+ * repository exists once its config does.  Every object is the dsrvd
+ * file PREFIX/REPO/TYPE/ID (PREFIX/REPO/config), written once: an
+ * identical upload again succeeds, other bytes under a taken name and
+ * every DELETE but a lock's are refused with 403, as rest-server
+ * --append-only answers.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "dctl.h"
+#include "dsrvfile.h"
+#include "log.h"
+#include "serve.h"
+#include "sha256.h"
+#include "wire.h"
+
+#define NAME_LEN	1024
+#define MIME_V1		"application/vnd.x.restic.rest.v1"
+#define MIME_V2		"application/vnd.x.restic.rest.v2"
+#define MIME_DATA	"application/octet-stream"
+
+enum rkind { K_CREATE, K_CONFIG, K_LIST, K_OBJECT };
+
+struct rreq {
+	struct evhttp_request	*req;
+	struct gw		*gw;
+	enum evhttp_cmd_type	 method;
+	const char		*path;
+	enum rkind		 kind;
+	const char		*type;	/* a listing's or an object's */
+	char			 id[GW_ID_LEN + 1];
+	char			 name[NAME_LEN];	/* the dsrvd file */
+	char			 dir[NAME_LEN];	/* a listing's, with '/' */
+	int			 status;	/* for the log */
+};
+
+static const char *const types[] = {
+	"data", "keys", "locks", "snapshots", "index"
+};
+
+static const char *method_str(enum evhttp_cmd_type);
+static const char *type_of(const char *, size_t);
+static int	 is_id(const char *, size_t);
+static int	 join(char *, size_t, const char *, const char *, size_t,
+		    const char *);
+static int	 route(struct rreq *, const char *query);
+static void	 reply(struct rreq *, int, const char *, struct evbuffer *);
+static void	 reply_code(struct rreq *, int, const char *);
+static int	 parse_range(const char *, uint64_t, uint64_t *, uint64_t *);
+static void	 serve_meta(struct rreq *, const struct dsrv_file_meta *);
+static void	 do_list(struct rreq *);
+static void	 do_get(struct rreq *);
+static void	 do_post(struct rreq *);
+static void	 do_lock(struct rreq *);
+
+static const char *
+method_str(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return ("GET");
+	case EVHTTP_REQ_POST:
+		return ("POST");
+	case EVHTTP_REQ_HEAD:
+		return ("HEAD");
+	case EVHTTP_REQ_DELETE:
+		return ("DELETE");
+	case EVHTTP_REQ_PUT:
+		return ("PUT");
+	default:
+		return ("other");
+	}
+}
+
+static const char *
+type_of(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strlen(types[i]) == len && strncmp(s, types[i], len) == 0)
+			return (types[i]);
+	return (NULL);
+}
+
+/* restic names every object but config by its SHA-256, in lowercase hex. */
+static int
+is_id(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len != GW_ID_LEN)
+		return (0);
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]) &&
+		    (s[i] < 'a' || s[i] > 'f'))
+			return (0);
+	return (1);
+}
+
+/* prefix, the repository (rlen bytes of repo) and tail, joined by '/'. */
+static int
+join(char *out, size_t outsz, const char *prefix, const char *repo,
+    size_t rlen, const char *tail)
+{
+	int	 n;
+
+	n = snprintf(out, outsz, "%s%s%.*s%s%s", prefix,
+	    prefix[0] != '\0' && rlen > 0 ? "/" : "", (int)rlen, repo,
+	    prefix[0] != '\0' || rlen > 0 ? "/" : "", tail);
+	return (n < 0 || (size_t)n >= outsz ? -1 : 0);
+}
+
+/*
+ * The kind of request and the dsrvd names from the path.  An HTTP
+ * status when the path is none of restic's, else 0.
+ */
+static int
+route(struct rreq *rr, const char *query)
+{
+	const char	*p = rr->path, *seg[64], *last, *repo;
+	size_t		 len, seglen[64], nseg = 0, i, rlen;
+	int		 trailing;
+
+	len = strlen(p);
+	if (len == 0 || p[0] != '/')
+		return (400);
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)p[i]) && strchr("/._-", p[i]) ==
+		    NULL)
+			return (400);
+	trailing = len > 1 && p[len - 1] == '/';
+	for (i = 1; i < len; ) {
+		size_t	 j = i;
+
+		while (j < len && p[j] != '/')
+			j++;
+		if (j == i && j < len)
+			return (400);		/* "//" */
+		if (j > i) {
+			if (nseg == sizeof(seg) / sizeof(seg[0]))
+				return (400);
+			if ((j - i == 1 && p[i] == '.') ||
+			    (j - i == 2 && p[i] == '.' && p[i + 1] == '.'))
+				return (400);
+			seg[nseg] = p + i;
+			seglen[nseg++] = j - i;
+		}
+		i = j + 1;
+	}
+	repo = nseg > 0 ? seg[0] : "";
+
+	if (query != NULL && strstr(query, "create=true") != NULL) {
+		rr->kind = K_CREATE;
+		return (0);
+	}
+	if (nseg == 0)
+		return (404);
+	last = seg[nseg - 1];
+	if (!trailing && seglen[nseg - 1] == 6 &&
+	    strncmp(last, "config", 6) == 0) {
+		rr->kind = K_CONFIG;
+		rlen = nseg > 1 ? (size_t)(seg[nseg - 2] + seglen[nseg - 2] -
+		    repo) : 0;
+		if (join(rr->name, sizeof(rr->name), rr->gw->prefix, repo,
+		    rlen, "config") == -1)
+			return (400);
+		return (0);
+	}
+	if (trailing && (rr->type = type_of(last, seglen[nseg - 1])) !=
+	    NULL) {
+		rr->kind = K_LIST;
+		rlen = nseg > 1 ? (size_t)(seg[nseg - 2] + seglen[nseg - 2] -
+		    repo) : 0;
+		if (join(rr->dir, sizeof(rr->dir), rr->gw->prefix, repo,
+		    rlen, rr->type) == -1 ||
+		    strlcat(rr->dir, "/", sizeof(rr->dir)) >= sizeof(rr->dir))
+			return (400);
+		return (0);
+	}
+	if (trailing || nseg < 2 ||
+	    (rr->type = type_of(seg[nseg - 2], seglen[nseg - 2])) == NULL)
+		return (404);
+	if (!is_id(last, seglen[nseg - 1]))
+		return (rr->method == EVHTTP_REQ_POST ? 400 : 404);
+	memcpy(rr->id, last, GW_ID_LEN);
+	rr->id[GW_ID_LEN] = '\0';
+	rr->kind = K_OBJECT;
+	rlen = nseg > 2 ? (size_t)(seg[nseg - 3] + seglen[nseg - 3] - repo) :
+	    0;
+	if (join(rr->name, sizeof(rr->name), rr->gw->prefix, repo, rlen,
+	    rr->type) == -1 ||
+	    strlcat(rr->name, "/", sizeof(rr->name)) >= sizeof(rr->name) ||
+	    strlcat(rr->name, rr->id, sizeof(rr->name)) >= sizeof(rr->name))
+		return (400);
+	return (0);
+}
+
+/* An answer; body NULL for none, or an error page for codes >= 400. */
+static void
+reply(struct rreq *rr, int code, const char *reason, struct evbuffer *body)
+{
+	rr->status = code;
+	if (code >= 400 && body == NULL) {
+		evhttp_send_error(rr->req, code, reason);
+		return;
+	}
+	evhttp_send_reply(rr->req, code, reason, body);
+}
+
+/*
+ * A failure of the store, as a status restic can act on: 503 when
+ * dsrvd cannot be reached (restic retries), 507 when it is full, 500
+ * for corrupt data, with a log line for each.
+ */
+static void
+reply_code(struct rreq *rr, int code, const char *err)
+{
+	switch (code) {
+	case WIRE_E_NOTFOUND:
+		reply(rr, 404, "Not Found", NULL);
+		break;
+	case WIRE_E_NOSPACE:
+		log_warnx("%s %s: dsrvd is full: %s", method_str(rr->method),
+		    rr->path, err);
+		reply(rr, 507, "Insufficient Storage", NULL);
+		break;
+	case WIRE_E_CORRUPT:
+	case WIRE_E_CRC:
+		log_warnx("%s %s: corrupt: %s", method_str(rr->method),
+		    rr->path, err);
+		reply(rr, 500, "Internal Server Error", NULL);
+		break;
+	case WIRE_E_PERM:
+		log_warnx("%s %s: refused by dsrvd: %s",
+		    method_str(rr->method), rr->path, err);
+		reply(rr, 403, "Forbidden", NULL);
+		break;
+	case -1:
+	case WIRE_E_UNAVAILABLE:
+	case WIRE_E_BUSY:
+	case WIRE_E_IO:
+		log_warnx("%s %s: dsrvd at %s unavailable: %s",
+		    method_str(rr->method), rr->path, rr->gw->peer, err);
+		reply(rr, 503, "Service Unavailable", NULL);
+		break;
+	default:
+		log_warnx("%s %s: %s", method_str(rr->method), rr->path, err);
+		reply(rr, 500, "Internal Server Error", NULL);
+		break;
+	}
+}
+
+/*
+ * "bytes=A-B", "bytes=A-" or "bytes=-N" within a file of size bytes:
+ * 1 with the range, 0 for none this serves (then the whole file), -1
+ * when it cannot be satisfied.
+ */
+static int
+parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	unsigned long long	 a, b;
+	char			*end;
+	const char		*s;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0)
+		return (0);
+	s = h + 6;
+	if (strchr(s, ',') != NULL)
+		return (0);
+	errno = 0;
+	if (*s == '-') {
+		b = strtoull(s + 1, &end, 10);
+		if (errno != 0 || end == s + 1 || *end != '\0')
+			return (0);
+		if (b == 0)
+			return (-1);
+		if (b > size)
+			b = size;
+		*off = size - b;
+		*len = b;
+		return (size == 0 ? -1 : 1);
+	}
+	if (!isdigit((unsigned char)*s))
+		return (0);
+	a = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '-')
+		return (0);
+	s = end + 1;
+	if (*s == '\0')
+		b = size > 0 ? size - 1 : 0;
+	else {
+		if (!isdigit((unsigned char)*s))
+			return (0);
+		b = strtoull(s, &end, 10);
+		if (errno != 0 || *end != '\0' || b < a)
+			return (0);
+	}
+	if (a >= size)
+		return (-1);
+	if (b >= size)
+		b = size - 1;
+	*off = a;
+	*len = b - a + 1;
+	return (1);
+}
+
+/* HEAD or GET of a stored file, whole or a range of it. */
+static void
+serve_meta(struct rreq *rr, const struct dsrv_file_meta *m)
+{
+	struct evkeyvalq	*oh = evhttp_request_get_output_headers(rr->req);
+	struct evbuffer		*body;
+	char			 err[DSRV_CLIENT_ERRLEN], hdr[96];
+	uint64_t		 off = 0, len = m->length;
+	int			 r, code;
+
+	r = parse_range(evhttp_find_header(
+	    evhttp_request_get_input_headers(rr->req), "Range"), m->length,
+	    &off, &len);
+	if (r == -1) {
+		(void)snprintf(hdr, sizeof(hdr), "bytes */%" PRIu64,
+		    m->length);
+		(void)evhttp_add_header(oh, "Content-Range", hdr);
+		reply(rr, 416, "Range Not Satisfiable", NULL);
+		return;
+	}
+	(void)evhttp_add_header(oh, "Content-Type", MIME_DATA);
+	(void)evhttp_add_header(oh, "Accept-Ranges", "bytes");
+	if (r == 1) {
+		(void)snprintf(hdr, sizeof(hdr), "bytes %" PRIu64 "-%" PRIu64
+		    "/%" PRIu64, off, off + len - 1, m->length);
+		(void)evhttp_add_header(oh, "Content-Range", hdr);
+	}
+	if (rr->method == EVHTTP_REQ_HEAD) {
+		(void)snprintf(hdr, sizeof(hdr), "%" PRIu64, len);
+		(void)evhttp_add_header(oh, "Content-Length", hdr);
+		reply(rr, r == 1 ? 206 : 200, r == 1 ? "Partial Content" :
+		    "OK", NULL);
+		return;
+	}
+	if ((body = evbuffer_new()) == NULL) {
+		reply(rr, 500, "Internal Server Error", NULL);
+		return;
+	}
+	if ((code = store_read_range(rr->gw, m, off, len, body, err,
+	    sizeof(err))) != WIRE_E_OK) {
+		evbuffer_free(body);
+		(void)evhttp_remove_header(oh, "Content-Range");
+		reply_code(rr, code, err);
+		return;
+	}
+	reply(rr, r == 1 ? 206 : 200, r == 1 ? "Partial Content" : "OK",
+	    body);
+	evbuffer_free(body);
+}
+
+/* GET TYPE/: a JSON array of names (v1) or of names and sizes (v2). */
+static void
+do_list(struct rreq *rr)
+{
+	struct dsrv_file_meta	**v;
+	struct gw_lock		 *l;
+	struct evbuffer		 *body;
+	const char		 *accept, *base;
+	char			  err[DSRV_CLIENT_ERRLEN];
+	size_t			  n = 0, i, dlen = strlen(rr->dir);
+	int			  v2, code, first = 1, bad = 0;
+
+	if (rr->method != EVHTTP_REQ_GET && rr->method != EVHTTP_REQ_HEAD) {
+		reply(rr, 405, "Method Not Allowed", NULL);
+		return;
+	}
+	accept = evhttp_find_header(evhttp_request_get_input_headers(rr->req),
+	    "Accept");
+	v2 = accept != NULL && strstr(accept, MIME_V2) != NULL;
+	if (strcmp(rr->type, "locks") != 0 && (code = store_list(rr->gw,
+	    rr->dir, &v, &n, err, sizeof(err))) != WIRE_E_OK) {
+		reply_code(rr, code, err);
+		return;
+	}
+	if ((body = evbuffer_new()) == NULL) {
+		reply(rr, 500, "Internal Server Error", NULL);
+		return;
+	}
+	bad |= evbuffer_add(body, "[", 1);
+	if (strcmp(rr->type, "locks") == 0) {
+		for (l = rr->gw->locks; l != NULL; l = l->next) {
+			if (strncmp(l->name, rr->dir, dlen) != 0 ||
+			    strchr(l->name + dlen, '/') != NULL)
+				continue;
+			base = l->name + dlen;
+			bad |= v2 ? evbuffer_add_printf(body, "%s{\"name\":"
+			    "\"%s\",\"size\":%zu}", first ? "" : ",", base,
+			    l->len) < 0 : evbuffer_add_printf(body, "%s\"%s\"",
+			    first ? "" : ",", base) < 0;
+			first = 0;
+		}
+	} else {
+		for (i = 0; i < n; i++) {
+			/* Only restic's names: nothing to escape in JSON. */
+			base = v[i]->name + dlen;
+			if (!is_id(base, strlen(base)))
+				continue;
+			bad |= v2 ? evbuffer_add_printf(body, "%s{\"name\":"
+			    "\"%s\",\"size\":%" PRIu64 "}", first ? "" : ",",
+			    base, v[i]->length) < 0 :
+			    evbuffer_add_printf(body, "%s\"%s\"",
+			    first ? "" : ",", base) < 0;
+			first = 0;
+		}
+	}
+	bad |= evbuffer_add(body, "]", 1);
+	if (bad) {
+		evbuffer_free(body);
+		reply(rr, 500, "Internal Server Error", NULL);
+		return;
+	}
+	(void)evhttp_add_header(evhttp_request_get_output_headers(rr->req),
+	    "Content-Type", v2 ? MIME_V2 : MIME_V1);
+	reply(rr, 200, "OK", body);
+	evbuffer_free(body);
+}
+
+/* HEAD and GET of config or an object. */
+static void
+do_get(struct rreq *rr)
+{
+	struct dsrv_file_meta	*m;
+	char			 err[DSRV_CLIENT_ERRLEN];
+	int			 code;
+
+	if ((code = store_find(rr->gw, rr->name, &m, err, sizeof(err))) !=
+	    WIRE_E_OK) {
+		reply_code(rr, code, err);
+		return;
+	}
+	serve_meta(rr, m);
+	dsrv_meta_free(m);
+}
+
+/*
+ * POST of config or an object: verified against its name (but config),
+ * then stored unless it is there already.
+ */
+static void
+do_post(struct rreq *rr)
+{
+	struct evbuffer		*body = evhttp_request_get_input_buffer(rr->req);
+	struct dsrv_file_meta	*m;
+	struct gw_stats		*st = &rr->gw->st;
+	uint8_t			 sha[32];
+	char			 hex[GW_ID_LEN + 1], err[DSRV_CLIENT_ERRLEN];
+	size_t			 len = evbuffer_get_length(body);
+	uint32_t		 crc;
+	int			 code;
+
+	body_sums(body, sha, &crc);
+	if (rr->kind == K_OBJECT) {
+		(void)sodium_bin2hex(hex, sizeof(hex), sha, sizeof(sha));
+		if (strcmp(hex, rr->id) != 0) {
+			st->bad_hash++;
+			log_warnx("POST %s: refused, the body's SHA-256 is "
+			    "%s", rr->path, hex);
+			reply(rr, 400, "Bad Request", NULL);
+			return;
+		}
+	}
+	if (rr->kind == K_OBJECT)
+		code = store_find_upload(rr->gw, rr->name, crc, &m, err,
+		    sizeof(err));
+	else
+		code = store_find(rr->gw, rr->name, &m, err, sizeof(err));
+	if (code == WIRE_E_OK) {
+		if (m->has_sha256 && m->length == len &&
+		    memcmp(m->sha256, sha, sizeof(sha)) == 0) {
+			st->identical++;
+			reply(rr, 200, "OK", NULL);
+		} else {
+			st->refused_writes++;
+			log_warnx("POST %s: refused, %s holds other bytes "
+			    "(write once)", rr->path, rr->name);
+			reply(rr, 403, "Forbidden", NULL);
+		}
+		dsrv_meta_free(m);
+		return;
+	}
+	if (code != WIRE_E_NOTFOUND) {
+		reply_code(rr, code, err);
+		return;
+	}
+	if ((code = store_write(rr->gw, rr->name, body, sha, crc, err,
+	    sizeof(err))) != WIRE_E_OK) {
+		reply_code(rr, code, err);
+		return;
+	}
+	st->stored++;
+	st->stored_bytes += len;
+	log_debug("stored %s, %zu bytes", rr->name, len);
+	reply(rr, 200, "OK", NULL);
+}
+
+/* Locks: advisory, in this process, the one thing DELETE removes. */
+static void
+do_lock(struct rreq *rr)
+{
+	struct gw_lock		*l;
+	struct evbuffer		*body;
+	struct dsrv_file_meta	 m;
+	uint8_t			 sha[32];
+	char			 hex[GW_ID_LEN + 1];
+	uint32_t		 crc;
+
+	switch (rr->method) {
+	case EVHTTP_REQ_POST:
+		body = evhttp_request_get_input_buffer(rr->req);
+		body_sums(body, sha, &crc);
+		(void)sodium_bin2hex(hex, sizeof(hex), sha, sizeof(sha));
+		if (strcmp(hex, rr->id) != 0) {
+			rr->gw->st.bad_hash++;
+			reply(rr, 400, "Bad Request", NULL);
+			return;
+		}
+		if (lock_add(rr->gw, rr->name, body) == -1) {
+			reply(rr, 500, "Internal Server Error", NULL);
+			return;
+		}
+		rr->gw->st.locks++;
+		reply(rr, 200, "OK", NULL);
+		return;
+	case EVHTTP_REQ_DELETE:
+		if (lock_del(rr->gw, rr->name) == -1)
+			reply(rr, 404, "Not Found", NULL);
+		else
+			reply(rr, 200, "OK", NULL);
+		return;
+	case EVHTTP_REQ_GET:
+	case EVHTTP_REQ_HEAD:
+		if ((l = lock_find(rr->gw, rr->name)) == NULL) {
+			reply(rr, 404, "Not Found", NULL);
+			return;
+		}
+		if (rr->method == EVHTTP_REQ_GET) {
+			if ((body = evbuffer_new()) == NULL ||
+			    evbuffer_add(body, l->data, l->len) == -1) {
+				if (body != NULL)
+					evbuffer_free(body);
+				reply(rr, 500, "Internal Server Error", NULL);
+				return;
+			}
+			(void)evhttp_add_header(
+			    evhttp_request_get_output_headers(rr->req),
+			    "Content-Type", MIME_DATA);
+			reply(rr, 200, "OK", body);
+			evbuffer_free(body);
+			return;
+		}
+		/* HEAD: only the length matters; serve_meta says it. */
+		memset(&m, 0, sizeof(m));
+		m.name = rr->name;
+		m.length = l->len;
+		serve_meta(rr, &m);
+		return;
+	default:
+		reply(rr, 405, "Method Not Allowed", NULL);
+		return;
+	}
+}
+
+void
+restic_request(struct evhttp_request *req, void *arg)
+{
+	struct rreq		 rr;
+	const struct evhttp_uri	*uri;
+	const char		*auth;
+	int			 code;
+
+	memset(&rr, 0, sizeof(rr));
+	rr.req = req;
+	rr.gw = arg;
+	rr.method = evhttp_request_get_command(req);
+	rr.gw->st.requests++;
+	uri = evhttp_request_get_evhttp_uri(req);
+	rr.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (rr.path == NULL)
+		rr.path = "";
+
+	if (rr.gw->auth != NULL) {
+		auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Authorization");
+		if (auth == NULL || !htpasswd_check(rr.gw->auth, auth)) {
+			(void)evhttp_add_header(
+			    evhttp_request_get_output_headers(req),
+			    "WWW-Authenticate", "Basic realm=\"restic\"");
+			reply(&rr, 401, "Unauthorized", NULL);
+			goto done;
+		}
+	}
+	if ((code = route(&rr, uri != NULL ? evhttp_uri_get_query(uri) :
+	    NULL)) != 0) {
+		reply(&rr, code, code == 404 ? "Not Found" : "Bad Request",
+		    NULL);
+		goto done;
+	}
+
+	switch (rr.kind) {
+	case K_CREATE:
+		if (rr.method != EVHTTP_REQ_POST)
+			reply(&rr, 405, "Method Not Allowed", NULL);
+		else
+			reply(&rr, 200, "OK", NULL);
+		break;
+	case K_LIST:
+		do_list(&rr);
+		break;
+	case K_CONFIG:
+	case K_OBJECT:
+		if (rr.kind == K_OBJECT && strcmp(rr.type, "locks") == 0) {
+			do_lock(&rr);
+			break;
+		}
+		if (rr.method == EVHTTP_REQ_GET ||
+		    rr.method == EVHTTP_REQ_HEAD)
+			do_get(&rr);
+		else if (rr.method == EVHTTP_REQ_POST)
+			do_post(&rr);
+		else if (rr.method == EVHTTP_REQ_DELETE) {
+			rr.gw->st.refused_deletes++;
+			log_info("DELETE %s refused: %s is written once",
+			    rr.path, rr.name);
+			reply(&rr, 403, "Forbidden", NULL);
+		} else
+			reply(&rr, 405, "Method Not Allowed", NULL);
+		break;
+	}
+ done:
+	/* The path is the client's: escaped, it may not have passed route. */
+	log_debug("%s %s: %d", method_str(rr.method), printable(rr.path),
+	    rr.status);
+}

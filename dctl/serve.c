@@ -1,0 +1,254 @@
+/*
+ * Copyright (c) 2026 The dsrvd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * dctl serve restic [-v] [-l address:port] [--prefix prefix]
+ *     [--htpasswd file]: a long-running gateway that speaks restic's
+ * REST backend protocol on HTTP and stores into the dsrvd server of
+ * -r and the client configuration, with the host's key.  It listens
+ * on 127.0.0.1:8000 unless told otherwise, and never on an address
+ * other hosts can reach without --htpasswd.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <inttypes.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "dctl.h"
+#include "log.h"
+#include "pool.h"
+#include "serve.h"
+
+#define SERVE_USAGE	"serve restic [-v] [-l address:port] " \
+			    "[--prefix prefix] [--htpasswd file]"
+#define SERVE_LISTEN	"127.0.0.1:8000"
+#define SERVE_TIMEOUT	300	/* seconds an HTTP connection may idle */
+
+struct serve_sig {
+	struct event_base	*base;
+	struct gw		*gw;
+};
+
+static void	 split_listen(const char *, char *, size_t, char *, size_t);
+static int	 all_loopback(const char *, const char *);
+static void	 on_stop(evutil_socket_t, short, void *);
+static void	 on_info(evutil_socket_t, short, void *);
+
+/* address:port, [v6address]:port or a port alone. */
+static void
+split_listen(const char *s, char *host, size_t hlen, char *port,
+    size_t plen)
+{
+	const char	*colon, *end, *h = s, *p;
+	size_t		 len;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			die_usage("serve: -l %s: not [address]:port", s);
+		h = s + 1;
+		len = (size_t)(end - h);
+		p = end + 2;
+	} else if ((colon = strrchr(s, ':')) == NULL) {
+		h = "127.0.0.1";
+		len = strlen(h);
+		p = s;
+	} else {
+		len = (size_t)(colon - s);
+		p = colon + 1;
+	}
+	if (len == 0 || len >= hlen || strlen(p) == 0 || strlen(p) >= plen ||
+	    strspn(p, "0123456789") != strlen(p) || strtoul(p, NULL, 10) == 0 ||
+	    strtoul(p, NULL, 10) > 65535)
+		die_usage("serve: -l %s: not address:port", s);
+	memcpy(host, h, len);
+	host[len] = '\0';
+	(void)strlcpy(port, p, plen);
+}
+
+/* 1 when every address host names is a loopback address. */
+static int
+all_loopback(const char *host, const char *port)
+{
+	struct addrinfo		 hints, *res, *ai;
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	int			 e, lo = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
+		die("serve: %s: %s", host, gai_strerror(e));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET) {
+			sin = (const struct sockaddr_in *)ai->ai_addr;
+			if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
+				lo = 0;
+		} else if (ai->ai_family == AF_INET6) {
+			sin6 = (const struct sockaddr_in6 *)ai->ai_addr;
+			if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+				lo = 0;
+		} else
+			lo = 0;
+	}
+	freeaddrinfo(res);
+	return (lo);
+}
+
+void
+gw_summary(const struct gw *gw, const char *when)
+{
+	const struct gw_stats	*st = &gw->st;
+
+	log_info("%s: %" PRIu64 " objects stored (%" PRIu64 " bytes), %"
+	    PRIu64 " skipped as identical, %" PRIu64 " deletes refused, %"
+	    PRIu64 " rewrites refused, %" PRIu64 " bodies not matching "
+	    "their name, %" PRIu64 " locks, %" PRIu64 " requests", when,
+	    st->stored, st->stored_bytes, st->identical, st->refused_deletes,
+	    st->refused_writes, st->bad_hash, st->locks, st->requests);
+}
+
+static void
+on_stop(evutil_socket_t sig, short ev, void *arg)
+{
+	struct serve_sig	*ss = arg;
+
+	log_info("signal %d: stopping", (int)sig);
+	(void)event_base_loopbreak(ss->base);
+}
+
+static void
+on_info(evutil_socket_t sig, short ev, void *arg)
+{
+	struct serve_sig	*ss = arg;
+
+	gw_summary(ss->gw, "so far");
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	struct gw		 gw;
+	struct target		 t;
+	struct serve_sig	 ss;
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct event		*sigs[4];
+	const char		*listen = SERVE_LISTEN, *htfile = NULL;
+	char			 host[256], port[8], err[512], *prefix;
+	size_t			 len;
+	int			 i, verbose = 0;
+
+	memset(&gw, 0, sizeof(gw));
+	prefix = NULL;
+	if (argc < 1 || strcmp(argv[0], "restic") != 0)
+		die_usage("usage: %s", SERVE_USAGE);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0)
+			verbose++;
+		else if (strcmp(argv[i], "-l") == 0 && i + 1 < argc)
+			listen = argv[++i];
+		else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
+			free(prefix);
+			if ((prefix = strdup(argv[++i])) == NULL)
+				die("out of memory");
+		} else if (strcmp(argv[i], "--htpasswd") == 0 && i + 1 < argc)
+			htfile = argv[++i];
+		else
+			die_usage("usage: %s", SERVE_USAGE);
+	}
+	if (prefix == NULL && (prefix = strdup("")) == NULL)
+		die("out of memory");
+	/* "/backups/" and "backups" are the same prefix. */
+	while (prefix[0] == '/')
+		memmove(prefix, prefix + 1, strlen(prefix));
+	while ((len = strlen(prefix)) > 0 && prefix[len - 1] == '/')
+		prefix[len - 1] = '\0';
+	gw.prefix = prefix;
+
+	split_listen(listen, host, sizeof(host), port, sizeof(port));
+	if (htfile == NULL && !all_loopback(host, port))
+		die_usage("serve: refusing to listen on %s without --htpasswd: "
+		    "other hosts could read and add to every repository",
+		    listen);
+	if (htfile != NULL && (gw.auth = htpasswd_load(htfile, err,
+	    sizeof(err))) == NULL)
+		die_usage("serve: %s", err);
+
+	resolve_target(&t);
+	gw.pool = pool_open(&t, POOL_CONNS);
+	gw.peer = dsrv_pool_peer(gw.pool);
+
+	log_init(1, LOG_DAEMON);
+	log_procinit("dctl serve");
+	log_setprefix(1);
+	log_setverbose(verbose);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		die("signal: SIGPIPE");
+
+	if ((base = event_base_new()) == NULL ||
+	    (http = evhttp_new(base)) == NULL)
+		die("serve: cannot set up libevent");
+	evhttp_set_max_body_size(http, GW_MAX_BODY);
+	evhttp_set_max_headers_size(http, 64 * 1024);
+	evhttp_set_timeout(http, SERVE_TIMEOUT);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT);
+	evhttp_set_gencb(http, restic_request, &gw);
+	if (evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)
+	    strtoul(port, NULL, 10)) == NULL)
+		die("serve: cannot listen on %s", listen);
+
+	ss.base = base;
+	ss.gw = &gw;
+	if ((sigs[0] = evsignal_new(base, SIGINT, on_stop, &ss)) == NULL ||
+	    (sigs[1] = evsignal_new(base, SIGTERM, on_stop, &ss)) == NULL ||
+	    (sigs[2] = evsignal_new(base, SIGUSR1, on_info, &ss)) == NULL ||
+	    (sigs[3] = evsignal_new(base, SIGHUP, on_info, &ss)) == NULL)
+		die("serve: cannot set up signals");
+	for (i = 0; i < 4; i++)
+		if (evsignal_add(sigs[i], NULL) == -1)
+			die("serve: cannot set up signals");
+
+	log_info("serving restic on %s for dsrvd at %s, prefix \"%s\"%s",
+	    listen, gw.peer, gw.prefix, gw.auth != NULL ?
+	    ", with passwords" : "");
+	if (event_base_dispatch(base) == -1)
+		log_warnx("serve: the event loop failed");
+	gw_summary(&gw, "at exit");
+
+	for (i = 0; i < 4; i++)
+		event_free(sigs[i]);
+	evhttp_free(http);
+	event_base_free(base);
+	store_free(&gw);
+	htpasswd_free(gw.auth);
+	dsrv_pool_free(gw.pool);
+	free(prefix);
+	return (0);
+}

@@ -1,0 +1,160 @@
+/*
+ * Copyright (c) 2026 The dsrvd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * dctl serve restic: restic's REST backend on libevent's evhttp, in
+ * front of one dsrvd.  Calls go one way, from the top down:
+ *
+ *   serve.c          the command, its options, listening, signals,
+ *                    the summary line
+ *   restic.c         requests: the path, the method, the answer
+ *   restic_auth.c    --htpasswd: Basic authentication, bcrypt entries
+ *   restic_store.c   objects on dsrvd: lookup with a listing cache,
+ *                    verified writes, ranged reads; locks in memory
+ *
+ * One thread serves HTTP; a request that talks to dsrvd blocks the
+ * loop until it is answered (the library's writer and reader move the
+ * chunks with their own threads meanwhile).
+ */
+#ifndef DCTL_SERVE_H
+#define DCTL_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define GW_ID_LEN	64		/* hex SHA-256 */
+#define GW_DIRCACHE	16		/* listings kept */
+#define GW_DIRCACHE_TTL	10		/* seconds a listing is trusted */
+#define GW_CHUNKCACHE	4		/* data chunks kept for ranged reads */
+#define GW_METACACHE	256		/* metadata of objects found */
+/* restic packs are 16 MiB by default and 128 MiB at most. */
+#define GW_MAX_BODY	(160ULL * 1024 * 1024)
+
+struct dsrv_pool;
+struct dsrv_file_meta;
+struct evbuffer;
+
+struct gw_stats {
+	uint64_t	 stored;	/* objects written to dsrvd */
+	uint64_t	 stored_bytes;
+	uint64_t	 identical;	/* uploads already there, same bytes */
+	uint64_t	 refused_deletes;
+	uint64_t	 refused_writes;	/* other bytes under a name */
+	uint64_t	 bad_hash;	/* body not matching its name */
+	uint64_t	 locks;		/* lock objects created */
+	uint64_t	 requests;
+};
+
+/* One directory's files, as dsrv_match found them (newest version). */
+struct gw_dir {
+	char		*dir;		/* "PREFIX/repo/type/" */
+	struct dsrv_file_meta **v;
+	size_t		 n;
+	time_t		 at;
+};
+
+struct gw_chunk {
+	char		 name[128];	/* empty: slot unused */
+	uint8_t		*data;
+	size_t		 len;
+	uint64_t	 used;		/* for least recently used */
+};
+
+/* An object's metadata: its name is its content, so it never changes. */
+struct gw_meta {
+	struct dsrv_file_meta *m;	/* NULL: slot unused */
+	uint64_t	 used;
+};
+
+struct gw_lock {
+	struct gw_lock	*next;
+	char		*name;		/* the whole dsrvd-style name */
+	uint8_t		*data;
+	size_t		 len;
+	time_t		 at;
+};
+
+struct gw_htpasswd;
+
+struct gw {
+	struct dsrv_pool	*pool;
+	const char		*peer;	/* "HOST port P" for the log */
+	const char		*prefix;	/* "" or without a slash at
+						   either end */
+	struct gw_htpasswd	*auth;
+	struct gw_stats		 st;
+	struct gw_dir		 dirs[GW_DIRCACHE];
+	struct gw_chunk		 chunks[GW_CHUNKCACHE];
+	struct gw_meta		 metas[GW_METACACHE];
+	uint64_t		 tick;
+	struct gw_lock		*locks;
+};
+
+/* serve.c */
+/* The summary line, also on SIGUSR1. */
+void	 gw_summary(const struct gw *, const char *when);
+
+/* restic.c: the evhttp callback for every request. */
+struct evhttp_request;
+void	 restic_request(struct evhttp_request *, void *gw);
+
+/* restic_auth.c */
+/* NULL and a message in err when the file cannot be used. */
+struct gw_htpasswd *htpasswd_load(const char *path, char *err, size_t);
+/* 1 when the Authorization header value names a user and its password. */
+int	 htpasswd_check(struct gw_htpasswd *, const char *header);
+void	 htpasswd_free(struct gw_htpasswd *);
+
+/* restic_store.c */
+/*
+ * The newest metadata of name (a copy to free), from a fresh listing
+ * of its directory or the objects found before when it can.  A wire code: 0, NOTFOUND, or
+ * -1 when dsrvd could not be asked.
+ */
+int	 store_find(struct gw *, const char *name, struct dsrv_file_meta **,
+	    char *err, size_t errlen);
+/* The listing of dir ("PREFIX/repo/type/"); valid until the next call. */
+int	 store_list(struct gw *, const char *dir, struct dsrv_file_meta ***,
+	    size_t *, char *err, size_t errlen);
+/*
+ * Write the body under name; sha256 and crc are its sums, computed
+ * by the caller.  A wire code; the listing of name's directory is dropped.
+ */
+int	 store_write(struct gw *, const char *name, struct evbuffer *body,
+	    const uint8_t sha256[32], uint32_t crc, char *err, size_t errlen);
+/* The SHA-256 and crc32 of a body, in one pass. */
+void	 body_sums(struct evbuffer *, uint8_t sha256[32], uint32_t *crc);
+/* store_find for a name that its content gives (not config): cheaper. */
+int	 store_find_upload(struct gw *, const char *name, uint32_t crc,
+	    struct dsrv_file_meta **, char *err, size_t errlen);
+/*
+ * Bytes [off, off + len) of the file m appended to out, every chunk
+ * checked against the metadata's crc32.  The one place a ranged READ
+ * of the protocol will go; until then each chunk needed is read whole,
+ * and the last few are kept for the next range.
+ */
+int	 store_read_range(struct gw *, const struct dsrv_file_meta *,
+	    uint64_t off, uint64_t len, struct evbuffer *out, char *err,
+	    size_t errlen);
+void	 store_free(struct gw *);
+
+/* Locks: in this process only, never on dsrvd. */
+struct gw_lock *lock_find(struct gw *, const char *name);
+int	 lock_add(struct gw *, const char *name, struct evbuffer *);
+int	 lock_del(struct gw *, const char *name);
+
+#endif /* DCTL_SERVE_H */
