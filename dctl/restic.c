@@ -78,7 +78,7 @@ static int	 join(char *, size_t, const char *, const char *, size_t,
 static int	 route(struct rreq *, const char *query);
 static void	 reply(struct rreq *, int, const char *, struct evbuffer *);
 static void	 reply_code(struct rreq *, int, const char *);
-static int	 parse_range(const char *, uint64_t, uint64_t *, uint64_t *);
+static int	 http_range(const char *, uint64_t, uint64_t *, uint64_t *);
 static void	 serve_meta(struct rreq *, const struct dsrv_file_meta *);
 static void	 do_list(struct rreq *);
 static void	 do_get(struct rreq *);
@@ -289,7 +289,7 @@ reply_code(struct rreq *rr, int code, const char *err)
  * when it cannot be satisfied.
  */
 static int
-parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 {
 	unsigned long long	 a, b;
 	char			*end;
@@ -347,7 +347,7 @@ serve_meta(struct rreq *rr, const struct dsrv_file_meta *m)
 	uint64_t		 off = 0, len = m->length;
 	int			 r, code;
 
-	r = parse_range(evhttp_find_header(
+	r = http_range(evhttp_find_header(
 	    evhttp_request_get_input_headers(rr->req), "Range"), m->length,
 	    &off, &len);
 	if (r == -1) {
