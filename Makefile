@@ -39,6 +39,7 @@ PKGS	= libevent libsodium libprotobuf-c zlib libbsd-overlay
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) libbsd-ctor 2>/dev/null)
+EVTHREAD_LIBS := $(shell $(PKG_CONFIG) --libs libevent_pthreads 2>/dev/null)
 # dsrvd's system call filter (dsrvd/sandbox.c).
 SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
 
@@ -115,9 +116,11 @@ dsrvd/sandbox-nofilter.o: dsrvd/sandbox.c
 dsrvd/dsrvd-nofilter: $(NOFILTER_OBJS) lib/libdsrv.a
 	$(CC) $(LDFLAGS) -o $@ $(NOFILTER_OBJS) lib/libdsrv.a $(LDLIBS)
 
-# -lcrypt: serve restic --htpasswd checks bcrypt with crypt_r(3).
+# -lcrypt: serve restic --htpasswd checks bcrypt with crypt_r(3);
+# libevent_pthreads: its worker threads wake each other's event loops.
 dctl/dctl: $(DCTL_OBJS) lib/libdsrv.a
-	$(CC) $(LDFLAGS) -o $@ $(DCTL_OBJS) lib/libdsrv.a $(LDLIBS) -lcrypt
+	$(CC) $(LDFLAGS) -o $@ $(DCTL_OBJS) lib/libdsrv.a $(LDLIBS) \
+	    $(EVTHREAD_LIBS) -lcrypt
 
 regress/unit/%: regress/unit/%.c lib/libdsrv.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libdsrv.a $(LDLIBS)

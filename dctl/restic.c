@@ -342,7 +342,6 @@ static void
 serve_meta(struct rreq *rr, const struct dsrv_file_meta *m)
 {
 	struct evkeyvalq	*oh = evhttp_request_get_output_headers(rr->req);
-	struct evbuffer		*body;
 	char			 err[DSRV_CLIENT_ERRLEN], hdr[96];
 	uint64_t		 off = 0, len = m->length;
 	int			 r, code;
@@ -371,20 +370,15 @@ serve_meta(struct rreq *rr, const struct dsrv_file_meta *m)
 		    "OK", NULL);
 		return;
 	}
-	if ((body = evbuffer_new()) == NULL) {
-		reply(rr, 500, "Internal Server Error", NULL);
-		return;
-	}
-	if ((code = store_read_range(rr->gw, m, off, len, body, err,
-	    sizeof(err))) != WIRE_E_OK) {
-		evbuffer_free(body);
+	if (r == 1)
+		GW_COUNT(rr->gw, range_reads, 1);
+	rr->status = r == 1 ? 206 : 200;
+	if ((code = send_object(rr->gw, rr->req, m, off, len, rr->status,
+	    r == 1 ? "Partial Content" : "OK", err, sizeof(err))) !=
+	    WIRE_E_OK) {
 		(void)evhttp_remove_header(oh, "Content-Range");
 		reply_code(rr, code, err);
-		return;
 	}
-	reply(rr, r == 1 ? 206 : 200, r == 1 ? "Partial Content" : "OK",
-	    body);
-	evbuffer_free(body);
 }
 
 /* GET TYPE/: a JSON array of names (v1) or of names and sizes (v2). */
@@ -412,6 +406,8 @@ do_list(struct rreq *rr)
 		return;
 	}
 	if ((body = evbuffer_new()) == NULL) {
+		if (strcmp(rr->type, "locks") != 0)
+			store_list_done(rr->gw);
 		reply(rr, 500, "Internal Server Error", NULL);
 		return;
 	}
@@ -442,6 +438,8 @@ do_list(struct rreq *rr)
 			first = 0;
 		}
 	}
+	if (strcmp(rr->type, "locks") != 0)
+		store_list_done(rr->gw);
 	bad |= evbuffer_add(body, "]", 1);
 	if (bad) {
 		evbuffer_free(body);
@@ -480,7 +478,6 @@ do_post(struct rreq *rr)
 {
 	struct evbuffer		*body = evhttp_request_get_input_buffer(rr->req);
 	struct dsrv_file_meta	*m;
-	struct gw_stats		*st = &rr->gw->st;
 	uint8_t			 sha[32];
 	char			 hex[GW_ID_LEN + 1], err[DSRV_CLIENT_ERRLEN];
 	size_t			 len = evbuffer_get_length(body);
@@ -491,7 +488,7 @@ do_post(struct rreq *rr)
 	if (rr->kind == K_OBJECT) {
 		(void)sodium_bin2hex(hex, sizeof(hex), sha, sizeof(sha));
 		if (strcmp(hex, rr->id) != 0) {
-			st->bad_hash++;
+			GW_COUNT(rr->gw, bad_hash, 1);
 			log_warnx("POST %s: refused, the body's SHA-256 is "
 			    "%s", rr->path, hex);
 			reply(rr, 400, "Bad Request", NULL);
@@ -506,10 +503,10 @@ do_post(struct rreq *rr)
 	if (code == WIRE_E_OK) {
 		if (m->has_sha256 && m->length == len &&
 		    memcmp(m->sha256, sha, sizeof(sha)) == 0) {
-			st->identical++;
+			GW_COUNT(rr->gw, identical, 1);
 			reply(rr, 200, "OK", NULL);
 		} else {
-			st->refused_writes++;
+			GW_COUNT(rr->gw, refused_writes, 1);
 			log_warnx("POST %s: refused, %s holds other bytes "
 			    "(write once)", rr->path, rr->name);
 			reply(rr, 403, "Forbidden", NULL);
@@ -526,8 +523,8 @@ do_post(struct rreq *rr)
 		reply_code(rr, code, err);
 		return;
 	}
-	st->stored++;
-	st->stored_bytes += len;
+	GW_COUNT(rr->gw, stored, 1);
+	GW_COUNT(rr->gw, stored_bytes, len);
 	log_debug("stored %s, %zu bytes", rr->name, len);
 	reply(rr, 200, "OK", NULL);
 }
@@ -549,7 +546,7 @@ do_lock(struct rreq *rr)
 		body_sums(body, sha, &crc);
 		(void)sodium_bin2hex(hex, sizeof(hex), sha, sizeof(sha));
 		if (strcmp(hex, rr->id) != 0) {
-			rr->gw->st.bad_hash++;
+			GW_COUNT(rr->gw, bad_hash, 1);
 			reply(rr, 400, "Bad Request", NULL);
 			return;
 		}
@@ -557,7 +554,7 @@ do_lock(struct rreq *rr)
 			reply(rr, 500, "Internal Server Error", NULL);
 			return;
 		}
-		rr->gw->st.locks++;
+		GW_COUNT(rr->gw, locks, 1);
 		reply(rr, 200, "OK", NULL);
 		return;
 	case EVHTTP_REQ_DELETE:
@@ -611,7 +608,7 @@ restic_request(struct evhttp_request *req, void *arg)
 	rr.req = req;
 	rr.gw = arg;
 	rr.method = evhttp_request_get_command(req);
-	rr.gw->st.requests++;
+	GW_COUNT(rr.gw, requests, 1);
 	uri = evhttp_request_get_evhttp_uri(req);
 	rr.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (rr.path == NULL)
@@ -657,7 +654,7 @@ restic_request(struct evhttp_request *req, void *arg)
 		else if (rr.method == EVHTTP_REQ_POST)
 			do_post(&rr);
 		else if (rr.method == EVHTTP_REQ_DELETE) {
-			rr.gw->st.refused_deletes++;
+			GW_COUNT(rr.gw, refused_deletes, 1);
 			log_info("DELETE %s refused: %s is written once",
 			    rr.path, rr.name);
 			reply(&rr, 403, "Forbidden", NULL);

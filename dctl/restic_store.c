@@ -18,7 +18,8 @@
  * The objects of dctl serve restic on dsrvd: one dsrvd file per
  * object, found through listings of its directory that are kept a few
  * seconds and dropped by any write into it; writes of bodies already
- * verified; reads of byte ranges, chunk by chunk.  Locks never reach
+ * verified; reads of byte ranges by ranged READs.  The caches are
+ * gw->mtx's, never held while dsrvd is asked.  Locks never reach
  * dsrvd: they are advisory, restic deletes them, and dsrvd deletes
  * nothing, so they live in this process.
  */
@@ -53,9 +54,27 @@ static int	 name_newest_cmp(const void *, const void *);
 static struct gw_dir *dir_cached(struct gw *, const char *);
 static void	 dir_drop(struct gw_dir *);
 static void	 dir_invalidate(struct gw *, const char *name);
-static int	 chunk_get(struct gw *, const struct dsrv_file_meta *, size_t,
-		    const uint8_t **, char *, size_t);
 static int	 meta_keep(struct gw *, const struct dsrv_file_meta *);
+static void	 gw_lock(struct gw *);
+static void	 gw_unlock(struct gw *);
+
+static void
+gw_lock(struct gw *gw)
+{
+	int	 e;
+
+	if ((e = pthread_mutex_lock(&gw->mtx)) != 0)
+		fatalx("serve: pthread_mutex_lock: %s", strerror(e));
+}
+
+static void
+gw_unlock(struct gw *gw)
+{
+	int	 e;
+
+	if ((e = pthread_mutex_unlock(&gw->mtx)) != 0)
+		fatalx("serve: pthread_mutex_unlock: %s", strerror(e));
+}
 
 /* Files directly in the directory: a deeper repository is not ours. */
 static int
@@ -134,11 +153,19 @@ dir_invalidate(struct gw *gw, const char *name)
 
 	slash = strrchr(name, '/');
 	len = slash != NULL ? (size_t)(slash - name) + 1 : 0;
+	gw_lock(gw);
 	for (i = 0; i < GW_DIRCACHE; i++)
 		if (gw->dirs[i].dir != NULL &&
 		    strlen(gw->dirs[i].dir) == len &&
 		    strncmp(gw->dirs[i].dir, name, len) == 0)
 			dir_drop(&gw->dirs[i]);
+	gw_unlock(gw);
+}
+
+void
+store_list_done(struct gw *gw)
+{
+	gw_unlock(gw);
 }
 
 int
@@ -150,11 +177,13 @@ store_list(struct gw *gw, const char *dir, struct dsrv_file_meta ***vp,
 	size_t		 i, j, oldest = 0;
 	int		 rc;
 
+	gw_lock(gw);
 	if ((d = dir_cached(gw, dir)) != NULL) {
 		*vp = d->v;
 		*np = d->n;
 		return (WIRE_E_OK);
 	}
+	gw_unlock(gw);
 	memset(&c, 0, sizeof(c));
 	c.dir = dir;
 	c.dirlen = strlen(dir);
@@ -182,6 +211,10 @@ store_list(struct gw *gw, const char *dir, struct dsrv_file_meta ***vp,
 	}
 	c.n = j;
 
+	/* Another thread may have listed dir meanwhile: replace it. */
+	gw_lock(gw);
+	if ((d = dir_cached(gw, dir)) != NULL)
+		dir_drop(d);
 	for (i = 0; i < GW_DIRCACHE; i++) {
 		if (gw->dirs[i].dir == NULL) {
 			oldest = i;
@@ -193,6 +226,7 @@ store_list(struct gw *gw, const char *dir, struct dsrv_file_meta ***vp,
 	d = &gw->dirs[oldest];
 	dir_drop(d);
 	if ((d->dir = strdup(dir)) == NULL) {
+		gw_unlock(gw);
 		dsrv_versions_free(c.v, c.n);
 		(void)snprintf(err, errlen, "out of memory");
 		return (-1);
@@ -218,22 +252,22 @@ store_find(struct gw *gw, const char *name, struct dsrv_file_meta **mp,
 	*mp = NULL;
 	slash = strrchr(name, '/');
 	len = slash != NULL ? (size_t)(slash - name) + 1 : 0;
+	gw_lock(gw);
 	if (len < sizeof(dir)) {
 		memcpy(dir, name, len);
 		dir[len] = '\0';
 		if ((d = dir_cached(gw, dir)) != NULL) {
-			for (i = 0; i < d->n; i++) {
-				if (strcmp(d->v[i]->name, name) != 0)
-					continue;
-				if ((*mp = dsrv_meta_copy(d->v[i])) == NULL) {
-					(void)snprintf(err, errlen,
-					    "out of memory");
-					return (-1);
-				}
-				return (WIRE_E_OK);
+			for (i = 0; i < d->n; i++)
+				if (strcmp(d->v[i]->name, name) == 0)
+					break;
+			if (i == d->n) {
+				gw_unlock(gw);
+				(void)snprintf(err, errlen, "%s: no such file",
+				    name);
+				return (WIRE_E_NOTFOUND);
 			}
-			(void)snprintf(err, errlen, "%s: no such file", name);
-			return (WIRE_E_NOTFOUND);
+			*mp = dsrv_meta_copy(d->v[i]);
+			goto copied;
 		}
 	}
 	for (i = 0; i < GW_METACACHE; i++) {
@@ -241,26 +275,37 @@ store_find(struct gw *gw, const char *name, struct dsrv_file_meta **mp,
 		    strcmp(gw->metas[i].m->name, name) != 0)
 			continue;
 		gw->metas[i].used = ++gw->tick;
-		if ((*mp = dsrv_meta_copy(gw->metas[i].m)) == NULL) {
-			(void)snprintf(err, errlen, "out of memory");
-			return (-1);
-		}
-		return (WIRE_E_OK);
+		*mp = dsrv_meta_copy(gw->metas[i].m);
+		goto copied;
 	}
+	gw_unlock(gw);
 	rc = dsrv_file_find(gw->pool, name, mp, err, errlen);
-	if (rc == WIRE_E_OK && meta_keep(gw, *mp) == -1) {
+	if (rc != WIRE_E_OK)
+		return (rc);
+	gw_lock(gw);
+	rc = meta_keep(gw, *mp);
+	gw_unlock(gw);
+	if (rc == -1) {
 		dsrv_meta_free(*mp);
 		*mp = NULL;
 		(void)snprintf(err, errlen, "out of memory");
 		return (-1);
 	}
-	return (rc);
+	return (WIRE_E_OK);
+
+ copied:
+	gw_unlock(gw);
+	if (*mp == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	return (WIRE_E_OK);
 }
 
 /*
  * Keep the metadata of an object restic named by its content (not
  * config, which another writer could store again with other bytes):
- * a restore asks for the same pack range after range.
+ * a restore asks for the same pack range after range.  Under gw->mtx.
  */
 static int
 meta_keep(struct gw *gw, const struct dsrv_file_meta *m)
@@ -376,92 +421,42 @@ store_find_upload(struct gw *gw, const char *name, uint32_t crc,
 	return (store_find(gw, name, mp, err, errlen));
 }
 
-/* Chunk i of m, from the cache or read and checked now. */
-static int
-chunk_get(struct gw *gw, const struct dsrv_file_meta *m, size_t i,
-    const uint8_t **data, char *err, size_t errlen)
-{
-	const struct dsrv_chunk_meta	*cm = &m->chunks[i];
-	struct gw_chunk			*c, *victim = NULL;
-	char				 name[CHUNK_NAME_MAX + 1];
-	size_t				 k, len;
-	uint32_t			 crc;
-	int				 rc;
-
-	dsrv_chunk_name(m, i, name);
-	for (k = 0; k < GW_CHUNKCACHE; k++) {
-		c = &gw->chunks[k];
-		if (c->name[0] != '\0' && strcmp(c->name, name) == 0 &&
-		    c->len == cm->length) {
-			c->used = ++gw->tick;
-			*data = c->data;
-			return (WIRE_E_OK);
-		}
-		if (victim == NULL || c->used < victim->used)
-			victim = c;
-	}
-	c = victim;
-	c->name[0] = '\0';
-	if (c->data == NULL && (c->data = malloc(DSRV_CHUNK_SIZE)) == NULL) {
-		(void)snprintf(err, errlen, "out of memory");
-		return (-1);
-	}
-	rc = dsrv_pool_read(gw->pool, name, c->data, DSRV_CHUNK_SIZE, &len,
-	    err, errlen);
-	if (rc == WIRE_E_NOTFOUND || rc == WIRE_E_CRC)
-		rc = WIRE_E_CORRUPT;
-	if (rc != WIRE_E_OK)
-		return (rc);
-	crc = (uint32_t)crc32(0L, c->data, len);
-	if (len != cm->length || crc != cm->crc) {
-		(void)snprintf(err, errlen, "%s: %s: chunk %zu (%s): %zu "
-		    "bytes with crc32 %08x, the metadata says %" PRIu64
-		    " bytes with %08x", gw->peer, m->name, i, name, len, crc,
-		    cm->length, cm->crc);
-		return (WIRE_E_CORRUPT);
-	}
-	(void)strlcpy(c->name, name, sizeof(c->name));
-	c->len = len;
-	c->used = ++gw->tick;
-	*data = c->data;
-	return (WIRE_E_OK);
-}
-
 int
 store_read_range(struct gw *gw, const struct dsrv_file_meta *m,
     uint64_t off, uint64_t len, struct evbuffer *out, char *err,
     size_t errlen)
 {
-	const uint8_t	*data;
-	uint64_t	 start = 0, end = off + len, a, b;
-	size_t		 i;
-	int		 rc;
+	struct evbuffer_iovec	 v;
+	size_t			 got = 0;
+	int			 rc;
 
-	if (off > m->length || len > m->length - off) {
+	if (off > m->length || len > m->length - off || len > GW_WINDOW) {
 		(void)snprintf(err, errlen, "%s: range beyond the file",
 		    m->name);
 		return (WIRE_E_BADREQUEST);
 	}
-	for (i = 0; i < m->nchunks && start < end; i++) {
-		a = start;
-		b = start + m->chunks[i].length;
-		start = b;
-		if (b <= off)
-			continue;
-		if ((rc = chunk_get(gw, m, i, &data, err, errlen)) !=
-		    WIRE_E_OK)
-			return (rc);
-		if (a < off)
-			a = off;
-		if (b > end)
-			b = end;
-		if (evbuffer_add(out, data + (a - (start - m->chunks[i].length)),
-		    b - a) == -1) {
-			(void)snprintf(err, errlen, "out of memory");
-			return (-1);
-		}
+	if (len == 0)
+		return (WIRE_E_OK);
+	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) != 1 ||
+	    v.iov_len < len) {
+		(void)snprintf(err, errlen, "out of memory");
+		return (-1);
 	}
-	return (WIRE_E_OK);
+	rc = dsrv_file_read_range(gw->pool, m, off, (size_t)len, v.iov_base,
+	    &got, err, errlen);
+	if (rc == WIRE_E_NOTFOUND || rc == WIRE_E_CRC)
+		rc = WIRE_E_CORRUPT;
+	if (rc == WIRE_E_OK && got != len) {
+		(void)snprintf(err, errlen, "%s: %zu bytes read of %" PRIu64,
+		    m->name, got, len);
+		rc = WIRE_E_CORRUPT;
+	}
+	v.iov_len = rc == WIRE_E_OK ? got : 0;
+	if (evbuffer_commit_space(out, &v, 1) == -1 && rc == WIRE_E_OK) {
+		(void)snprintf(err, errlen, "out of memory");
+		rc = -1;
+	}
+	return (rc);
 }
 
 void
@@ -472,8 +467,6 @@ store_free(struct gw *gw)
 
 	for (i = 0; i < GW_DIRCACHE; i++)
 		dir_drop(&gw->dirs[i]);
-	for (i = 0; i < GW_CHUNKCACHE; i++)
-		free(gw->chunks[i].data);
 	for (i = 0; i < GW_METACACHE; i++)
 		dsrv_meta_free(gw->metas[i].m);
 	while ((l = gw->locks) != NULL) {

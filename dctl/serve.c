@@ -27,7 +27,10 @@
 
 #include <netinet/in.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,26 +40,38 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/thread.h>
 
 #include "dctl.h"
 #include "log.h"
 #include "pool.h"
 #include "serve.h"
 
-#define SERVE_USAGE	"serve restic [-v] [-l address:port] " \
+#define SERVE_USAGE	"serve restic [-v] [-j workers] [-l address:port] " \
 			    "[--prefix prefix] [--htpasswd file]"
 #define SERVE_LISTEN	"127.0.0.1:8000"
 #define SERVE_TIMEOUT	300	/* seconds an HTTP connection may idle */
 
+struct worker {
+	pthread_t		 t;
+	struct event_base	*base;
+	struct evhttp		*http;
+	int			 started;
+};
+
 struct serve_sig {
 	struct event_base	*base;
 	struct gw		*gw;
+	struct worker		*w;
+	int			 nw;
 };
 
 static void	 split_listen(const char *, char *, size_t, char *, size_t);
 static int	 all_loopback(const char *, const char *);
 static void	 on_stop(evutil_socket_t, short, void *);
 static void	 on_info(evutil_socket_t, short, void *);
+static void	 worker_init(struct worker *, struct gw *);
+static void	*worker_main(void *);
 
 /* address:port, [v6address]:port or a port alone. */
 static void
@@ -123,22 +138,33 @@ all_loopback(const char *host, const char *port)
 void
 gw_summary(const struct gw *gw, const char *when)
 {
-	const struct gw_stats	*st = &gw->st;
+	struct gw_stats		 snap;
+	const struct gw_stats	*st = &snap;
 
+	/* Whole, not torn between counters of one request. */
+	if (pthread_mutex_lock((pthread_mutex_t *)&gw->mtx) != 0)
+		fatalx("serve: pthread_mutex_lock");
+	snap = gw->st;
+	(void)pthread_mutex_unlock((pthread_mutex_t *)&gw->mtx);
 	log_info("%s: %" PRIu64 " objects stored (%" PRIu64 " bytes), %"
 	    PRIu64 " skipped as identical, %" PRIu64 " deletes refused, %"
 	    PRIu64 " rewrites refused, %" PRIu64 " bodies not matching "
-	    "their name, %" PRIu64 " locks, %" PRIu64 " requests", when,
+	    "their name, %" PRIu64 " locks, %" PRIu64 " requests, %" PRIu64
+	    " bytes served (%" PRIu64 " ranges)", when,
 	    st->stored, st->stored_bytes, st->identical, st->refused_deletes,
-	    st->refused_writes, st->bad_hash, st->locks, st->requests);
+	    st->refused_writes, st->bad_hash, st->locks, st->requests,
+	    st->served_bytes, st->range_reads);
 }
 
 static void
 on_stop(evutil_socket_t sig, short ev, void *arg)
 {
 	struct serve_sig	*ss = arg;
+	int			 i;
 
 	log_info("signal %d: stopping", (int)sig);
+	for (i = 0; i < ss->nw; i++)
+		(void)event_base_loopbreak(ss->w[i].base);
 	(void)event_base_loopbreak(ss->base);
 }
 
@@ -150,6 +176,30 @@ on_info(evutil_socket_t sig, short ev, void *arg)
 	gw_summary(ss->gw, "so far");
 }
 
+static void
+worker_init(struct worker *w, struct gw *gw)
+{
+	if ((w->base = event_base_new()) == NULL ||
+	    (w->http = evhttp_new(w->base)) == NULL)
+		die("serve: cannot set up libevent");
+	evhttp_set_max_body_size(w->http, GW_MAX_BODY);
+	evhttp_set_max_headers_size(w->http, 64 * 1024);
+	evhttp_set_timeout(w->http, SERVE_TIMEOUT);
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT);
+	evhttp_set_gencb(w->http, restic_request, gw);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+
+	if (event_base_dispatch(w->base) == -1)
+		log_warnx("serve: a worker's event loop failed");
+	return (NULL);
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -157,12 +207,14 @@ cmd_serve(int argc, char **argv)
 	struct target		 t;
 	struct serve_sig	 ss;
 	struct event_base	*base;
-	struct evhttp		*http;
+	struct evhttp_bound_socket *bound;
+	struct worker		*w;
 	struct event		*sigs[4];
 	const char		*listen = SERVE_LISTEN, *htfile = NULL;
+	const char		*errstr;
 	char			 host[256], port[8], err[512], *prefix;
 	size_t			 len;
-	int			 i, verbose = 0;
+	int			 i, e, fd, nw = GW_WORKERS, verbose = 0;
 
 	memset(&gw, 0, sizeof(gw));
 	prefix = NULL;
@@ -173,6 +225,13 @@ cmd_serve(int argc, char **argv)
 			verbose++;
 		else if (strcmp(argv[i], "-l") == 0 && i + 1 < argc)
 			listen = argv[++i];
+		else if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
+			nw = (int)strtonum(argv[++i], 1, GW_WORKERS_MAX,
+			    &errstr);
+			if (errstr != NULL)
+				die_usage("serve: -j %s: %s (1 to %d)",
+				    argv[i], errstr, GW_WORKERS_MAX);
+		}
 		else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
 			free(prefix);
 			if ((prefix = strdup(argv[++i])) == NULL)
@@ -211,21 +270,33 @@ cmd_serve(int argc, char **argv)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		die("signal: SIGPIPE");
 
-	if ((base = event_base_new()) == NULL ||
-	    (http = evhttp_new(base)) == NULL)
+	if ((e = pthread_mutex_init(&gw.mtx, NULL)) != 0)
+		die("serve: pthread_mutex_init: %s", strerror(e));
+	/* Before any base: they can then be woken from other threads. */
+	if (evthread_use_pthreads() == -1 ||
+	    (base = event_base_new()) == NULL ||
+	    (w = calloc((size_t)nw, sizeof(*w))) == NULL)
 		die("serve: cannot set up libevent");
-	evhttp_set_max_body_size(http, GW_MAX_BODY);
-	evhttp_set_max_headers_size(http, 64 * 1024);
-	evhttp_set_timeout(http, SERVE_TIMEOUT);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT);
-	evhttp_set_gencb(http, restic_request, &gw);
-	if (evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)
-	    strtoul(port, NULL, 10)) == NULL)
+	for (i = 0; i < nw; i++)
+		worker_init(&w[i], &gw);
+	if ((bound = evhttp_bind_socket_with_handle(w[0].http, host,
+	    (ev_uint16_t)strtoul(port, NULL, 10))) == NULL)
 		die("serve: cannot listen on %s", listen);
+	/* Every worker accepts on its own copy of the one socket. */
+	fd = evhttp_bound_socket_get_fd(bound);
+	for (i = 1; i < nw; i++) {
+		int	 nfd;
+
+		if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+			die("serve: fcntl: %s", strerror(errno));
+		if (evhttp_accept_socket(w[i].http, nfd) == -1)
+			die("serve: cannot accept on %s", listen);
+	}
 
 	ss.base = base;
 	ss.gw = &gw;
+	ss.w = w;
+	ss.nw = nw;
 	if ((sigs[0] = evsignal_new(base, SIGINT, on_stop, &ss)) == NULL ||
 	    (sigs[1] = evsignal_new(base, SIGTERM, on_stop, &ss)) == NULL ||
 	    (sigs[2] = evsignal_new(base, SIGUSR1, on_info, &ss)) == NULL ||
@@ -235,20 +306,37 @@ cmd_serve(int argc, char **argv)
 		if (evsignal_add(sigs[i], NULL) == -1)
 			die("serve: cannot set up signals");
 
-	log_info("serving restic on %s for dsrvd at %s, prefix \"%s\"%s",
-	    listen, gw.peer, gw.prefix, gw.auth != NULL ?
-	    ", with passwords" : "");
+	for (i = 0; i < nw; i++) {
+		if ((e = pthread_create(&w[i].t, NULL, worker_main, &w[i])) !=
+		    0)
+			die("serve: pthread_create: %s", strerror(e));
+		w[i].started = 1;
+	}
+	log_info("serving restic on %s for dsrvd at %s, prefix \"%s\"%s, "
+	    "%d workers", listen, gw.peer, gw.prefix, gw.auth != NULL ?
+	    ", with passwords" : "", nw);
 	if (event_base_dispatch(base) == -1)
 		log_warnx("serve: the event loop failed");
+	/* A worker in the middle of a request finishes it first. */
+	for (i = 0; i < nw; i++) {
+		(void)event_base_loopbreak(w[i].base);
+		if (w[i].started && (e = pthread_join(w[i].t, NULL)) != 0)
+			die("serve: pthread_join: %s", strerror(e));
+	}
 	gw_summary(&gw, "at exit");
 
 	for (i = 0; i < 4; i++)
 		event_free(sigs[i]);
-	evhttp_free(http);
+	for (i = 0; i < nw; i++) {
+		evhttp_free(w[i].http);
+		event_base_free(w[i].base);
+	}
+	free(w);
 	event_base_free(base);
 	store_free(&gw);
 	htpasswd_free(gw.auth);
 	dsrv_pool_free(gw.pool);
+	(void)pthread_mutex_destroy(&gw.mtx);
 	free(prefix);
 	return (0);
 }

@@ -25,13 +25,18 @@
  *   restic_store.c   objects on dsrvd: lookup with a listing cache,
  *                    verified writes, ranged reads; locks in memory
  *
- * One thread serves HTTP; a request that talks to dsrvd blocks the
- * loop until it is answered (the library's writer and reader move the
- * chunks with their own threads meanwhile).
+ * GW_WORKERS threads serve HTTP, each with its own event base and
+ * evhttp on the one listening socket: a request that talks to dsrvd
+ * blocks its own thread until it is answered, and an idle thread takes
+ * the next connection.  What the threads share (the statistics, the
+ * listings and metadata kept, the connections to dsrvd) is guarded by
+ * gw.mtx or is thread-safe itself (the pool).  No lock is held while
+ * dsrvd is asked anything.
  */
 #ifndef DCTL_SERVE_H
 #define DCTL_SERVE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -39,8 +44,11 @@
 #define GW_ID_LEN	64		/* hex SHA-256 */
 #define GW_DIRCACHE	16		/* listings kept */
 #define GW_DIRCACHE_TTL	10		/* seconds a listing is trusted */
-#define GW_CHUNKCACHE	4		/* data chunks kept for ranged reads */
 #define GW_METACACHE	256		/* metadata of objects found */
+#define GW_WORKERS	4		/* threads serving HTTP */
+#define GW_WORKERS_MAX	64
+/* A GET's body goes out a file chunk at a time (dsrvfile.h). */
+#define GW_WINDOW	DSRV_CHUNK_SIZE
 /* restic packs are 16 MiB by default and 128 MiB at most. */
 #define GW_MAX_BODY	(160ULL * 1024 * 1024)
 
@@ -57,7 +65,13 @@ struct gw_stats {
 	uint64_t	 bad_hash;	/* body not matching its name */
 	uint64_t	 locks;		/* lock objects created */
 	uint64_t	 requests;
+	uint64_t	 served_bytes;	/* bodies of GETs sent to restic */
+	uint64_t	 range_reads;	/* GETs of part of an object */
 };
+
+/* A statistic counted from any thread. */
+#define GW_COUNT(gw, field, n) \
+	((void)__atomic_add_fetch(&(gw)->st.field, (n), __ATOMIC_RELAXED))
 
 /* One directory's files, as dsrv_match found them (newest version). */
 struct gw_dir {
@@ -65,13 +79,6 @@ struct gw_dir {
 	struct dsrv_file_meta **v;
 	size_t		 n;
 	time_t		 at;
-};
-
-struct gw_chunk {
-	char		 name[128];	/* empty: slot unused */
-	uint8_t		*data;
-	size_t		 len;
-	uint64_t	 used;		/* for least recently used */
 };
 
 /* An object's metadata: its name is its content, so it never changes. */
@@ -96,9 +103,9 @@ struct gw {
 	const char		*prefix;	/* "" or without a slash at
 						   either end */
 	struct gw_htpasswd	*auth;
-	struct gw_stats		 st;
+	struct gw_stats		 st;	/* GW_COUNT; read whole under mtx */
+	pthread_mutex_t		 mtx;	/* the caches below, locks */
 	struct gw_dir		 dirs[GW_DIRCACHE];
-	struct gw_chunk		 chunks[GW_CHUNKCACHE];
 	struct gw_meta		 metas[GW_METACACHE];
 	uint64_t		 tick;
 	struct gw_lock		*locks;
@@ -127,9 +134,13 @@ void	 htpasswd_free(struct gw_htpasswd *);
  */
 int	 store_find(struct gw *, const char *name, struct dsrv_file_meta **,
 	    char *err, size_t errlen);
-/* The listing of dir ("PREFIX/repo/type/"); valid until the next call. */
+/*
+ * The listing of dir ("PREFIX/repo/type/").  When it returns 0, the
+ * listing is valid, and gw->mtx held, until store_list_done.
+ */
 int	 store_list(struct gw *, const char *dir, struct dsrv_file_meta ***,
 	    size_t *, char *err, size_t errlen);
+void	 store_list_done(struct gw *);
 /*
  * Write the body under name; sha256 and crc are its sums, computed
  * by the caller.  A wire code; the listing of name's directory is dropped.
@@ -142,15 +153,24 @@ void	 body_sums(struct evbuffer *, uint8_t sha256[32], uint32_t *crc);
 int	 store_find_upload(struct gw *, const char *name, uint32_t crc,
 	    struct dsrv_file_meta **, char *err, size_t errlen);
 /*
- * Bytes [off, off + len) of the file m appended to out, every chunk
- * checked against the metadata's crc32.  The one place a ranged READ
- * of the protocol will go; until then each chunk needed is read whole,
- * and the last few are kept for the next range.
+ * Bytes [off, off + len) of the file m appended to out, by ranged
+ * READs: dsrvd checks each whole chunk, these bytes are checked
+ * against the crc32 it sends with them.  len at most GW_WINDOW.
  */
 int	 store_read_range(struct gw *, const struct dsrv_file_meta *,
 	    uint64_t off, uint64_t len, struct evbuffer *out, char *err,
 	    size_t errlen);
 void	 store_free(struct gw *);
+
+/* restic_send.c */
+/*
+ * Reply code with bytes [off, off + len) of m, sent a window at a time.
+ * A wire code when the first window cannot be read: nothing was sent
+ * then, and the caller answers with an error.
+ */
+int	 send_object(struct gw *, struct evhttp_request *,
+	    const struct dsrv_file_meta *, uint64_t off, uint64_t len,
+	    int code, const char *reason, char *err, size_t errlen);
 
 /* Locks: in this process only, never on dsrvd. */
 struct gw_lock *lock_find(struct gw *, const char *name);

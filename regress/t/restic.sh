@@ -9,6 +9,8 @@
 # an identical upload again 200.  Ranges, v1 and v2 listings, the
 # refusal of a non-loopback address without --htpasswd, the summary
 # line at exit, and dctl match and scrub on the repository's files.
+# With dsrvd frozen, another worker thread answers while an upload
+# waits; a pack corrupt past its first chunk is cut short.
 # --htpasswd with a bcrypt entry; a flipped byte in a pack on disk is
 # 500 naming the chunk, restic check --read-data and dctl scrub fail;
 # dsrvd stopped is 503 naming the server, a full one 507.  The
@@ -137,6 +139,29 @@ check "a listing of no type: 404 ($code)" [ "$code" = 404 ]
 code=$(http GET '/hosts/../repo/config' --path-as-is)
 check "a path with ..: 400 ($code)" [ "$code" = 400 ]
 
+# Workers: with dsrvd frozen, an upload waiting for it holds one of the
+# gateway's threads, and another answers a listing of locks (which
+# needs no dsrvd) while the upload still waits.
+echo "frozen $$" >"$T/frozen.body"
+fid=$(sha256sum "$T/frozen.body" | cut -c1-64)
+kids=$(pgrep -P "$DSRVD_PID" | tr '\n' ' ')
+kill -STOP "$DSRVD_PID" $kids
+curl -sv --max-time 120 -o /dev/null -w '%{http_code}' -X POST \
+    --data-binary "@$T/frozen.body" "$URL/hosts/b/repo/data/$fid" \
+    >"$T/frozen.code" 2>"$T/frozen.err" &
+fpid=$!
+wait_for_log "^} \\[[0-9]+ bytes data\\]" 30 "$T/frozen.err"
+check "dsrvd frozen: an upload sent whole to the gateway" [ $? -eq 0 ]
+code=$(http GET /hosts/a/repo/locks/ --max-time 60)
+kill -0 "$fpid" 2>/dev/null
+up=$?
+check "... a listing of locks answered meanwhile, 200 ($code)" \
+    [ "$code" = 200 -a "$up" -eq 0 ]
+kill -CONT "$DSRVD_PID" $kids
+wait "$fpid"
+check "... the upload stored once dsrvd runs again ($(cat "$T/frozen.code"))" \
+    [ "$(cat "$T/frozen.code")" = 200 ]
+
 cdctl match rs/hosts/a/repo/ >"$T/match.out" 2>&1
 rc=$?
 n=$(grep -c 'rs/hosts/a/repo/' "$T/match.out")
@@ -226,6 +251,22 @@ case $hash in
 	start_gw || bail "dctl serve restic did not start again"
 	;;
 esac
+
+# A flipped byte in the second chunk: the status went out with the
+# first 8 MiB, so the body ends short of its length, and the log says.
+c1=$(data_names "$T/pack" | sed -n 2p)
+check "the pack has a second chunk ($c1)" [ -n "$c1" ]
+check "flip a byte of the pack's chunk $c1 on disk" \
+    flip_byte "$DATA/$c1" 1000
+curl -s --max-time 60 -o "$T/cut" -u backup:s3cret \
+    "$URL/hosts/a/repo/data/$pack"
+rc=$?
+got=$(wc -c <"$T/cut")
+check "GET of a pack corrupt past 8 MiB: cut short (curl $rc, $got of $psize bytes)" \
+    [ "$rc" -ne 0 -a "$rc" -ne 28 -a "$got" -ge 8388608 -a "$got" -lt "$psize" ]
+check "... and the log names the chunk" \
+    grep -q "GET rs/hosts/a/repo/data/$pack: cut short at byte 8388608: .*$c1" \
+    "$GWLOG"
 
 # A flipped byte in the first chunk of a pack on dsrvd's disk.
 c0=$(data_names "$T/pack" | sed -n 1p)
