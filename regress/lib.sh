@@ -952,7 +952,7 @@ forge_req() {
 	    -ex 'set $fd = (int)memfd_create("forged", 0)' \
 	    -ex 'call (int)ftruncate($fd, 8388608)' "$@"
 	case $_ftype in
-	IMSG_ST_STAT|IMSG_ST_STATFS) _ffd=-1 ;;
+	IMSG_ST_STAT|IMSG_ST_STATFS|IMSG_ST_DIGEST) _ffd=-1 ;;
 	*) _ffd='$fd' ;;
 	esac
 	timeout 60 gdb -p "$_fnet" -batch -nx "$@" -ex "call (int)proc_compose(\

@@ -4,7 +4,10 @@
 # killed (SIGKILL) in the middle of a backup and started again, the
 # backup run again to completion (what was stored is skipped as
 # identical); two restic backups at once into one repository; then
-# check --read-data and a restore compared with diff -r.
+# check --read-data and a restore compared with diff -r.  Last, dsrvd
+# stopped in the middle of a backup and started again on the same data
+# and port: the same restic run, through the same gateway, retries its
+# way to exit 0, and the repository checks and restores identical.
 
 . "$REGRESS/lib.sh"
 storage_tmpdir
@@ -60,6 +63,84 @@ check "... 3 or 4 of them ($n)" [ "${n:-0}" -ge 3 -a "${n:-0}" -le 4 ]
 rr "restic check --read-data" check --read-data
 rr "restic restore latest" restore latest --target "$T/r4"
 check "... identical" diff -r "$T/tree3" "$T/r4$T/tree3"
+
+# dsrvd restarted mid-backup: stopped (SIGTERM, by pid) once the
+# gateway has stored a pack of a backup slowed to a few seconds, kept
+# down until the gateway has answered restic 503 at least once, and
+# started again on the same data directory and port; restic's own
+# retries (0.5 s and up) must carry the same backup run to exit 0
+# through the same gateway, which has to reach the new dsrvd.
+REPO=rest:$URL/restart/repo
+rr "restic init restart/repo" init
+mkdir -p "$T/tree5/d"
+for i in 1 2 3 4 5 6; do
+	rand_file "$T/tree5/r$i" $((7 * 1024 * 1024 + i))
+done
+i=0
+while [ "$i" -lt 100 ]; do
+	head -c $((i * 53 + 1)) /dev/urandom >"$T/tree5/d/f$i"
+	i=$((i + 1))
+done
+nst=$(log_count "stored rs/restart/repo/data/" "$GWLOG")
+n503=$(log_count "dsrvd at 127.0.0.1 port $PORT unavailable" "$GWLOG")
+restic -r "$REPO" backup --limit-upload 4096 "$T/tree5" \
+    >"$T/restart.out" 2>&1 &
+rpid=$!
+add_bgpid "$rpid"
+i=600
+while [ "$i" -gt 0 ] &&
+    [ "$(log_count "stored rs/restart/repo/data/" "$GWLOG")" -le "$nst" ]; do
+	gone "$rpid" && break
+	sleep 0.1
+	i=$((i - 1))
+done
+running=0
+alive "$rpid" && running=1
+check "the gateway stored a pack, the backup still running ($running)" \
+    [ "$(log_count "stored rs/restart/repo/data/" "$GWLOG")" -gt "$nst" \
+    -a "$running" -eq 1 ]
+stop_dsrvd
+rc=$?
+check "dsrvd stopped mid-backup (SIGTERM: $rc)" [ "$rc" -eq 0 ]
+# gw_count_gt REGEX N SECS: the gateway's log has more than N lines.
+gw_count_gt() {
+	i=$(( $3 * 10 ))
+	while [ "$i" -gt 0 ]; do
+		[ "$(log_count "$1" "$GWLOG")" -gt "$2" ] && return 0
+		sleep 0.1
+		i=$((i - 1))
+	done
+	[ "$(log_count "$1" "$GWLOG")" -gt "$2" ]
+}
+gw_count_gt "dsrvd at 127.0.0.1 port $PORT unavailable" "$n503" 10
+check "... the gateway answered 503 while it was down" [ $? -eq 0 ]
+start_dsrvd "$CONF" || bail "dsrvd did not start again"
+ok "dsrvd started again on port $PORT, data $DATA"
+nst=$(log_count "stored rs/restart/repo/" "$GWLOG")
+# restic's backoff waits longer each time; 150 s is far more than
+# the few retries the restart should need.
+i=1500
+while [ "$i" -gt 0 ] && alive "$rpid"; do
+	sleep 0.1
+	i=$((i - 1))
+done
+if alive "$rpid"; then
+	kill -TERM "$rpid"
+	diag "restic still running 150 s after dsrvd came back"
+fi
+wait "$rpid"
+rc=$?
+if [ "$rc" -ne 0 ]; then
+	tail -n 20 "$T/restart.out" | sed 's/^/# /'
+	grep -v ': 200$' "$GWLOG" | tail -n 20 | sed 's/^/# gw: /'
+fi
+check "dsrvd restarted mid-backup: restic's retry succeeds, exit $rc" \
+    [ "$rc" -eq 0 ]
+check "... the gateway stored files through the new dsrvd" \
+    [ "$(log_count "stored rs/restart/repo/" "$GWLOG")" -gt "$nst" ]
+rr "restic check --read-data of restart/repo" check --read-data
+rr "restic restore of restart/repo" restore latest --target "$T/r5"
+check "... identical" diff -r "$T/tree5" "$T/r5$T/tree5"
 stop_gw
 rc=$?
 check "the gateway ends on SIGTERM with 0 ($rc)" [ "$rc" -eq 0 ]
