@@ -23,7 +23,9 @@
  *   restic.c         requests: the path, the method, the answer
  *   restic_auth.c    --htpasswd: Basic authentication, bcrypt entries
  *   restic_store.c   objects on dsrvd: lookup with a listing cache,
- *                    verified writes, ranged reads; locks in memory
+ *                    verified writes, ranged reads
+ *   restic_lock.c    locks: in memory, maybe in a state file, never on
+ *                    dsrvd; thread-safe on their own
  *
  * One thread serves HTTP; a request that talks to dsrvd blocks the
  * loop until it is answered (the library's writer and reader move the
@@ -43,6 +45,9 @@
 #define GW_METACACHE	256		/* metadata of objects found */
 /* restic packs are 16 MiB by default and 128 MiB at most. */
 #define GW_MAX_BODY	(160ULL * 1024 * 1024)
+#define GW_LOCK_MAX	(64 * 1024)	/* bytes of a lock; restic's: < 1 KiB */
+#define GW_LOCK_COUNT	1024		/* locks held at once */
+#define GW_LOCK_TIMEOUT	1800		/* restic's stale lock timeout */
 
 struct dsrv_pool;
 struct dsrv_file_meta;
@@ -80,15 +85,8 @@ struct gw_meta {
 	uint64_t	 used;
 };
 
-struct gw_lock {
-	struct gw_lock	*next;
-	char		*name;		/* the whole dsrvd-style name */
-	uint8_t		*data;
-	size_t		 len;
-	time_t		 at;
-};
-
 struct gw_htpasswd;
+struct gw_locks;
 
 struct gw {
 	struct dsrv_pool	*pool;
@@ -101,7 +99,7 @@ struct gw {
 	struct gw_chunk		 chunks[GW_CHUNKCACHE];
 	struct gw_meta		 metas[GW_METACACHE];
 	uint64_t		 tick;
-	struct gw_lock		*locks;
+	struct gw_locks		*locks;
 };
 
 /* serve.c */
@@ -152,9 +150,25 @@ int	 store_read_range(struct gw *, const struct dsrv_file_meta *,
 	    size_t errlen);
 void	 store_free(struct gw *);
 
-/* Locks: in this process only, never on dsrvd. */
-struct gw_lock *lock_find(struct gw *, const char *name);
-int	 lock_add(struct gw *, const char *name, struct evbuffer *);
-int	 lock_del(struct gw *, const char *name);
+/*
+ * restic_lock.c: locks, by their whole dsrvd-style name.  Every call
+ * takes the set's mutex, drops the locks older than the timeout first,
+ * and hands out copies only.
+ */
+/* NULL and a message in err when file (NULL: none) cannot be used. */
+struct gw_locks *locks_open(const char *file, time_t timeout, char *err,
+	    size_t errlen);
+void	 locks_close(struct gw_locks *);
+/* 0 (also when it is there already), or -1 with a message in err. */
+int	 locks_add(struct gw_locks *, const char *name, struct evbuffer *,
+	    char *err, size_t errlen);
+/* 1 when it was there and is gone, 0 when there was none. */
+int	 locks_del(struct gw_locks *, const char *name);
+/* 1 with its length and its body added to out (unless NULL), 0, -1. */
+int	 locks_get(struct gw_locks *, const char *name, struct evbuffer *out,
+	    size_t *len);
+/* The locks of dir ("PREFIX/repo/locks/") as JSON array elements. */
+int	 locks_list(struct gw_locks *, const char *dir, int v2,
+	    struct evbuffer *out);
 
 #endif /* DCTL_SERVE_H */
