@@ -386,7 +386,6 @@ static void
 do_list(struct rreq *rr)
 {
 	struct dsrv_file_meta	**v;
-	struct gw_lock		 *l;
 	struct evbuffer		 *body;
 	const char		 *accept, *base;
 	char			  err[DSRV_CLIENT_ERRLEN];
@@ -412,19 +411,9 @@ do_list(struct rreq *rr)
 		return;
 	}
 	bad |= evbuffer_add(body, "[", 1);
-	if (strcmp(rr->type, "locks") == 0) {
-		for (l = rr->gw->locks; l != NULL; l = l->next) {
-			if (strncmp(l->name, rr->dir, dlen) != 0 ||
-			    strchr(l->name + dlen, '/') != NULL)
-				continue;
-			base = l->name + dlen;
-			bad |= v2 ? evbuffer_add_printf(body, "%s{\"name\":"
-			    "\"%s\",\"size\":%zu}", first ? "" : ",", base,
-			    l->len) < 0 : evbuffer_add_printf(body, "%s\"%s\"",
-			    first ? "" : ",", base) < 0;
-			first = 0;
-		}
-	} else {
+	if (strcmp(rr->type, "locks") == 0)
+		bad |= locks_list(rr->gw->locks, rr->dir, v2, body) == -1;
+	else {
 		for (i = 0; i < n; i++) {
 			/* Only restic's names: nothing to escape in JSON. */
 			base = v[i]->name + dlen;
@@ -529,20 +518,27 @@ do_post(struct rreq *rr)
 	reply(rr, 200, "OK", NULL);
 }
 
-/* Locks: advisory, in this process, the one thing DELETE removes. */
+/* Locks: advisory, in restic_lock.c, the one thing DELETE removes. */
 static void
 do_lock(struct rreq *rr)
 {
-	struct gw_lock		*l;
 	struct evbuffer		*body;
 	struct dsrv_file_meta	 m;
 	uint8_t			 sha[32];
-	char			 hex[GW_ID_LEN + 1];
+	char			 hex[GW_ID_LEN + 1], err[512];
+	size_t			 len;
 	uint32_t		 crc;
+	int			 r;
 
 	switch (rr->method) {
 	case EVHTTP_REQ_POST:
 		body = evhttp_request_get_input_buffer(rr->req);
+		if ((len = evbuffer_get_length(body)) > GW_LOCK_MAX) {
+			log_warnx("POST %s: refused, %zu bytes, a lock has at "
+			    "most %d", rr->path, len, GW_LOCK_MAX);
+			reply(rr, 413, "Payload Too Large", NULL);
+			return;
+		}
 		body_sums(body, sha, &crc);
 		(void)sodium_bin2hex(hex, sizeof(hex), sha, sizeof(sha));
 		if (strcmp(hex, rr->id) != 0) {
@@ -550,7 +546,9 @@ do_lock(struct rreq *rr)
 			reply(rr, 400, "Bad Request", NULL);
 			return;
 		}
-		if (lock_add(rr->gw, rr->name, body) == -1) {
+		if (locks_add(rr->gw->locks, rr->name, body, err,
+		    sizeof(err)) == -1) {
+			log_warnx("POST %s: %s", rr->path, err);
 			reply(rr, 500, "Internal Server Error", NULL);
 			return;
 		}
@@ -558,25 +556,28 @@ do_lock(struct rreq *rr)
 		reply(rr, 200, "OK", NULL);
 		return;
 	case EVHTTP_REQ_DELETE:
-		if (lock_del(rr->gw, rr->name) == -1)
+		if (locks_del(rr->gw->locks, rr->name) == 0)
 			reply(rr, 404, "Not Found", NULL);
 		else
 			reply(rr, 200, "OK", NULL);
 		return;
 	case EVHTTP_REQ_GET:
 	case EVHTTP_REQ_HEAD:
-		if ((l = lock_find(rr->gw, rr->name)) == NULL) {
-			reply(rr, 404, "Not Found", NULL);
+		body = NULL;
+		if (rr->method == EVHTTP_REQ_GET &&
+		    (body = evbuffer_new()) == NULL) {
+			reply(rr, 500, "Internal Server Error", NULL);
 			return;
 		}
-		if (rr->method == EVHTTP_REQ_GET) {
-			if ((body = evbuffer_new()) == NULL ||
-			    evbuffer_add(body, l->data, l->len) == -1) {
-				if (body != NULL)
-					evbuffer_free(body);
-				reply(rr, 500, "Internal Server Error", NULL);
-				return;
-			}
+		if ((r = locks_get(rr->gw->locks, rr->name, body, &len)) !=
+		    1) {
+			if (body != NULL)
+				evbuffer_free(body);
+			reply(rr, r == 0 ? 404 : 500, r == 0 ? "Not Found" :
+			    "Internal Server Error", NULL);
+			return;
+		}
+		if (body != NULL) {
 			(void)evhttp_add_header(
 			    evhttp_request_get_output_headers(rr->req),
 			    "Content-Type", MIME_DATA);
@@ -587,7 +588,7 @@ do_lock(struct rreq *rr)
 		/* HEAD: only the length matters; serve_meta says it. */
 		memset(&m, 0, sizeof(m));
 		m.name = rr->name;
-		m.length = l->len;
+		m.length = len;
 		serve_meta(rr, &m);
 		return;
 	default:

@@ -462,72 +462,10 @@ store_read_range(struct gw *gw, const struct dsrv_file_meta *m,
 void
 store_free(struct gw *gw)
 {
-	struct gw_lock	*l;
-	size_t		 i;
+	size_t	 i;
 
 	for (i = 0; i < GW_DIRCACHE; i++)
 		dir_drop(&gw->dirs[i]);
 	for (i = 0; i < GW_METACACHE; i++)
 		dsrv_meta_free(gw->metas[i].m);
-	while ((l = gw->locks) != NULL) {
-		gw->locks = l->next;
-		free(l->name);
-		free(l->data);
-		free(l);
-	}
-}
-
-struct gw_lock *
-lock_find(struct gw *gw, const char *name)
-{
-	struct gw_lock	*l;
-
-	for (l = gw->locks; l != NULL; l = l->next)
-		if (strcmp(l->name, name) == 0)
-			return (l);
-	return (NULL);
-}
-
-/* 0, or -1 without memory.  The name is the body's sha256: no twins. */
-int
-lock_add(struct gw *gw, const char *name, struct evbuffer *body)
-{
-	struct gw_lock	*l;
-	size_t		 len = evbuffer_get_length(body);
-
-	if (lock_find(gw, name) != NULL)
-		return (0);
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		return (-1);
-	if ((l->name = strdup(name)) == NULL ||
-	    (l->data = malloc(len > 0 ? len : 1)) == NULL ||
-	    evbuffer_copyout(body, l->data, len) != (ev_ssize_t)len) {
-		free(l->name);
-		free(l->data);
-		free(l);
-		return (-1);
-	}
-	l->len = len;
-	l->at = time(NULL);
-	l->next = gw->locks;
-	gw->locks = l;
-	return (0);
-}
-
-/* 0, or -1 when there is no such lock. */
-int
-lock_del(struct gw *gw, const char *name)
-{
-	struct gw_lock	**lp, *l;
-
-	for (lp = &gw->locks; (l = *lp) != NULL; lp = &l->next) {
-		if (strcmp(l->name, name) != 0)
-			continue;
-		*lp = l->next;
-		free(l->name);
-		free(l->data);
-		free(l);
-		return (0);
-	}
-	return (-1);
 }

@@ -16,11 +16,12 @@
 
 /*
  * dctl serve restic [-v] [-l address:port] [--prefix prefix]
- *     [--htpasswd file]: a long-running gateway that speaks restic's
- * REST backend protocol on HTTP and stores into the dsrvd server of
- * -r and the client configuration, with the host's key.  It listens
- * on 127.0.0.1:8000 unless told otherwise, and never on an address
- * other hosts can reach without --htpasswd.
+ *     [--htpasswd file] [--locks file] [--lock-timeout seconds]: a
+ * long-running gateway that speaks restic's REST backend protocol on
+ * HTTP and stores into the dsrvd server of -r and the client
+ * configuration, with the host's key.  It listens on 127.0.0.1:8000
+ * unless told otherwise, and never on an address other hosts can reach
+ * without --htpasswd.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -48,7 +49,8 @@
 #include "serve.h"
 
 #define SERVE_USAGE	"serve restic [-v] [-j workers] [-l address:port] " \
-			    "[--prefix prefix] [--htpasswd file]"
+			    "[--prefix prefix] [--htpasswd file] " \
+			    "[--locks file] [--lock-timeout seconds]"
 #define SERVE_LISTEN	"127.0.0.1:8000"
 #define SERVE_TIMEOUT	300	/* seconds an HTTP connection may idle */
 
@@ -211,9 +213,10 @@ cmd_serve(int argc, char **argv)
 	struct worker		*w;
 	struct event		*sigs[4];
 	const char		*listen = SERVE_LISTEN, *htfile = NULL;
-	const char		*errstr;
+	const char		*lockfile = NULL, *errstr;
 	char			 host[256], port[8], err[512], *prefix;
 	size_t			 len;
+	time_t			 lock_timeout = GW_LOCK_TIMEOUT;
 	int			 i, e, fd, nw = GW_WORKERS, verbose = 0;
 
 	memset(&gw, 0, sizeof(gw));
@@ -238,7 +241,16 @@ cmd_serve(int argc, char **argv)
 				die("out of memory");
 		} else if (strcmp(argv[i], "--htpasswd") == 0 && i + 1 < argc)
 			htfile = argv[++i];
-		else
+		else if (strcmp(argv[i], "--locks") == 0 && i + 1 < argc)
+			lockfile = argv[++i];
+		else if (strcmp(argv[i], "--lock-timeout") == 0 &&
+		    i + 1 < argc) {
+			lock_timeout = strtonum(argv[++i], 1, 365 * 86400,
+			    &errstr);
+			if (errstr != NULL)
+				die_usage("serve: --lock-timeout %s: %s",
+				    argv[i], errstr);
+		} else
 			die_usage("usage: %s", SERVE_USAGE);
 	}
 	if (prefix == NULL && (prefix = strdup("")) == NULL)
@@ -269,6 +281,9 @@ cmd_serve(int argc, char **argv)
 	log_setverbose(verbose);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		die("signal: SIGPIPE");
+	if ((gw.locks = locks_open(lockfile, lock_timeout, err,
+	    sizeof(err))) == NULL)
+		die("serve: %s", err);
 
 	if ((e = pthread_mutex_init(&gw.mtx, NULL)) != 0)
 		die("serve: pthread_mutex_init: %s", strerror(e));
@@ -334,6 +349,7 @@ cmd_serve(int argc, char **argv)
 	free(w);
 	event_base_free(base);
 	store_free(&gw);
+	locks_close(gw.locks);
 	htpasswd_free(gw.auth);
 	dsrv_pool_free(gw.pool);
 	(void)pthread_mutex_destroy(&gw.mtx);

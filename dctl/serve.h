@@ -23,15 +23,17 @@
  *   restic.c         requests: the path, the method, the answer
  *   restic_auth.c    --htpasswd: Basic authentication, bcrypt entries
  *   restic_store.c   objects on dsrvd: lookup with a listing cache,
- *                    verified writes, ranged reads; locks in memory
+ *                    verified writes, ranged reads
+ *   restic_lock.c    locks: in memory, maybe in a state file, never on
+ *                    dsrvd; thread-safe on their own
  *
  * GW_WORKERS threads serve HTTP, each with its own event base and
  * evhttp on the one listening socket: a request that talks to dsrvd
  * blocks its own thread until it is answered, and an idle thread takes
  * the next connection.  What the threads share (the statistics, the
- * listings and metadata kept, the connections to dsrvd) is guarded by
- * gw.mtx or is thread-safe itself (the pool).  No lock is held while
- * dsrvd is asked anything.
+ * listings and metadata kept, the connections to dsrvd, the locks) is
+ * guarded by gw.mtx or is thread-safe itself (the pool, the locks).
+ * No mutex is held while dsrvd is asked anything.
  */
 #ifndef DCTL_SERVE_H
 #define DCTL_SERVE_H
@@ -51,6 +53,9 @@
 #define GW_WINDOW	DSRV_CHUNK_SIZE
 /* restic packs are 16 MiB by default and 128 MiB at most. */
 #define GW_MAX_BODY	(160ULL * 1024 * 1024)
+#define GW_LOCK_MAX	(64 * 1024)	/* bytes of a lock; restic's: < 1 KiB */
+#define GW_LOCK_COUNT	1024		/* locks held at once */
+#define GW_LOCK_TIMEOUT	1800		/* restic's stale lock timeout */
 
 struct dsrv_pool;
 struct dsrv_file_meta;
@@ -87,15 +92,8 @@ struct gw_meta {
 	uint64_t	 used;
 };
 
-struct gw_lock {
-	struct gw_lock	*next;
-	char		*name;		/* the whole dsrvd-style name */
-	uint8_t		*data;
-	size_t		 len;
-	time_t		 at;
-};
-
 struct gw_htpasswd;
+struct gw_locks;
 
 struct gw {
 	struct dsrv_pool	*pool;
@@ -104,11 +102,11 @@ struct gw {
 						   either end */
 	struct gw_htpasswd	*auth;
 	struct gw_stats		 st;	/* GW_COUNT; read whole under mtx */
-	pthread_mutex_t		 mtx;	/* the caches below, locks */
+	pthread_mutex_t		 mtx;	/* the caches below */
 	struct gw_dir		 dirs[GW_DIRCACHE];
 	struct gw_meta		 metas[GW_METACACHE];
 	uint64_t		 tick;
-	struct gw_lock		*locks;
+	struct gw_locks		*locks;
 };
 
 /* serve.c */
@@ -172,9 +170,25 @@ int	 send_object(struct gw *, struct evhttp_request *,
 	    const struct dsrv_file_meta *, uint64_t off, uint64_t len,
 	    int code, const char *reason, char *err, size_t errlen);
 
-/* Locks: in this process only, never on dsrvd. */
-struct gw_lock *lock_find(struct gw *, const char *name);
-int	 lock_add(struct gw *, const char *name, struct evbuffer *);
-int	 lock_del(struct gw *, const char *name);
+/*
+ * restic_lock.c: locks, by their whole dsrvd-style name.  Every call
+ * takes the set's mutex, drops the locks older than the timeout first,
+ * and hands out copies only.
+ */
+/* NULL and a message in err when file (NULL: none) cannot be used. */
+struct gw_locks *locks_open(const char *file, time_t timeout, char *err,
+	    size_t errlen);
+void	 locks_close(struct gw_locks *);
+/* 0 (also when it is there already), or -1 with a message in err. */
+int	 locks_add(struct gw_locks *, const char *name, struct evbuffer *,
+	    char *err, size_t errlen);
+/* 1 when it was there and is gone, 0 when there was none. */
+int	 locks_del(struct gw_locks *, const char *name);
+/* 1 with its length and its body added to out (unless NULL), 0, -1. */
+int	 locks_get(struct gw_locks *, const char *name, struct evbuffer *out,
+	    size_t *len);
+/* The locks of dir ("PREFIX/repo/locks/") as JSON array elements. */
+int	 locks_list(struct gw_locks *, const char *dir, int v2,
+	    struct evbuffer *out);
 
 #endif /* DCTL_SERVE_H */
