@@ -1,6 +1,7 @@
 # make bench, sections 1 and 2: the machine's baselines and dsrvd's own
 # figures.  Sourced by bench/run.sh after its setup and helpers (the
-# daemon is running, $W, $NET and sample() are set).
+# daemon is running, $W, $NET and sample() are set); skipped with
+# BENCH_ONLY=restic.
 
 # --- 1. baselines -----------------------------------------------------
 

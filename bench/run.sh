@@ -15,6 +15,8 @@
 #	BENCH_JSON=FILE		default bench/results-DATE.json
 #	BENCH_QUICK=1		a smoke run of about a minute
 #	BENCH_KEEP=1		keep the temporary directory (and its data)
+#	BENCH_RESTIC_MB=256	restic's tree, in MiB (a multiple of 64)
+#	BENCH_ONLY=restic	only the restic comparison (or dsrvd: all else)
 
 set -u
 LC_ALL=C
@@ -53,11 +55,13 @@ if [ "$QUICK" = 1 ]; then
 	SIZE=$(bytes "${BENCH_SIZE:-64M}")
 	CHUNKS=${BENCH_CHUNKS:-2000}
 	NPING=300 NW1=100 NW16=320 NSTAT=500 CRYPTO_MS=150 NCOMMIT=100
+	RMB=${BENCH_RESTIC_MB:-64}
 else
 	RUNS=${BENCH_RUNS:-3}
 	SIZE=$(bytes "${BENCH_SIZE:-1G}")
 	CHUNKS=${BENCH_CHUNKS:-100000}
 	NPING=2000 NW1=500 NW16=2000 NSTAT=3000 CRYPTO_MS=500 NCOMMIT=500
+	RMB=${BENCH_RESTIC_MB:-256}
 fi
 # Whole 8 MiB pieces, and at least one per concurrent client.
 SIZE=$(( SIZE / 33554432 * 33554432 ))
@@ -65,6 +69,15 @@ SIZE=$(( SIZE / 33554432 * 33554432 ))
 FILES=$(( CHUNKS / 2 ))
 [ "$FILES" -gt 0 ] || FILES=1
 NIDLE=100
+# restic's tree: 4 large files of an eighth each, and 32 directories of
+# small files of a 64th each.
+RMB=$(( RMB / 64 * 64 ))
+[ "$RMB" -gt 0 ] || RMB=64
+ONLY=${BENCH_ONLY:-}
+case $ONLY in
+""|dsrvd|restic) ;;
+*) die "BENCH_ONLY=$ONLY: dsrvd or restic" ;;
+esac
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (dsrvd starts as root)"
 for _b in "$BT" "$DSRVD" "$DCTL"; do
@@ -81,12 +94,18 @@ DSRVD_PID=
 NF_PID=
 PEAK_PID=
 SSHD_PID=
+GW_PID=
+RC_PID=
 # Stop only what this script started, by pid, then remove its data (the
 # stored chunks are immutable: clear the flag first).
 cleanup() {
 	trap - EXIT HUP INT TERM
 	[ -n "$PEAK_PID" ] && kill -TERM "$PEAK_PID" 2>/dev/null
 	[ -n "$SSHD_PID" ] && kill -TERM "$SSHD_PID" 2>/dev/null
+	for _p in $GW_PID $RC_PID; do
+		kill -TERM "$_p" 2>/dev/null
+		wait "$_p" 2>/dev/null
+	done
 	for _p in $DSRVD_PID $NF_PID; do
 		kill -TERM "$_p" 2>/dev/null
 		_n=100
@@ -119,7 +138,8 @@ SAMPLES=$W/samples
 
 echo "dsrvd bench $DATE on $(uname -n), $(nproc) cores, $(uname -r)"
 echo "data directory $W: $FS"
-echo "runs $RUNS, file size $SIZE bytes, $CHUNKS chunks ($FILES small files)"
+echo "runs $RUNS, file size $SIZE bytes, $CHUNKS chunks ($FILES small files)," \
+    "restic tree $RMB MiB${ONLY:+, only $ONLY}"
 
 # --- setup: users, chroot, key, configuration, daemon -----------------
 
@@ -247,10 +267,11 @@ GIB=1073741824
 sleep 0.5
 mem start_
 
-# 1. baselines and 2. dsrvd.
-. "$TOP/bench/dsrvd.sh"
+# 1. baselines and 2. dsrvd, then 3. restic three ways.
+[ "$ONLY" = restic ] || . "$TOP/bench/dsrvd.sh"
+[ "$ONLY" = dsrvd ] || . "$TOP/bench/restic.sh"
 
-# --- 3. the table and the JSON ---------------------------------------
+# --- 4. the table and the JSON ---------------------------------------
 
 # Rows: key|figure|baseline key|baseline label|target.  A baseline key
 # of - means none; the ratio is dsrvd / baseline.
@@ -316,6 +337,20 @@ n16_inflight_pss_per_chunk_kib|PSS per 8 MiB in flight, 16, warm|-|-|-
 n16_inflight_before_rss_kib|RSS before 16 in flight (warm)|-|-|-
 n16_inflight_peak_rss_kib|peak RSS, 16 chunks in flight|-|-|-
 n16_inflight_after_rss_kib|RSS 0.2 s after 16 in flight|-|-|-
+restic_gw_backup_MBps|restic backup, dctl serve restic|restic_rclone_backup_MBps|rclone serve restic --append-only|>= 0.8 x baseline
+restic_gw_backup_MBps|restic backup, dctl serve restic|restic_local_backup_MBps|local repository directory|-
+restic_gw_restore_MBps|restic restore, dctl serve restic|restic_rclone_restore_MBps|rclone serve restic --append-only|>= 0.7 x baseline
+restic_gw_restore_MBps|restic restore, dctl serve restic|restic_local_restore_MBps|local repository directory|-
+restic_gw_backup_cpu_restic_s|restic CPU, backup, gateway|restic_rclone_backup_cpu_restic_s|same, rclone|-
+restic_gw_backup_cpu_server_s|gateway + dsrvd CPU, backup|restic_rclone_backup_cpu_server_s|rclone CPU, backup|-
+restic_gw_backup_cpu_gateway_s|gateway CPU alone, backup|restic_rclone_backup_cpu_server_s|rclone CPU, backup|-
+restic_gw_restore_cpu_restic_s|restic CPU, restore, gateway|restic_rclone_restore_cpu_restic_s|same, rclone|-
+restic_gw_restore_cpu_server_s|gateway + dsrvd CPU, restore|restic_rclone_restore_cpu_server_s|rclone CPU, restore|-
+restic_gw_restore_cpu_gateway_s|gateway CPU alone, restore|restic_rclone_restore_cpu_server_s|rclone CPU, restore|-
+restic_gw_restore_read_bytes|restore: bytes read at dsrvd (status)|restic_gw_restore_asked_bytes|bytes restic asked (gateway wchar)|<= 2 x baseline
+restic_gw_restore_out_bytes|restore: bytes out at dsrvd (status)|restic_gw_restore_asked_bytes|bytes restic asked (gateway wchar)|-
+restic_rclone_restore_asked_bytes|restore: bytes restic asked, rclone|restic_gw_restore_asked_bytes|same, gateway|-
+restic_gw_peak_rss_kib|dctl serve restic peak RSS (VmHWM)|restic_rclone_peak_rss_kib|rclone serve restic, same|-
 chacha_enc_MBps|baseline: ChaCha20-Poly1305 encrypt|-|-|~1100 MB/s here
 chacha_dec_MBps|baseline: ChaCha20-Poly1305 decrypt|-|-|-
 crc32_MBps|baseline: zlib crc32|-|-|-
@@ -325,6 +360,11 @@ commit_p50_us|baseline: 4 KiB commit p50|-|-|-
 commit_p99_us|baseline: 4 KiB commit p99|-|-|-
 sftp_chacha_MBps|baseline: sftp -f chacha20-poly1305|-|-|~210 MB/s here
 sftp_aes_MBps|baseline: sftp -f aes128-gcm|-|-|~340 MB/s here
+restic_local_backup_MBps|baseline: restic backup, local dir|-|-|-
+restic_local_restore_MBps|baseline: restic restore, local dir|-|-|-
+restic_local_backup_cpu_restic_s|baseline: restic CPU, backup, local|-|-|-
+restic_local_restore_cpu_restic_s|baseline: restic CPU, restore, local|-|-|-
+restic_tree_bytes|restic's tree|-|-|-
 EOF
 
 # Median (lower middle for an even count), min, max per key.
