@@ -3,9 +3,11 @@
 #
 # Starts a private dsrvd as root on 127.0.0.1 with a temporary data
 # directory, measures the machine's baselines and dsrvd's figures
-# BENCH_RUNS times each, prints one table (median [min..max], the
-# baseline, the ratio, the target) and writes the same figures
-# as JSON.  Nothing here passes or fails on a timing.
+# BENCH_RUNS times each, and restic's backup and restore through dctl
+# serve restic next to rclone's and a local repository's; prints one
+# table (median [min..max], the baseline, the ratio, the issue's
+# target) and writes the same figures as JSON.  Nothing here passes or
+# fails on a timing.
 #
 # Environment:
 #	BENCH_RUNS=3		samples per figure
@@ -13,9 +15,9 @@
 #	BENCH_CHUNKS=100000	chunks stored for the stat/list/match rates
 #	BENCH_DIR=/var/tmp	where the temporary data directory goes
 #	BENCH_JSON=FILE		default bench/results-DATE.json
-#	BENCH_QUICK=1		a smoke run of about a minute
+#	BENCH_QUICK=1		a smoke run of a few minutes
 #	BENCH_KEEP=1		keep the temporary directory (and its data)
-#	BENCH_RESTIC_MB=256	restic's tree, in MiB (a multiple of 64)
+#	BENCH_RESTIC_MB=512	restic's tree, in MiB (a multiple of 64)
 #	BENCH_ONLY=restic	only the restic comparison (or dsrvd: all else)
 
 set -u
@@ -61,7 +63,7 @@ else
 	SIZE=$(bytes "${BENCH_SIZE:-1G}")
 	CHUNKS=${BENCH_CHUNKS:-100000}
 	NPING=2000 NW1=500 NW16=2000 NSTAT=3000 CRYPTO_MS=500 NCOMMIT=500
-	RMB=${BENCH_RESTIC_MB:-256}
+	RMB=${BENCH_RESTIC_MB:-512}
 fi
 # Whole 8 MiB pieces, and at least one per concurrent client.
 SIZE=$(( SIZE / 33554432 * 33554432 ))
