@@ -3,9 +3,11 @@
 #
 # Starts a private dsrvd as root on 127.0.0.1 with a temporary data
 # directory, measures the machine's baselines and dsrvd's figures
-# BENCH_RUNS times each, prints one table (median [min..max], the
-# baseline, the ratio, the issue's target) and writes the same figures
-# as JSON.  Nothing here passes or fails on a timing.
+# BENCH_RUNS times each, and restic's backup and restore through dctl
+# serve restic next to rclone's and a local repository's; prints one
+# table (median [min..max], the baseline, the ratio, the issue's
+# target) and writes the same figures as JSON.  Nothing here passes or
+# fails on a timing.
 #
 # Environment:
 #	BENCH_RUNS=3		samples per figure
@@ -13,8 +15,10 @@
 #	BENCH_CHUNKS=100000	chunks stored for the stat/list/match rates
 #	BENCH_DIR=/var/tmp	where the temporary data directory goes
 #	BENCH_JSON=FILE		default bench/results-DATE.json
-#	BENCH_QUICK=1		a smoke run of about a minute
+#	BENCH_QUICK=1		a smoke run of a few minutes
 #	BENCH_KEEP=1		keep the temporary directory (and its data)
+#	BENCH_RESTIC_MB=512	restic's tree, in MiB (a multiple of 64)
+#	BENCH_ONLY=restic	only the restic comparison (or dsrvd: all else)
 
 set -u
 LC_ALL=C
@@ -53,11 +57,13 @@ if [ "$QUICK" = 1 ]; then
 	SIZE=$(bytes "${BENCH_SIZE:-64M}")
 	CHUNKS=${BENCH_CHUNKS:-2000}
 	NPING=300 NW1=100 NW16=320 NSTAT=500 CRYPTO_MS=150 NCOMMIT=100
+	RMB=${BENCH_RESTIC_MB:-64}
 else
 	RUNS=${BENCH_RUNS:-3}
 	SIZE=$(bytes "${BENCH_SIZE:-1G}")
 	CHUNKS=${BENCH_CHUNKS:-100000}
 	NPING=2000 NW1=500 NW16=2000 NSTAT=3000 CRYPTO_MS=500 NCOMMIT=500
+	RMB=${BENCH_RESTIC_MB:-512}
 fi
 # Whole 8 MiB pieces, and at least one per concurrent client.
 SIZE=$(( SIZE / 33554432 * 33554432 ))
@@ -65,6 +71,15 @@ SIZE=$(( SIZE / 33554432 * 33554432 ))
 FILES=$(( CHUNKS / 2 ))
 [ "$FILES" -gt 0 ] || FILES=1
 NIDLE=100
+# restic's tree: 4 large files of an eighth each, and 32 directories of
+# small files of a 64th each.
+RMB=$(( RMB / 64 * 64 ))
+[ "$RMB" -gt 0 ] || RMB=64
+ONLY=${BENCH_ONLY:-}
+case $ONLY in
+""|dsrvd|restic) ;;
+*) die "BENCH_ONLY=$ONLY: dsrvd or restic" ;;
+esac
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (dsrvd starts as root)"
 for _b in "$BT" "$DSRVD" "$DCTL"; do
@@ -81,12 +96,18 @@ DSRVD_PID=
 NF_PID=
 PEAK_PID=
 SSHD_PID=
+GW_PID=
+RC_PID=
 # Stop only what this script started, by pid, then remove its data (the
 # stored chunks are immutable: clear the flag first).
 cleanup() {
 	trap - EXIT HUP INT TERM
 	[ -n "$PEAK_PID" ] && kill -TERM "$PEAK_PID" 2>/dev/null
 	[ -n "$SSHD_PID" ] && kill -TERM "$SSHD_PID" 2>/dev/null
+	for _p in $GW_PID $RC_PID; do
+		kill -TERM "$_p" 2>/dev/null
+		wait "$_p" 2>/dev/null
+	done
 	for _p in $DSRVD_PID $NF_PID; do
 		kill -TERM "$_p" 2>/dev/null
 		_n=100
@@ -119,7 +140,8 @@ SAMPLES=$W/samples
 
 echo "dsrvd bench $DATE on $(uname -n), $(nproc) cores, $(uname -r)"
 echo "data directory $W: $FS"
-echo "runs $RUNS, file size $SIZE bytes, $CHUNKS chunks ($FILES small files)"
+echo "runs $RUNS, file size $SIZE bytes, $CHUNKS chunks ($FILES small files)," \
+    "restic tree $RMB MiB${ONLY:+, only $ONLY}"
 
 # --- setup: users, chroot, key, configuration, daemon -----------------
 
@@ -247,366 +269,11 @@ GIB=1073741824
 sleep 0.5
 mem start_
 
-# --- 1. baselines -----------------------------------------------------
+# 1. baselines and 2. dsrvd, then 3. restic three ways.
+[ "$ONLY" = restic ] || . "$TOP/bench/dsrvd.sh"
+[ "$ONLY" = dsrvd ] || . "$TOP/bench/restic.sh"
 
-r=1
-while [ "$r" -le "$RUNS" ]; do
-	progress "baselines, run $r of $RUNS"
-	bt "" crypto -t "$CRYPTO_MS"
-	bt "j1_" verify -d "$W/base" -s "$SIZE" -j 1
-	bt "j2_" verify -d "$W/base" -s "$SIZE" -j 2
-	bt "" commit -d "$W/base" -n "$NCOMMIT"
-	# The CPU a server cannot avoid per GiB: stored = decrypt + crc
-	# on receipt + crc on read-back; read = encrypt + crc.  The
-	# client: put = encrypt + crc (it also hashes, not counted), get =
-	# decrypt + crc.
-	_e=$(awk '$1 == "chacha_enc_MBps" { v = $2 } END { print v }' "$SAMPLES")
-	_d=$(awk '$1 == "chacha_dec_MBps" { v = $2 } END { print v }' "$SAMPLES")
-	_c=$(awk '$1 == "crc32_MBps" { v = $2 } END { print v }' "$SAMPLES")
-	sample ideal_store_cpu_s "$(calc "$GIB / 1e6 / $_d + 2 * $GIB / 1e6 / $_c")"
-	sample ideal_read_cpu_s "$(calc "$GIB / 1e6 / $_e + $GIB / 1e6 / $_c")"
-	sample ideal_put_cpu_s "$(calc "$GIB / 1e6 / $_e + $GIB / 1e6 / $_c")"
-	sample ideal_get_cpu_s "$(calc "$GIB / 1e6 / $_d + $GIB / 1e6 / $_c")"
-	r=$((r + 1))
-done
-
-# --- 2. dsrvd ---------------------------------------------------------
-
-progress "making a $SIZE-byte test file"
-head -c "$SIZE" /dev/urandom >"$W/put.dat" || die "cannot write test file"
-Q=$(( SIZE / 4 ))
-for i in 1 2 3 4; do
-	dd if="$W/put.dat" of="$W/put$i.dat" bs=1M skip=$(( (i - 1) * Q / 1048576 )) \
-	    count=$(( Q / 1048576 )) status=none || die "dd failed"
-done
-
-# One client: dctl put, then dctl get into /dev/null (no client disk).
-r=1
-while [ "$r" -le "$RUNS" ]; do
-	progress "dctl put/get, 1 client, run $r of $RUNS"
-	stamp "$W/put.dat" "$r"
-	_c0=$(tree_cpu)
-	"$BT" run $DCTL -q $NET put "$W/put.dat" "bench/put-$r" >"$W/run.out" ||
-	    die "dctl put failed"
-	_c1=$(tree_cpu)
-	_w=$(val "$W/run.out" wall_s)
-	sample put1_MBps "$(calc "$SIZE / $_w / 1e6")"
-	sample put_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
-	sample put_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
-	sample put_dctl_peak_rss_mib "$(calc "$(val "$W/run.out" maxrss_kib) / 1024")"
-	sample put1_s "$_w"
-
-	_c0=$(tree_cpu)
-	"$BT" run $DCTL -q $NET get "bench/put-$r" /dev/null >"$W/run.out" ||
-	    die "dctl get failed"
-	_c1=$(tree_cpu)
-	_w=$(val "$W/run.out" wall_s)
-	sample get1_MBps "$(calc "$SIZE / $_w / 1e6")"
-	sample get_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
-	sample get_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
-	sample get_dctl_peak_rss_mib "$(calc "$(val "$W/run.out" maxrss_kib) / 1024")"
-
-	# The same file again, unchanged and under the same name: every
-	# data chunk is on the server, so dctl should send next to none of
-	# it (its -j line says what it sent and skipped; dsrvd's "bytes in"
-	# counters, summed over the network processes, what arrived).
-	_i0=$(bytes_in)
-	_c0=$(tree_cpu)
-	"$BT" run -o "$W/reput.json" $DCTL -q -j $NET put "$W/put.dat" \
-	    "bench/put-$r" >"$W/run.out" || die "dctl re-put failed"
-	_c1=$(tree_cpu)
-	_i1=$(bytes_in)
-	_sent=$(jnum "$W/reput.json" sent)
-	_skip=$(jnum "$W/reput.json" skipped)
-	[ -n "$_sent" ] && [ -n "$_skip" ] ||
-	    die "dctl -j put printed no sent/skipped: $(cat "$W/reput.json")"
-	sample reput_s "$(val "$W/run.out" wall_s)"
-	sample reput_sent_bytes "$_sent"
-	sample reput_skipped_bytes "$_skip"
-	sample reput_sent_ratio "$(awk "BEGIN { printf \"%.3g\", $_sent / $SIZE }")"
-	[ -n "$_i0" ] && [ -n "$_i1" ] &&
-	    sample reput_server_in_bytes "$(( _i1 - _i0 ))"
-	sample reput_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
-	sample reput_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
-
-	# A stream: the same file, made new again, through a pipe into
-	# "dctl put -", and read back with "dctl get NAME -" into a pipe.
-	stamp "$W/put.dat" "s$r"
-	_c0=$(tree_cpu)
-	cat "$W/put.dat" | "$BT" run $DCTL -q $NET put - "bench/sput-$r" \
-	    >"$W/run.out" || die "dctl put - failed"
-	_c1=$(tree_cpu)
-	_w=$(val "$W/run.out" wall_s)
-	sample sput1_MBps "$(calc "$SIZE / $_w / 1e6")"
-	sample sput_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
-	sample sput_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
-	sample sput_dctl_peak_rss_mib "$(calc "$(val "$W/run.out" maxrss_kib) / 1024")"
-
-	# dctl's standard output is the pipe (fd 3), benchtool's the file;
-	# wc counts what came through.
-	_c0=$(tree_cpu)
-	_n=$( { "$BT" run -o /dev/fd/3 $DCTL -q $NET get "bench/sput-$r" - \
-	    3>&1 >"$W/run.out"; echo $? >"$W/run.rc"; } | wc -c)
-	_c1=$(tree_cpu)
-	[ "$(cat "$W/run.rc")" = 0 ] || die "dctl get - failed"
-	[ "$_n" -eq "$SIZE" ] || die "dctl get - wrote $_n bytes, not $SIZE"
-	_w=$(val "$W/run.out" wall_s)
-	sample sget1_MBps "$(calc "$SIZE / $_w / 1e6")"
-	sample sget_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
-	sample sget_dctl_cpu_s_per_GiB "$(calc "$(val "$W/run.out" cpu_s) * $GIB / $SIZE")"
-	sample sget_dctl_peak_rss_mib "$(calc "$(val "$W/run.out" maxrss_kib) / 1024")"
-	r=$((r + 1))
-done
-
-# The system call filter's cost: the same put and get against a second
-# dsrvd built without it (dsrvd/dsrvd-nofilter, which make bench
-# builds), with the same configuration but its own port and data
-# directory, alternating with ours run by run.
-if [ -x "$DSRVD_NF" ]; then
-	mkdir -p "$W/nf/data" || die "mkdir failed"
-	NFPORT=
-	for _p in $(seq $((PORT + 1)) 17681); do
-		ss -Htan 2>/dev/null | awk '{ print $4 }' | grep -q ":$_p\$" &&
-		    continue
-		NFPORT=$_p
-		break
-	done
-	[ -n "$NFPORT" ] || die "no free port for the second dsrvd"
-	sed -e "s|$W/data|$W/nf/data|" -e "s|$W/dsrvd.sock|$W/nf/dsrvd.sock|" \
-	    -e "s|port $PORT\$|port $NFPORT|" "$W/dsrvd.conf" >"$W/nf/dsrvd.conf"
-	"$DSRVD_NF" -d -f "$W/nf/dsrvd.conf" >"$W/nf/dsrvd.log" 2>&1 &
-	NF_PID=$!
-	_n=100
-	until grep -q "startup:" "$W/nf/dsrvd.log" 2>/dev/null; do
-		kill -0 "$NF_PID" 2>/dev/null || { cat "$W/nf/dsrvd.log" >&2;
-		    die "dsrvd-nofilter exited at start-up"; }
-		_n=$((_n - 1))
-		[ "$_n" -gt 0 ] || die "dsrvd-nofilter did not start"
-		sleep 0.1
-	done
-	grep -q "sandbox: seccomp off" "$W/nf/dsrvd.log" ||
-	    note "dsrvd-nofilter does not say its filter is off"
-	# A put and get on it first, unmeasured: ours has had its own
-	# (directories made, buffers pooled) in the runs above.
-	_net="-r 127.0.0.1:$NFPORT -k $KEY -K bench"
-	"$BT" run $DCTL -q $_net put "$W/put.dat" bench/sb-warm >/dev/null &&
-	    "$BT" run $DCTL -q $_net get bench/sb-warm /dev/null >/dev/null ||
-	    die "dctl put/get on dsrvd-nofilter failed"
-	r=1
-	while [ "$r" -le "$RUNS" ]; do
-		progress "system call filter on and off, run $r of $RUNS"
-		for _side in filter nofilter; do
-			if [ "$_side" = filter ]; then
-				_pid=$DSRVD_PID _port=$PORT
-			else
-				_pid=$NF_PID _port=$NFPORT
-			fi
-			_net="-r 127.0.0.1:$_port -k $KEY -K bench"
-			stamp "$W/put.dat" "sb$r$_side"
-			_c0=$(tree_cpu "$_pid")
-			"$BT" run $DCTL -q $_net put "$W/put.dat" \
-			    "bench/sb-$r" >"$W/run.out" ||
-			    die "dctl put ($_side) failed"
-			_c1=$(tree_cpu "$_pid")
-			_w=$(val "$W/run.out" wall_s)
-			sample "${_side}_put1_MBps" "$(calc "$SIZE / $_w / 1e6")"
-			sample "${_side}_put_cpu_s_per_GiB" \
-			    "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
-			_c0=$(tree_cpu "$_pid")
-			"$BT" run $DCTL -q $_net get "bench/sb-$r" /dev/null \
-			    >"$W/run.out" || die "dctl get ($_side) failed"
-			_c1=$(tree_cpu "$_pid")
-			_w=$(val "$W/run.out" wall_s)
-			sample "${_side}_get1_MBps" "$(calc "$SIZE / $_w / 1e6")"
-			sample "${_side}_get_cpu_s_per_GiB" \
-			    "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
-		done
-		r=$((r + 1))
-	done
-	kill -TERM "$NF_PID" 2>/dev/null
-	wait "$NF_PID" 2>/dev/null
-	NF_PID=
-	chattr -R -f -ia "$W/nf" >/dev/null 2>&1
-	rm -rf "$W/nf"
-else
-	note "no $DSRVD_NF: no figures with the filter off"
-fi
-
-# OpenSSH sftp -f (fsync after the upload) of the same file to a private
-# sshd on 127.0.0.1, when this machine has sshd and sftp-server (the
-# bench installs nothing).  Both ends share the two cores, as with dctl.
-SSHD=/usr/sbin/sshd
-SFTPSRV=
-for _s in /usr/lib/openssh/sftp-server /usr/libexec/sftp-server \
-    /usr/libexec/openssh/sftp-server; do
-	[ -x "$_s" ] && { SFTPSRV=$_s; break; }
-done
-if [ -x "$SSHD" ] && [ -n "$SFTPSRV" ] && command -v sftp >/dev/null &&
-    command -v ssh-keygen >/dev/null; then
-	S=$W/ssh
-	mkdir -p "$S" /run/sshd || die "mkdir $S failed"
-	ssh-keygen -q -t ed25519 -N '' -f "$S/host" >/dev/null &&
-	    ssh-keygen -q -t ed25519 -N '' -f "$S/user" >/dev/null &&
-	    cp "$S/user.pub" "$S/authorized_keys" || die "ssh-keygen failed"
-	SPORT=
-	for _p in $(seq 17600 17700); do
-		ss -Htan 2>/dev/null | awk '{ print $4 }' | grep -q ":$_p\$" &&
-		    continue
-		SPORT=$_p
-		break
-	done
-	cat >"$S/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $SPORT
-HostKey $S/host
-PidFile none
-AuthorizedKeysFile $S/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-LogLevel ERROR
-Subsystem sftp $SFTPSRV
-EOF
-	"$SSHD" -D -e -f "$S/sshd_config" >"$S/sshd.log" 2>&1 &
-	SSHD_PID=$!
-	_n=50
-	until ss -Htln 2>/dev/null | awk '{ print $4 }' |
-	    grep -qx "127.0.0.1:$SPORT"; do
-		_n=$((_n - 1))
-		[ "$_n" -gt 0 ] && kill -0 "$SSHD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "put $W/put.dat $S/up.dat" >"$S/batch"
-	r=1
-	while [ "$r" -le "$RUNS" ]; do
-		progress "sftp -f, run $r of $RUNS"
-		for _c in chacha20-poly1305@openssh.com aes128-gcm@openssh.com; do
-			stamp "$W/put.dat" "$r"
-			if ! "$BT" run sftp -q -f -b "$S/batch" -c "$_c" \
-			    -i "$S/user" -P "$SPORT" -o BatchMode=yes \
-			    -o StrictHostKeyChecking=no \
-			    -o UserKnownHostsFile=/dev/null \
-			    -o LogLevel=ERROR root@127.0.0.1 \
-			    >"$W/run.out" 2>"$S/sftp.err"; then
-				note "sftp failed, no sftp baseline:"
-				cat "$S/sftp.err" "$S/sshd.log" >&2
-				break 2
-			fi
-			rm -f "$S/up.dat"
-			_w=$(val "$W/run.out" wall_s)
-			case $_c in
-			chacha*) _k=sftp_chacha_MBps ;;
-			*) _k=sftp_aes_MBps ;;
-			esac
-			sample "$_k" "$(calc "$SIZE / $_w / 1e6")"
-		done
-		r=$((r + 1))
-	done
-	kill -TERM "$SSHD_PID" 2>/dev/null
-	wait "$SSHD_PID" 2>/dev/null
-	SSHD_PID=
-else
-	note "no sshd and sftp-server here: no sftp baseline"
-fi
-
-# concurrent OP RUN: 4 dctl at once, each with a quarter of the size;
-# prints the wall time and leaves each client's figures in run$i.out.
-concurrent() {
-	_t0=$(now)
-	_pids=
-	for i in 1 2 3 4; do
-		if [ "$1" = put ]; then
-			"$BT" run $DCTL -q $NET put "$W/put$i.dat" \
-			    "bench/put4-$2-$i" >"$W/run$i.out" &
-		else
-			"$BT" run $DCTL -q $NET get "bench/put4-$2-$i" \
-			    /dev/null >"$W/run$i.out" &
-		fi
-		_pids="$_pids $!"
-	done
-	_bad=0
-	for _p in $_pids; do
-		wait "$_p" || _bad=1
-	done
-	_t1=$(now)
-	[ "$_bad" = 0 ] || die "a concurrent dctl $1 failed"
-	calc "$_t1 - $_t0"
-}
-
-r=1
-while [ "$r" -le "$RUNS" ]; do
-	progress "dctl put/get, 4 clients, run $r of $RUNS"
-	for i in 1 2 3 4; do
-		stamp "$W/put$i.dat" "$r"
-	done
-	"$BT" peak "$DSRVD_PID" -i 50 >"$W/peak.out" &
-	PEAK_PID=$!
-	_c0=$(tree_cpu)
-	_w=$(concurrent put "$r") || exit 1
-	_c1=$(tree_cpu)
-	sample put4_MBps "$(calc "$SIZE / $_w / 1e6")"
-	sample put4_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
-	_cc=$(cat "$W"/run[1-4].out | awk '$1 == "cpu_s" { s += $2 } END { print s }')
-	sample put4_dctl_cpu_s_per_GiB "$(calc "$_cc * $GIB / $SIZE")"
-
-	_c0=$(tree_cpu)
-	_w=$(concurrent get "$r") || exit 1
-	_c1=$(tree_cpu)
-	sample get4_MBps "$(calc "$SIZE / $_w / 1e6")"
-	sample get4_dsrvd_cpu_s_per_GiB "$(calc "($_c1 - $_c0) * $GIB / $SIZE")"
-	_cc=$(cat "$W"/run[1-4].out | awk '$1 == "cpu_s" { s += $2 } END { print s }')
-	sample get4_dctl_cpu_s_per_GiB "$(calc "$_cc * $GIB / $SIZE")"
-	kill -TERM "$PEAK_PID" 2>/dev/null
-	wait "$PEAK_PID"
-	PEAK_PID=
-	sample conc_peak_rss_kib "$(val "$W/peak.out" peak_rss_kib)"
-	sample conc_peak_pss_kib "$(val "$W/peak.out" peak_pss_kib)"
-
-	# What the 4-client run leaves behind, at once and after 12 s of
-	# idleness (dsrvd gives pooled buffers back after 10 s).
-	mem conc_end_
-	sleep 12
-	mem conc_idle12_
-
-	# Whole 8 MiB chunks in flight, 4 and 16 at once: a first round
-	# from the state just sampled, a second from warm buffer pools.
-	progress "8 MiB chunks in flight, run $r of $RUNS"
-	bt "n4_" $NET inflight -n 4 -p "$DSRVD_PID" -t "r$r-n4"
-	bt "n16_" $NET inflight -n 16 -p "$DSRVD_PID" -t "r$r-n16"
-	r=$((r + 1))
-done
-rm -f "$W"/put*.dat
-
-# Small chunks, ping, idle connections.
-r=1
-while [ "$r" -le "$RUNS" ]; do
-	progress "4 KiB writes, ping, idle connections, run $r of $RUNS"
-	bt "c1_" $NET write -c 1 -n "$NW1" -t "r$r-c1"
-	bt "c16_" $NET write -c 16 -n "$NW16" -t "r$r-c16"
-	bt "" $NET ping -n "$NPING"
-	bt "" $NET idle -n "$NIDLE" -p "$DSRVD_PID"
-	r=$((r + 1))
-done
-
-# Many stored chunks: filled once, then stat, list and match.
-progress "storing $FILES small files ($CHUNKS chunks)"
-bt "" $NET fill -c 16 -n "$FILES" -t fill
-r=1
-while [ "$r" -le "$RUNS" ]; do
-	progress "stat, list, match over $CHUNKS chunks, run $r of $RUNS"
-	bt "" $NET stat -c 1 -n "$NSTAT" -f "$FILES" -t fill
-	bt "" $NET list
-	"$BT" run -o "$W/match.out" $DCTL -q $NET match b/fill/ >"$W/run.out" ||
-	    die "dctl match failed"
-	_m=$(wc -l <"$W/match.out")
-	[ "$_m" -eq "$FILES" ] || note "match listed $_m files, not $FILES"
-	sample match_files_per_s "$(calc "$_m / $(val "$W/run.out" wall_s)")"
-	r=$((r + 1))
-done
-
-# --- 3. the table and the JSON ---------------------------------------
+# --- 4. the table and the JSON ---------------------------------------
 
 # Rows: key|figure|baseline key|baseline label|target.  A baseline key
 # of - means none; the ratio is dsrvd / baseline.
@@ -672,6 +339,20 @@ n16_inflight_pss_per_chunk_kib|PSS per 8 MiB in flight, 16, warm|-|-|-
 n16_inflight_before_rss_kib|RSS before 16 in flight (warm)|-|-|-
 n16_inflight_peak_rss_kib|peak RSS, 16 chunks in flight|-|-|-
 n16_inflight_after_rss_kib|RSS 0.2 s after 16 in flight|-|-|-
+restic_gw_backup_MBps|restic backup, dctl serve restic|restic_rclone_backup_MBps|rclone serve restic --append-only|>= 0.8 x baseline
+restic_gw_backup_MBps|restic backup, dctl serve restic|restic_local_backup_MBps|local repository directory|-
+restic_gw_restore_MBps|restic restore, dctl serve restic|restic_rclone_restore_MBps|rclone serve restic --append-only|>= 0.7 x baseline
+restic_gw_restore_MBps|restic restore, dctl serve restic|restic_local_restore_MBps|local repository directory|-
+restic_gw_backup_cpu_restic_s|restic CPU, backup, gateway|restic_rclone_backup_cpu_restic_s|same, rclone|-
+restic_gw_backup_cpu_server_s|gateway + dsrvd CPU, backup|restic_rclone_backup_cpu_server_s|rclone CPU, backup|-
+restic_gw_backup_cpu_gateway_s|gateway CPU alone, backup|restic_rclone_backup_cpu_server_s|rclone CPU, backup|-
+restic_gw_restore_cpu_restic_s|restic CPU, restore, gateway|restic_rclone_restore_cpu_restic_s|same, rclone|-
+restic_gw_restore_cpu_server_s|gateway + dsrvd CPU, restore|restic_rclone_restore_cpu_server_s|rclone CPU, restore|-
+restic_gw_restore_cpu_gateway_s|gateway CPU alone, restore|restic_rclone_restore_cpu_server_s|rclone CPU, restore|-
+restic_gw_restore_read_bytes|restore: bytes read at dsrvd (status)|restic_gw_restore_asked_bytes|bytes restic asked (gateway wchar)|<= 2 x baseline
+restic_gw_restore_out_bytes|restore: bytes out at dsrvd (status)|restic_gw_restore_asked_bytes|bytes restic asked (gateway wchar)|-
+restic_rclone_restore_asked_bytes|restore: bytes restic asked, rclone|restic_gw_restore_asked_bytes|same, gateway|-
+restic_gw_peak_rss_kib|dctl serve restic peak RSS (VmHWM)|restic_rclone_peak_rss_kib|rclone serve restic, same|-
 chacha_enc_MBps|baseline: ChaCha20-Poly1305 encrypt|-|-|~1100 MB/s here
 chacha_dec_MBps|baseline: ChaCha20-Poly1305 decrypt|-|-|-
 crc32_MBps|baseline: zlib crc32|-|-|-
@@ -681,6 +362,11 @@ commit_p50_us|baseline: 4 KiB commit p50|-|-|-
 commit_p99_us|baseline: 4 KiB commit p99|-|-|-
 sftp_chacha_MBps|baseline: sftp -f chacha20-poly1305|-|-|~210 MB/s here
 sftp_aes_MBps|baseline: sftp -f aes128-gcm|-|-|~340 MB/s here
+restic_local_backup_MBps|baseline: restic backup, local dir|-|-|-
+restic_local_restore_MBps|baseline: restic restore, local dir|-|-|-
+restic_local_backup_cpu_restic_s|baseline: restic CPU, backup, local|-|-|-
+restic_local_restore_cpu_restic_s|baseline: restic CPU, restore, local|-|-|-
+restic_tree_bytes|restic's tree|-|-|-
 EOF
 
 # Median (lower middle for an even count), min, max per key.

@@ -74,8 +74,10 @@ tool procps ps
 tool clang clang
 tool passwd useradd
 tool passwd groupadd
-# t/restic.sh: the real restic in front of dctl serve restic.
+# t/restic.sh: the real restic in front of dctl serve restic; make
+# bench: rclone serve restic as the gateway's nearest peer.
 tool restic restic
+tool rclone rclone
 tool curl curl
 
 [ -z "$missing" ] && exit 0
