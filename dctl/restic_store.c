@@ -349,6 +349,7 @@ store_write(struct gw *gw, const char *name, struct evbuffer *body,
 	memset(&xs, 0, sizeof(xs));
 	xo.parallel = 4;
 	xo.sha256 = 1;
+	xo.sha256_known = 1;	/* body_sums, from the body in memory */
 	xo.stats = &xs;
 	dir_invalidate(gw, name);
 	if ((w = dsrv_writer_open(gw->pool, name, evbuffer_get_length(body),

@@ -122,6 +122,12 @@ struct dsrv_xfer_opts {
 	 * the metadata.  Reader: check it against the metadata's.
 	 */
 	int		 sha256;
+	/*
+	 * Writer: the sha256 passed to dsrv_writer_open was computed by
+	 * the caller from the very bytes it writes (held in its memory):
+	 * recorded without computing it again.
+	 */
+	int		 sha256_known;
 	dsrv_progress_fn progress;	/* called from the caller's thread */
 	void		*arg;
 	/* Writer: filled in by dsrv_writer_close (NULL: not wanted). */

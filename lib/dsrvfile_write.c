@@ -67,6 +67,7 @@ struct dsrv_writer {
 	int			 crc_declared;	/* a stream's crc32 is */
 	int			 digest;	/* the server answers DIGEST */
 	uint8_t			 sha256[32];	/* declared, then computed */
+	int			 sha_trusted;	/* declared, not computed */
 	int			 sha_declared;
 	int			 sha_on;	/* hashing what is written */
 	struct dsrv_sha256_state sha;
@@ -190,6 +191,7 @@ dsrv_writer_open(struct dsrv_pool *pool, const char *name, uint64_t length,
 		w->sha_on = 1;
 		dsrv_sha256_init(&w->sha);
 	}
+	w->sha_trusted = w->sha_declared && w->opts.sha256_known;
 	return (w);
 }
 
@@ -411,7 +413,7 @@ dsrv_writer_write(struct dsrv_writer *w, const void *data, size_t len,
 	(void)pthread_mutex_unlock(&w->mtx);
 	if (failed)
 		goto fail;
-	if (w->sha_on)
+	if (w->sha_on && !w->sha_trusted)
 		dsrv_sha256_update(&w->sha, p, len);
 	w->total += len;
 	while (len > 0) {
@@ -552,7 +554,7 @@ dsrv_writer_close(struct dsrv_writer *w, char *err, size_t errlen)
 		rc = WIRE_E_CRC;
 		goto done;
 	}
-	if (w->sha_on) {
+	if (w->sha_on && !w->sha_trusted) {
 		dsrv_sha256_final(&w->sha, sha);
 		if (w->sha_declared &&
 		    sodium_memcmp(sha, w->sha256, sizeof(sha)) != 0) {
