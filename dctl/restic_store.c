@@ -347,7 +347,7 @@ store_write(struct gw *gw, const char *name, struct evbuffer *body,
 
 	memset(&xo, 0, sizeof(xo));
 	memset(&xs, 0, sizeof(xs));
-	xo.parallel = 4;
+	xo.parallel = 2;	/* a pack is 2 chunks; uploads run side by side */
 	xo.sha256 = 1;
 	xo.sha256_known = 1;	/* body_sums, from the body in memory */
 	xo.stats = &xs;

@@ -40,6 +40,7 @@
 #include <syslog.h>
 #include <inttypes.h>
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/thread.h>
@@ -74,6 +75,7 @@ static int	 all_loopback(const char *, const char *);
 static void	 on_stop(evutil_socket_t, short, void *);
 static void	 on_info(evutil_socket_t, short, void *);
 static void	 worker_init(struct worker *, struct gw *);
+static struct bufferevent *conn_bev(struct event_base *, void *);
 static void	*worker_main(void *);
 
 /* address:port, [v6address]:port or a port alone. */
@@ -179,6 +181,25 @@ on_info(evutil_socket_t sig, short ev, void *arg)
 	gw_summary(ss->gw, "so far");
 }
 
+/*
+ * A connection's buffers: read and written up to GW_IO at a time, not
+ * libevent's 16 KiB, so that a pack of 16 MiB is a few dozen system
+ * calls and buffer pieces instead of a thousand.
+ */
+static struct bufferevent *
+conn_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent	*bev;
+
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL)
+		return (NULL);
+	if (bufferevent_set_max_single_read(bev, GW_IO) == -1 ||
+	    bufferevent_set_max_single_write(bev, GW_IO) == -1)
+		log_debug("serve: the connection's buffer sizes not taken");
+	return (bev);
+}
+
 static void
 worker_init(struct worker *w, struct gw *gw)
 {
@@ -191,6 +212,7 @@ worker_init(struct worker *w, struct gw *gw)
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT);
 	evhttp_set_gencb(w->http, restic_request, gw);
+	evhttp_set_bevcb(w->http, conn_bev, NULL);
 }
 
 static void *

@@ -51,6 +51,7 @@
 #define GW_WORKERS_MAX	64
 /* A GET's body goes out a file chunk at a time (dsrvfile.h). */
 #define GW_WINDOW	DSRV_CHUNK_SIZE
+#define GW_IO		(1024 * 1024)	/* bytes read or written at once */
 /* restic packs are 16 MiB by default and 128 MiB at most. */
 #define GW_MAX_BODY	(160ULL * 1024 * 1024)
 #define GW_LOCK_MAX	(64 * 1024)	/* bytes of a lock; restic's: < 1 KiB */

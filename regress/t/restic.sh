@@ -1,7 +1,7 @@
 #!/bin/sh
 # needs: root
 # dctl serve restic in front of a real dsrvd, driven by the real
-# restic: init, two backups of a tree with a few hundred small files,
+# restic: init, two backups of a tree with 3000 small files,
 # two over 8 MiB and a symlink, snapshots, check --read-data, restore
 # compared with diff -r.  Write once: forget --keep-last 1 --prune
 # fails and both snapshots still restore; a DELETE of a snapshot is
@@ -36,13 +36,13 @@ start_gw || bail "dctl serve restic did not start"
 
 # The tree: small files in a few directories, two over 8 MiB, a link.
 mkdir -p "$T/tree" || bail "mkdir"
-i=0
-while [ "$i" -lt 300 ]; do
-	d=$T/tree/d$((i % 7))
-	mkdir -p "$d"
-	head -c $((i * 37 + 1)) /dev/urandom >"$d/f$i"
-	i=$((i + 1))
-done
+python3 -c 'import os, sys
+for i in range(3000):
+    d = "%s/d%d" % (sys.argv[1], i % 7)
+    os.makedirs(d, exist_ok=True)
+    with open("%s/f%d" % (d, i), "wb") as f:
+        f.write(os.urandom(i * 7 % 20000 + 1))' "$T/tree" ||
+    bail "cannot make the small files"
 rand_file "$T/tree/big1" $((9 * 1024 * 1024)) || bail "cannot make a file"
 rand_file "$T/tree/big2" $((12 * 1024 * 1024 + 5)) ||
     bail "cannot make a file"
@@ -50,7 +50,7 @@ ln -s d0/f0 "$T/tree/link"
 chmod 640 "$T/tree/d1/f1"
 
 rr "restic init" init
-rr "restic backup (300 small files, 2 over 8 MiB)" backup "$T/tree"
+rr "restic backup (3000 small files, 2 over 8 MiB)" backup "$T/tree"
 sleep 1
 echo second >"$T/tree/new2"
 rr "a second restic backup" backup "$T/tree"
