@@ -59,6 +59,7 @@
 
 #include "log.h"
 #include "serve.h"
+#include "util.h"
 
 #define LOCKS_MAGIC	"dctl-restic-locks 1"
 #define LOCKS_NAMEMAX	1024
@@ -87,7 +88,6 @@ static void	 enter(struct gw_locks *);
 static void	 leave(struct gw_locks *);
 static size_t	 prune(struct gw_locks *);
 static int	 valid_name(const char *);
-static int	 write_all(int, const void *, size_t);
 static int	 sync_dir(const char *);
 static int	 save(struct gw_locks *, char *, size_t);
 static int	 parse_line(struct gw_locks *, char *, time_t, char *, size_t);
@@ -211,24 +211,6 @@ valid_name(const char *name)
 	return (1);
 }
 
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 /* The rename is durable once the directory holding it is synced. */
 static int
 sync_dir(const char *path)
@@ -285,7 +267,7 @@ save(struct gw_locks *l, char *err, size_t errlen)
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		goto fail_errno;
 	what = "write";
-	if (fchmod(fd, 0600) == -1 || write_all(fd, p, len) == -1)
+	if (fchmod(fd, 0600) == -1 || dsrv_write_all(fd, p, len) == -1)
 		goto fail_unlink;
 	what = "fsync";
 	if (fsync(fd) == -1)
