@@ -145,12 +145,13 @@ gw_summary(const struct gw *gw, const char *when)
 {
 	struct gw_stats		 snap;
 	const struct gw_stats	*st = &snap;
+	const uint64_t		*from = (const uint64_t *)&gw->st;
+	uint64_t		*to = (uint64_t *)&snap;
+	size_t			 i;
 
-	/* Whole, not torn between counters of one request. */
-	if (pthread_mutex_lock((pthread_mutex_t *)&gw->mtx) != 0)
-		fatalx("serve: pthread_mutex_lock");
-	snap = gw->st;
-	(void)pthread_mutex_unlock((pthread_mutex_t *)&gw->mtx);
+	/* The workers count with atomic adds: read each counter so. */
+	for (i = 0; i < sizeof(snap) / sizeof(uint64_t); i++)
+		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
 	log_info("%s: %" PRIu64 " objects stored (%" PRIu64 " bytes), %"
 	    PRIu64 " skipped as identical, %" PRIu64 " deletes refused, %"
 	    PRIu64 " rewrites refused, %" PRIu64 " bodies not matching "

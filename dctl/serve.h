@@ -62,6 +62,7 @@ struct dsrv_pool;
 struct dsrv_file_meta;
 struct evbuffer;
 
+/* Only uint64_t counters: gw_summary reads them as an array. */
 struct gw_stats {
 	uint64_t	 stored;	/* objects written to dsrvd */
 	uint64_t	 stored_bytes;
@@ -102,7 +103,7 @@ struct gw {
 	const char		*prefix;	/* "" or without a slash at
 						   either end */
 	struct gw_htpasswd	*auth;
-	struct gw_stats		 st;	/* GW_COUNT; read whole under mtx */
+	struct gw_stats		 st;	/* GW_COUNT, atomic loads */
 	pthread_mutex_t		 mtx;	/* the caches below */
 	struct gw_dir		 dirs[GW_DIRCACHE];
 	struct gw_meta		 metas[GW_METACACHE];
