@@ -102,10 +102,11 @@ check "the slot comes back after the holder left" ping_retry
 
 n=$(log_count "client .*clock skew")
 wt_check "client time now + 2^63: RESULT 3 (SKEW)" skew-far
-check "the RESULT says +9223372036854775808 ms, not INT64_MIN" \
-    has "$T/wt.out" "clock skew \\+9223372036854775808 ms exceeds max skew"
-check "log: clock skew +9223372036854775808 ms" \
-    wait_count "client .* key test: clock skew \\+9223372036854775808 ms \
+# 2^63 ms, less the milliseconds between wiretool's clock and dsrvd's.
+check "the RESULT says about +2^63 ms, not INT64_MIN" \
+    has "$T/wt.out" "clock skew \\+92233720368547758[0-9][0-9] ms exceeds max skew"
+check "log: clock skew about +2^63 ms" \
+    wait_count "client .* key test: clock skew \\+92233720368547758[0-9][0-9] ms \
 exceeds max skew 10000 ms" "$n"
 check "no negative skew of 2^63 anywhere in the log" \
     not grep -q -- "-9223372036854775808" "$DSRVD_LOG"
