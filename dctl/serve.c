@@ -30,7 +30,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -305,14 +304,6 @@ cmd_serve(int argc, char **argv)
 	log_setverbose(verbose);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		die("signal: SIGPIPE");
-	/*
-	 * Bodies and chunks are megabytes, allocated and freed by several
-	 * threads: mapped each on its own, they go back to the system when
-	 * freed instead of growing every thread's heap.  (The sanitizers'
-	 * allocator has no such knob; it is only a footprint.)
-	 */
-	if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1)
-		log_debug("mallopt: M_MMAP_THRESHOLD not taken");
 	if ((gw.locks = locks_open(lockfile, lock_timeout, err,
 	    sizeof(err))) == NULL)
 		die("serve: %s", err);
