@@ -49,7 +49,6 @@
 #define NAME_LEN	1024
 #define MIME_V1		"application/vnd.x.restic.rest.v1"
 #define MIME_V2		"application/vnd.x.restic.rest.v2"
-#define MIME_DATA	"application/octet-stream"
 
 enum rkind { K_CREATE, K_CONFIG, K_LIST, K_OBJECT };
 
@@ -78,8 +77,8 @@ static int	 join(char *, size_t, const char *, const char *, size_t,
 static int	 route(struct rreq *, const char *query);
 static void	 reply(struct rreq *, int, const char *, struct evbuffer *);
 static void	 reply_code(struct rreq *, int, const char *);
-static int	 http_range(const char *, uint64_t, uint64_t *, uint64_t *);
-static void	 serve_meta(struct rreq *, const struct dsrv_file_meta *);
+static void	 answer(struct rreq *, const struct dsrv_file_meta *,
+		    struct evbuffer *);
 static void	 do_list(struct rreq *);
 static void	 do_get(struct rreq *);
 static void	 do_post(struct rreq *);
@@ -283,102 +282,16 @@ reply_code(struct rreq *rr, int code, const char *err)
 	}
 }
 
-/*
- * "bytes=A-B", "bytes=A-" or "bytes=-N" within a file of size bytes:
- * 1 with the range, 0 for none this serves (then the whole file), -1
- * when it cannot be satisfied.
- */
-static int
-http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
-{
-	unsigned long long	 a, b;
-	char			*end;
-	const char		*s;
-
-	if (h == NULL || strncmp(h, "bytes=", 6) != 0)
-		return (0);
-	s = h + 6;
-	if (strchr(s, ',') != NULL)
-		return (0);
-	errno = 0;
-	if (*s == '-') {
-		b = strtoull(s + 1, &end, 10);
-		if (errno != 0 || end == s + 1 || *end != '\0')
-			return (0);
-		if (b == 0)
-			return (-1);
-		if (b > size)
-			b = size;
-		*off = size - b;
-		*len = b;
-		return (size == 0 ? -1 : 1);
-	}
-	if (!isdigit((unsigned char)*s))
-		return (0);
-	a = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '-')
-		return (0);
-	s = end + 1;
-	if (*s == '\0')
-		b = size > 0 ? size - 1 : 0;
-	else {
-		if (!isdigit((unsigned char)*s))
-			return (0);
-		b = strtoull(s, &end, 10);
-		if (errno != 0 || *end != '\0' || b < a)
-			return (0);
-	}
-	if (a >= size)
-		return (-1);
-	if (b >= size)
-		b = size - 1;
-	*off = a;
-	*len = b - a + 1;
-	return (1);
-}
-
-/* HEAD or GET of a stored file, whole or a range of it. */
+/* HEAD or GET of m; body, unless NULL, holds all of it already. */
 static void
-serve_meta(struct rreq *rr, const struct dsrv_file_meta *m)
+answer(struct rreq *rr, const struct dsrv_file_meta *m, struct evbuffer *body)
 {
-	struct evkeyvalq	*oh = evhttp_request_get_output_headers(rr->req);
-	char			 err[DSRV_CLIENT_ERRLEN], hdr[96];
-	uint64_t		 off = 0, len = m->length;
-	int			 r, code;
+	char	 err[DSRV_CLIENT_ERRLEN];
+	int	 code;
 
-	r = http_range(evhttp_find_header(
-	    evhttp_request_get_input_headers(rr->req), "Range"), m->length,
-	    &off, &len);
-	if (r == -1) {
-		(void)snprintf(hdr, sizeof(hdr), "bytes */%" PRIu64,
-		    m->length);
-		(void)evhttp_add_header(oh, "Content-Range", hdr);
-		reply(rr, 416, "Range Not Satisfiable", NULL);
-		return;
-	}
-	(void)evhttp_add_header(oh, "Content-Type", MIME_DATA);
-	(void)evhttp_add_header(oh, "Accept-Ranges", "bytes");
-	if (r == 1) {
-		(void)snprintf(hdr, sizeof(hdr), "bytes %" PRIu64 "-%" PRIu64
-		    "/%" PRIu64, off, off + len - 1, m->length);
-		(void)evhttp_add_header(oh, "Content-Range", hdr);
-	}
-	if (rr->method == EVHTTP_REQ_HEAD) {
-		(void)snprintf(hdr, sizeof(hdr), "%" PRIu64, len);
-		(void)evhttp_add_header(oh, "Content-Length", hdr);
-		reply(rr, r == 1 ? 206 : 200, r == 1 ? "Partial Content" :
-		    "OK", NULL);
-		return;
-	}
-	if (r == 1)
-		GW_COUNT(rr->gw, range_reads, 1);
-	rr->status = r == 1 ? 206 : 200;
-	if ((code = send_object(rr->gw, rr->req, m, off, len, rr->status,
-	    r == 1 ? "Partial Content" : "OK", err, sizeof(err))) !=
-	    WIRE_E_OK) {
-		(void)evhttp_remove_header(oh, "Content-Range");
+	if ((code = serve_meta(rr->gw, rr->req, rr->method == EVHTTP_REQ_HEAD,
+	    m, body, &rr->status, err, sizeof(err))) != WIRE_E_OK)
 		reply_code(rr, code, err);
-	}
 }
 
 /* GET TYPE/: a JSON array of names (v1) or of names and sizes (v2). */
@@ -454,7 +367,7 @@ do_get(struct rreq *rr)
 		reply_code(rr, code, err);
 		return;
 	}
-	serve_meta(rr, m);
+	answer(rr, m, NULL);
 	dsrv_meta_free(m);
 }
 
@@ -580,16 +493,16 @@ do_lock(struct rreq *rr)
 		if (body != NULL) {
 			(void)evhttp_add_header(
 			    evhttp_request_get_output_headers(rr->req),
-			    "Content-Type", MIME_DATA);
+			    "Content-Type", GW_MIME_DATA);
 			reply(rr, 200, "OK", body);
 			evbuffer_free(body);
 			return;
 		}
-		/* HEAD: only the length matters; serve_meta says it. */
+		/* HEAD: only the length matters; answer says it. */
 		memset(&m, 0, sizeof(m));
 		m.name = rr->name;
 		m.length = len;
-		serve_meta(rr, &m);
+		answer(rr, &m, NULL);
 		return;
 	default:
 		reply(rr, 405, "Method Not Allowed", NULL);

@@ -56,6 +56,8 @@
 #define GW_LOCK_MAX	(64 * 1024)	/* bytes of a lock; restic's: < 1 KiB */
 #define GW_LOCK_COUNT	1024		/* locks held at once */
 #define GW_LOCK_TIMEOUT	1800		/* restic's stale lock timeout */
+#define GW_KEEP_MAX	(64 * 1024 * 1024)	/* bytes of an object kept */
+#define GW_MIME_DATA	"application/octet-stream"
 
 struct dsrv_pool;
 struct dsrv_file_meta;
@@ -169,6 +171,21 @@ void	 store_free(struct gw *);
 int	 send_object(struct gw *, struct evhttp_request *,
 	    const struct dsrv_file_meta *, uint64_t off, uint64_t len,
 	    int code, const char *reason, char *err, size_t errlen);
+/*
+ * A Range header ("bytes=A-B", "bytes=A-", "bytes=-N") within size
+ * bytes: 1 with the range, 0 for none this serves (then the whole
+ * object), -1 when it cannot be satisfied.
+ */
+int	 http_range(const char *, uint64_t size, uint64_t *off, uint64_t *len);
+/*
+ * Answer a HEAD (head) or GET of m, whole or the range asked for: from
+ * body when not NULL (all of m, consumed), else read from dsrvd.  The
+ * status sent is in *status.  A wire code when nothing was sent: the
+ * caller answers with an error then.
+ */
+int	 serve_meta(struct gw *, struct evhttp_request *, int head,
+	    const struct dsrv_file_meta *, struct evbuffer *body, int *status,
+	    char *err, size_t errlen);
 
 /*
  * restic_lock.c: locks, by their whole dsrvd-style name.  Every call
