@@ -51,6 +51,8 @@
 #define MIME_V2		"application/vnd.x.restic.rest.v2"
 
 enum rkind { K_CREATE, K_CONFIG, K_LIST, K_OBJECT };
+/* The type as restic_keep.c has it: NULL for config. */
+#define OBJTYPE(rr)	((rr)->kind == K_CONFIG ? NULL : (rr)->type)
 
 struct rreq {
 	struct evhttp_request	*req;
@@ -81,6 +83,7 @@ static void	 answer(struct rreq *, const struct dsrv_file_meta *,
 		    struct evbuffer *);
 static void	 do_list(struct rreq *);
 static void	 do_get(struct rreq *);
+static int	 kept(struct rreq *, struct evbuffer *);
 static void	 do_post(struct rreq *);
 static void	 do_lock(struct rreq *);
 
@@ -359,6 +362,7 @@ static void
 do_get(struct rreq *rr)
 {
 	struct dsrv_file_meta	*m;
+	struct evbuffer		*body = NULL;
 	char			 err[DSRV_CLIENT_ERRLEN];
 	int			 code;
 
@@ -367,8 +371,38 @@ do_get(struct rreq *rr)
 		reply_code(rr, code, err);
 		return;
 	}
-	answer(rr, m, NULL);
+	/* --keep: read whole, kept, or from the copy when dsrvd refuses. */
+	if (rr->method == EVHTTP_REQ_GET && keep_wanted(rr->gw, OBJTYPE(rr),
+	    m->length)) {
+		if ((body = evbuffer_new()) == NULL)
+			code = -1;
+		else
+			code = keep_read(rr->gw, m, body, err, sizeof(err));
+	}
+	if (code == WIRE_E_OK)
+		answer(rr, m, body);
+	else
+		reply_code(rr, code, body != NULL ? err : "out of memory");
+	if (body != NULL)
+		evbuffer_free(body);
 	dsrv_meta_free(m);
+}
+
+/*
+ * An object stored is copied with --keep, or restic hears of it (500):
+ * without the copy, a key that may not read could not back up again.
+ */
+static int
+kept(struct rreq *rr, struct evbuffer *body)
+{
+	char	 err[DSRV_CLIENT_ERRLEN];
+
+	if (keep_store(rr->gw, OBJTYPE(rr), rr->name, body, err,
+	    sizeof(err)) == 0)
+		return (0);
+	log_warnx("POST %s: stored, but %s", rr->path, err);
+	reply(rr, 500, "Internal Server Error", NULL);
+	return (-1);
 }
 
 /*
@@ -406,7 +440,8 @@ do_post(struct rreq *rr)
 		if (m->has_sha256 && m->length == len &&
 		    memcmp(m->sha256, sha, sizeof(sha)) == 0) {
 			GW_COUNT(rr->gw, identical, 1);
-			reply(rr, 200, "OK", NULL);
+			if (kept(rr, body) == 0)
+				reply(rr, 200, "OK", NULL);
 		} else {
 			GW_COUNT(rr->gw, refused_writes, 1);
 			log_warnx("POST %s: refused, %s holds other bytes "
@@ -428,7 +463,8 @@ do_post(struct rreq *rr)
 	GW_COUNT(rr->gw, stored, 1);
 	GW_COUNT(rr->gw, stored_bytes, len);
 	log_debug("stored %s, %zu bytes", rr->name, len);
-	reply(rr, 200, "OK", NULL);
+	if (kept(rr, body) == 0)
+		reply(rr, 200, "OK", NULL);
 }
 
 /* Locks: advisory, in restic_lock.c, the one thing DELETE removes. */
