@@ -266,8 +266,13 @@ reply_code(struct rreq *rr, int code, const char *err)
 		reply(rr, 500, "Internal Server Error", NULL);
 		break;
 	case WIRE_E_PERM:
-		log_warnx("%s %s: refused by dsrvd: %s",
-		    method_str(rr->method), rr->path, err);
+		/* restic reads these before a backup: say what helps. */
+		log_warnx("%s %s: refused by dsrvd: %s%s",
+		    method_str(rr->method), rr->path, err,
+		    rr->method == EVHTTP_REQ_GET && rr->gw->keep == NULL &&
+		    (rr->kind == K_CONFIG || (rr->kind == K_OBJECT &&
+		    strcmp(rr->type, "data") != 0)) ? " (without the read "
+		    "permission, back up through --keep)" : "");
 		reply(rr, 403, "Forbidden", NULL);
 		break;
 	case -1:
