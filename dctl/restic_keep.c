@@ -26,7 +26,8 @@
  * its length and SHA-256 are found to be those of dsrvd's metadata
  * (and, but for config, of its name).  A copy that is not is removed.
  * The mutex orders a rename against the removal of a bad copy, so that
- * a removal never takes a good copy renamed in meanwhile.
+ * a removal never takes a good copy renamed in meanwhile.  DIR is one
+ * gateway's: the temporary files found at start are removed.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -209,7 +210,7 @@ copy_save(struct gw_keep *k, const char *name, struct evbuffer *body,
 	uint8_t	 rnd[8];
 	char	 hex[GW_ID_LEN + 1], rhex[sizeof(rnd) * 2 + 1];
 	char	 tmp[GW_ID_LEN + sizeof(rhex) + sizeof(KEEP_TMP) + 1];
-	int	 fd, e;
+	int	 fd, r, e;
 
 	copy_name(name, hex);
 	randombytes_buf(rnd, sizeof(rnd));
@@ -232,10 +233,10 @@ copy_save(struct gw_keep *k, const char *name, struct evbuffer *body,
 	}
 	if (pthread_mutex_lock(&k->mtx) != 0)
 		fatalx("keep: pthread_mutex_lock");
-	fd = renameat(k->dfd, tmp, k->dfd, hex);
+	r = renameat(k->dfd, tmp, k->dfd, hex);
 	e = errno;
 	(void)pthread_mutex_unlock(&k->mtx);
-	if (fd == -1)
+	if (r == -1)
 		goto fail;
 	/* The rename itself must survive a crash too. */
 	if (fsync(k->dfd) == -1) {
