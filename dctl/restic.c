@@ -29,7 +29,6 @@
 #include <sys/queue.h>
 
 #include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,9 +48,10 @@
 #define NAME_LEN	1024
 #define MIME_V1		"application/vnd.x.restic.rest.v1"
 #define MIME_V2		"application/vnd.x.restic.rest.v2"
-#define MIME_DATA	"application/octet-stream"
 
 enum rkind { K_CREATE, K_CONFIG, K_LIST, K_OBJECT };
+/* The type as restic_keep.c has it: NULL for config. */
+#define OBJTYPE(rr)	((rr)->kind == K_CONFIG ? NULL : (rr)->type)
 
 struct rreq {
 	struct evhttp_request	*req;
@@ -78,10 +78,11 @@ static int	 join(char *, size_t, const char *, const char *, size_t,
 static int	 route(struct rreq *, const char *query);
 static void	 reply(struct rreq *, int, const char *, struct evbuffer *);
 static void	 reply_code(struct rreq *, int, const char *);
-static int	 http_range(const char *, uint64_t, uint64_t *, uint64_t *);
-static void	 serve_meta(struct rreq *, const struct dsrv_file_meta *);
+static void	 answer(struct rreq *, const struct dsrv_file_meta *,
+		    struct evbuffer *);
 static void	 do_list(struct rreq *);
 static void	 do_get(struct rreq *);
+static int	 kept(struct rreq *, struct evbuffer *);
 static void	 do_post(struct rreq *);
 static void	 do_lock(struct rreq *);
 
@@ -264,8 +265,13 @@ reply_code(struct rreq *rr, int code, const char *err)
 		reply(rr, 500, "Internal Server Error", NULL);
 		break;
 	case WIRE_E_PERM:
-		log_warnx("%s %s: refused by dsrvd: %s",
-		    method_str(rr->method), rr->path, err);
+		/* restic reads these before a backup: say what helps. */
+		log_warnx("%s %s: refused by dsrvd: %s%s",
+		    method_str(rr->method), rr->path, err,
+		    rr->method == EVHTTP_REQ_GET && rr->gw->keep == NULL &&
+		    (rr->kind == K_CONFIG || (rr->kind == K_OBJECT &&
+		    strcmp(rr->type, "data") != 0)) ? " (without the read "
+		    "permission, back up through --keep)" : "");
 		reply(rr, 403, "Forbidden", NULL);
 		break;
 	case -1:
@@ -283,102 +289,16 @@ reply_code(struct rreq *rr, int code, const char *err)
 	}
 }
 
-/*
- * "bytes=A-B", "bytes=A-" or "bytes=-N" within a file of size bytes:
- * 1 with the range, 0 for none this serves (then the whole file), -1
- * when it cannot be satisfied.
- */
-static int
-http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
-{
-	unsigned long long	 a, b;
-	char			*end;
-	const char		*s;
-
-	if (h == NULL || strncmp(h, "bytes=", 6) != 0)
-		return (0);
-	s = h + 6;
-	if (strchr(s, ',') != NULL)
-		return (0);
-	errno = 0;
-	if (*s == '-') {
-		b = strtoull(s + 1, &end, 10);
-		if (errno != 0 || end == s + 1 || *end != '\0')
-			return (0);
-		if (b == 0)
-			return (-1);
-		if (b > size)
-			b = size;
-		*off = size - b;
-		*len = b;
-		return (size == 0 ? -1 : 1);
-	}
-	if (!isdigit((unsigned char)*s))
-		return (0);
-	a = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '-')
-		return (0);
-	s = end + 1;
-	if (*s == '\0')
-		b = size > 0 ? size - 1 : 0;
-	else {
-		if (!isdigit((unsigned char)*s))
-			return (0);
-		b = strtoull(s, &end, 10);
-		if (errno != 0 || *end != '\0' || b < a)
-			return (0);
-	}
-	if (a >= size)
-		return (-1);
-	if (b >= size)
-		b = size - 1;
-	*off = a;
-	*len = b - a + 1;
-	return (1);
-}
-
-/* HEAD or GET of a stored file, whole or a range of it. */
+/* HEAD or GET of m; body, unless NULL, holds all of it already. */
 static void
-serve_meta(struct rreq *rr, const struct dsrv_file_meta *m)
+answer(struct rreq *rr, const struct dsrv_file_meta *m, struct evbuffer *body)
 {
-	struct evkeyvalq	*oh = evhttp_request_get_output_headers(rr->req);
-	char			 err[DSRV_CLIENT_ERRLEN], hdr[96];
-	uint64_t		 off = 0, len = m->length;
-	int			 r, code;
+	char	 err[DSRV_CLIENT_ERRLEN];
+	int	 code;
 
-	r = http_range(evhttp_find_header(
-	    evhttp_request_get_input_headers(rr->req), "Range"), m->length,
-	    &off, &len);
-	if (r == -1) {
-		(void)snprintf(hdr, sizeof(hdr), "bytes */%" PRIu64,
-		    m->length);
-		(void)evhttp_add_header(oh, "Content-Range", hdr);
-		reply(rr, 416, "Range Not Satisfiable", NULL);
-		return;
-	}
-	(void)evhttp_add_header(oh, "Content-Type", MIME_DATA);
-	(void)evhttp_add_header(oh, "Accept-Ranges", "bytes");
-	if (r == 1) {
-		(void)snprintf(hdr, sizeof(hdr), "bytes %" PRIu64 "-%" PRIu64
-		    "/%" PRIu64, off, off + len - 1, m->length);
-		(void)evhttp_add_header(oh, "Content-Range", hdr);
-	}
-	if (rr->method == EVHTTP_REQ_HEAD) {
-		(void)snprintf(hdr, sizeof(hdr), "%" PRIu64, len);
-		(void)evhttp_add_header(oh, "Content-Length", hdr);
-		reply(rr, r == 1 ? 206 : 200, r == 1 ? "Partial Content" :
-		    "OK", NULL);
-		return;
-	}
-	if (r == 1)
-		GW_COUNT(rr->gw, range_reads, 1);
-	rr->status = r == 1 ? 206 : 200;
-	if ((code = send_object(rr->gw, rr->req, m, off, len, rr->status,
-	    r == 1 ? "Partial Content" : "OK", err, sizeof(err))) !=
-	    WIRE_E_OK) {
-		(void)evhttp_remove_header(oh, "Content-Range");
+	if ((code = serve_meta(rr->gw, rr->req, rr->method == EVHTTP_REQ_HEAD,
+	    m, body, &rr->status, err, sizeof(err))) != WIRE_E_OK)
 		reply_code(rr, code, err);
-	}
 }
 
 /* GET TYPE/: a JSON array of names (v1) or of names and sizes (v2). */
@@ -446,6 +366,7 @@ static void
 do_get(struct rreq *rr)
 {
 	struct dsrv_file_meta	*m;
+	struct evbuffer		*body = NULL;
 	char			 err[DSRV_CLIENT_ERRLEN];
 	int			 code;
 
@@ -454,8 +375,38 @@ do_get(struct rreq *rr)
 		reply_code(rr, code, err);
 		return;
 	}
-	serve_meta(rr, m);
+	/* --keep: read whole, kept, or from the copy when dsrvd refuses. */
+	if (rr->method == EVHTTP_REQ_GET && keep_wanted(rr->gw, OBJTYPE(rr),
+	    m->length)) {
+		if ((body = evbuffer_new()) == NULL)
+			code = -1;
+		else
+			code = keep_read(rr->gw, m, body, err, sizeof(err));
+	}
+	if (code == WIRE_E_OK)
+		answer(rr, m, body);
+	else
+		reply_code(rr, code, body != NULL ? err : "out of memory");
+	if (body != NULL)
+		evbuffer_free(body);
 	dsrv_meta_free(m);
+}
+
+/*
+ * An object stored is copied with --keep, or restic hears of it (500):
+ * without the copy, a key that may not read could not back up again.
+ */
+static int
+kept(struct rreq *rr, struct evbuffer *body)
+{
+	char	 err[DSRV_CLIENT_ERRLEN];
+
+	if (keep_store(rr->gw, OBJTYPE(rr), rr->name, body, err,
+	    sizeof(err)) == 0)
+		return (0);
+	log_warnx("POST %s: stored, but %s", rr->path, err);
+	reply(rr, 500, "Internal Server Error", NULL);
+	return (-1);
 }
 
 /*
@@ -493,7 +444,8 @@ do_post(struct rreq *rr)
 		if (m->has_sha256 && m->length == len &&
 		    memcmp(m->sha256, sha, sizeof(sha)) == 0) {
 			GW_COUNT(rr->gw, identical, 1);
-			reply(rr, 200, "OK", NULL);
+			if (kept(rr, body) == 0)
+				reply(rr, 200, "OK", NULL);
 		} else {
 			GW_COUNT(rr->gw, refused_writes, 1);
 			log_warnx("POST %s: refused, %s holds other bytes "
@@ -515,7 +467,8 @@ do_post(struct rreq *rr)
 	GW_COUNT(rr->gw, stored, 1);
 	GW_COUNT(rr->gw, stored_bytes, len);
 	log_debug("stored %s, %zu bytes", rr->name, len);
-	reply(rr, 200, "OK", NULL);
+	if (kept(rr, body) == 0)
+		reply(rr, 200, "OK", NULL);
 }
 
 /* Locks: advisory, in restic_lock.c, the one thing DELETE removes. */
@@ -580,16 +533,16 @@ do_lock(struct rreq *rr)
 		if (body != NULL) {
 			(void)evhttp_add_header(
 			    evhttp_request_get_output_headers(rr->req),
-			    "Content-Type", MIME_DATA);
+			    "Content-Type", GW_MIME_DATA);
 			reply(rr, 200, "OK", body);
 			evbuffer_free(body);
 			return;
 		}
-		/* HEAD: only the length matters; serve_meta says it. */
+		/* HEAD: only the length matters; answer says it. */
 		memset(&m, 0, sizeof(m));
 		m.name = rr->name;
 		m.length = len;
-		serve_meta(rr, &m);
+		answer(rr, &m, NULL);
 		return;
 	default:
 		reply(rr, 405, "Method Not Allowed", NULL);

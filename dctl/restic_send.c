@@ -22,12 +22,15 @@
  * file's chunks so dsrvd reads each chunk once) is in memory per
  * object being sent.  A window that cannot be read after the status
  * went out ends the connection short of its Content-Length: restic
- * sees the object cut off and retries or reports it.
+ * sees the object cut off and retries or reports it.  An object read
+ * whole before (restic_keep.c) is sent from memory instead.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +59,9 @@ static uint64_t	 window_end(uint64_t, uint64_t);
 static void	 send_next(struct evhttp_connection *, void *);
 static void	 send_closed(struct evhttp_connection *, void *);
 static void	 send_free(struct gw_send *);
+static int	 send_buffer(struct gw *, struct evhttp_request *,
+		    struct evbuffer *, uint64_t, uint64_t, int, const char *,
+		    char *, size_t);
 
 /* The end of the window starting at pos: the chunk's end, or end. */
 static uint64_t
@@ -175,4 +181,126 @@ send_object(struct gw *gw, struct evhttp_request *req,
 	evhttp_send_reply_chunk_with_cb(req, b, send_next, gs);
 	evbuffer_free(b);
 	return (WIRE_E_OK);
+}
+
+/* Bytes [off, off + len) of body, all of an object, in one reply. */
+static int
+send_buffer(struct gw *gw, struct evhttp_request *req, struct evbuffer *body,
+    uint64_t off, uint64_t len, int code, const char *reason, char *err,
+    size_t errlen)
+{
+	struct evbuffer	*b;
+
+	if ((b = evbuffer_new()) == NULL ||
+	    evbuffer_drain(body, (size_t)off) == -1 ||
+	    evbuffer_remove_buffer(body, b, (size_t)len) != (int)len) {
+		if (b != NULL)
+			evbuffer_free(b);
+		(void)snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	GW_COUNT(gw, served_bytes, len);
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+	return (WIRE_E_OK);
+}
+
+int
+http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	unsigned long long	 a, b;
+	char			*end;
+	const char		*s;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0)
+		return (0);
+	s = h + 6;
+	if (strchr(s, ',') != NULL)
+		return (0);
+	errno = 0;
+	if (*s == '-') {
+		b = strtoull(s + 1, &end, 10);
+		if (errno != 0 || end == s + 1 || *end != '\0')
+			return (0);
+		if (b == 0)
+			return (-1);
+		if (b > size)
+			b = size;
+		*off = size - b;
+		*len = b;
+		return (size == 0 ? -1 : 1);
+	}
+	if (!isdigit((unsigned char)*s))
+		return (0);
+	a = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '-')
+		return (0);
+	s = end + 1;
+	if (*s == '\0')
+		b = size > 0 ? size - 1 : 0;
+	else {
+		if (!isdigit((unsigned char)*s))
+			return (0);
+		b = strtoull(s, &end, 10);
+		if (errno != 0 || *end != '\0' || b < a)
+			return (0);
+	}
+	if (a >= size)
+		return (-1);
+	if (b >= size)
+		b = size - 1;
+	*off = a;
+	*len = b - a + 1;
+	return (1);
+}
+
+int
+serve_meta(struct gw *gw, struct evhttp_request *req, int head,
+    const struct dsrv_file_meta *m, struct evbuffer *body, int *status,
+    char *err, size_t errlen)
+{
+	struct evkeyvalq	*oh = evhttp_request_get_output_headers(req);
+	const char		*reason;
+	char			 hdr[96];
+	uint64_t		 off = 0, len = m->length;
+	int			 r, code;
+
+	r = http_range(evhttp_find_header(evhttp_request_get_input_headers(
+	    req), "Range"), m->length, &off, &len);
+	if (r == -1) {
+		(void)snprintf(hdr, sizeof(hdr), "bytes */%" PRIu64,
+		    m->length);
+		(void)evhttp_add_header(oh, "Content-Range", hdr);
+		*status = 416;
+		evhttp_send_error(req, 416, "Range Not Satisfiable");
+		return (WIRE_E_OK);
+	}
+	(void)evhttp_add_header(oh, "Content-Type", GW_MIME_DATA);
+	(void)evhttp_add_header(oh, "Accept-Ranges", "bytes");
+	if (r == 1) {
+		(void)snprintf(hdr, sizeof(hdr), "bytes %" PRIu64 "-%" PRIu64
+		    "/%" PRIu64, off, off + len - 1, m->length);
+		(void)evhttp_add_header(oh, "Content-Range", hdr);
+	}
+	*status = r == 1 ? 206 : 200;
+	reason = r == 1 ? "Partial Content" : "OK";
+	if (head) {
+		(void)snprintf(hdr, sizeof(hdr), "%" PRIu64, len);
+		(void)evhttp_add_header(oh, "Content-Length", hdr);
+		evhttp_send_reply(req, *status, reason, NULL);
+		return (WIRE_E_OK);
+	}
+	if (r == 1)
+		GW_COUNT(gw, range_reads, 1);
+	if (body != NULL)
+		code = send_buffer(gw, req, body, off, len, *status, reason,
+		    err, errlen);
+	else
+		code = send_object(gw, req, m, off, len, *status, reason, err,
+		    errlen);
+	if (code != WIRE_E_OK) {
+		(void)evhttp_remove_header(oh, "Content-Range");
+		*status = 0;
+	}
+	return (code);
 }

@@ -16,7 +16,8 @@
 
 /*
  * dctl serve restic [-v] [-l address:port] [--prefix prefix]
- *     [--htpasswd file] [--locks file] [--lock-timeout seconds]: a
+ *     [--htpasswd file] [--locks file] [--lock-timeout seconds]
+ *     [--keep dir]: a
  * long-running gateway that speaks restic's REST backend protocol on
  * HTTP and stores into the dsrvd server of -r and the client
  * configuration, with the host's key.  It listens on 127.0.0.1:8000
@@ -51,7 +52,8 @@
 
 #define SERVE_USAGE	"serve restic [-v] [-j workers] [-l address:port] " \
 			    "[--prefix prefix] [--htpasswd file] " \
-			    "[--locks file] [--lock-timeout seconds]"
+			    "[--locks file] [--lock-timeout seconds] " \
+			    "[--keep dir]"
 #define SERVE_LISTEN	"127.0.0.1:8000"
 #define SERVE_TIMEOUT	300	/* seconds an HTTP connection may idle */
 
@@ -155,10 +157,11 @@ gw_summary(const struct gw *gw, const char *when)
 	    PRIu64 " skipped as identical, %" PRIu64 " deletes refused, %"
 	    PRIu64 " rewrites refused, %" PRIu64 " bodies not matching "
 	    "their name, %" PRIu64 " locks, %" PRIu64 " requests, %" PRIu64
-	    " bytes served (%" PRIu64 " ranges)", when,
+	    " bytes served (%" PRIu64 " ranges), %" PRIu64 " copies kept, %"
+	    PRIu64 " answers from copies", when,
 	    st->stored, st->stored_bytes, st->identical, st->refused_deletes,
 	    st->refused_writes, st->bad_hash, st->locks, st->requests,
-	    st->served_bytes, st->range_reads);
+	    st->served_bytes, st->range_reads, st->kept, st->from_copies);
 }
 
 static void
@@ -236,7 +239,7 @@ cmd_serve(int argc, char **argv)
 	struct worker		*w;
 	struct event		*sigs[4];
 	const char		*listen = SERVE_LISTEN, *htfile = NULL;
-	const char		*lockfile = NULL, *errstr;
+	const char		*lockfile = NULL, *keepdir = NULL, *errstr;
 	char			 host[256], port[8], err[512], *prefix;
 	size_t			 len;
 	time_t			 lock_timeout = GW_LOCK_TIMEOUT;
@@ -266,6 +269,8 @@ cmd_serve(int argc, char **argv)
 			htfile = argv[++i];
 		else if (strcmp(argv[i], "--locks") == 0 && i + 1 < argc)
 			lockfile = argv[++i];
+		else if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc)
+			keepdir = argv[++i];
 		else if (strcmp(argv[i], "--lock-timeout") == 0 &&
 		    i + 1 < argc) {
 			lock_timeout = strtonum(argv[++i], 1, 365 * 86400,
@@ -305,6 +310,9 @@ cmd_serve(int argc, char **argv)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		die("signal: SIGPIPE");
 	if ((gw.locks = locks_open(lockfile, lock_timeout, err,
+	    sizeof(err))) == NULL)
+		die("serve: %s", err);
+	if (keepdir != NULL && (gw.keep = keep_open(keepdir, err,
 	    sizeof(err))) == NULL)
 		die("serve: %s", err);
 
@@ -351,8 +359,9 @@ cmd_serve(int argc, char **argv)
 		w[i].started = 1;
 	}
 	log_info("serving restic on %s for dsrvd at %s, prefix \"%s\"%s, "
-	    "%d workers", listen, gw.peer, gw.prefix, gw.auth != NULL ?
-	    ", with passwords" : "", nw);
+	    "%d workers%s%s", listen, gw.peer, gw.prefix, gw.auth != NULL ?
+	    ", with passwords" : "", nw, keepdir != NULL ? ", copies in " :
+	    "", keepdir != NULL ? keepdir : "");
 	if (event_base_dispatch(base) == -1)
 		log_warnx("serve: the event loop failed");
 	/* A worker in the middle of a request finishes it first. */
@@ -373,6 +382,7 @@ cmd_serve(int argc, char **argv)
 	event_base_free(base);
 	store_free(&gw);
 	locks_close(gw.locks);
+	keep_close(gw.keep);
 	htpasswd_free(gw.auth);
 	dsrv_pool_free(gw.pool);
 	(void)pthread_mutex_destroy(&gw.mtx);

@@ -24,8 +24,12 @@
  *   restic_auth.c    --htpasswd: Basic authentication, bcrypt entries
  *   restic_store.c   objects on dsrvd: lookup with a listing cache,
  *                    verified writes, ranged reads
+ *   restic_send.c    answers to HEAD and GET, a GET's body a window
+ *                    at a time
  *   restic_lock.c    locks: in memory, maybe in a state file, never on
  *                    dsrvd; thread-safe on their own
+ *   restic_keep.c    --keep: local copies of config, keys, index and
+ *                    snapshots, for a key that may not read
  *
  * GW_WORKERS threads serve HTTP, each with its own event base and
  * evhttp on the one listening socket: a request that talks to dsrvd
@@ -57,6 +61,8 @@
 #define GW_LOCK_MAX	(64 * 1024)	/* bytes of a lock; restic's: < 1 KiB */
 #define GW_LOCK_COUNT	1024		/* locks held at once */
 #define GW_LOCK_TIMEOUT	1800		/* restic's stale lock timeout */
+#define GW_KEEP_MAX	(64 * 1024 * 1024)	/* bytes of an object kept */
+#define GW_MIME_DATA	"application/octet-stream"
 
 struct dsrv_pool;
 struct dsrv_file_meta;
@@ -74,6 +80,8 @@ struct gw_stats {
 	uint64_t	 requests;
 	uint64_t	 served_bytes;	/* bodies of GETs sent to restic */
 	uint64_t	 range_reads;	/* GETs of part of an object */
+	uint64_t	 kept;		/* copies written by --keep */
+	uint64_t	 from_copies;	/* GETs answered from them */
 };
 
 /* A statistic counted from any thread. */
@@ -96,6 +104,7 @@ struct gw_meta {
 
 struct gw_htpasswd;
 struct gw_locks;
+struct gw_keep;
 
 struct gw {
 	struct dsrv_pool	*pool;
@@ -109,6 +118,7 @@ struct gw {
 	struct gw_meta		 metas[GW_METACACHE];
 	uint64_t		 tick;
 	struct gw_locks		*locks;
+	struct gw_keep		*keep;	/* NULL without --keep */
 };
 
 /* serve.c */
@@ -171,6 +181,21 @@ void	 store_free(struct gw *);
 int	 send_object(struct gw *, struct evhttp_request *,
 	    const struct dsrv_file_meta *, uint64_t off, uint64_t len,
 	    int code, const char *reason, char *err, size_t errlen);
+/*
+ * A Range header ("bytes=A-B", "bytes=A-", "bytes=-N") within size
+ * bytes: 1 with the range, 0 for none this serves (then the whole
+ * object), -1 when it cannot be satisfied.
+ */
+int	 http_range(const char *, uint64_t size, uint64_t *off, uint64_t *len);
+/*
+ * Answer a HEAD (head) or GET of m, whole or the range asked for: from
+ * body when not NULL (all of m, consumed), else read from dsrvd.  The
+ * status sent is in *status.  A wire code when nothing was sent: the
+ * caller answers with an error then.
+ */
+int	 serve_meta(struct gw *, struct evhttp_request *, int head,
+	    const struct dsrv_file_meta *, struct evbuffer *body, int *status,
+	    char *err, size_t errlen);
 
 /*
  * restic_lock.c: locks, by their whole dsrvd-style name.  Every call
@@ -192,5 +217,25 @@ int	 locks_get(struct gw_locks *, const char *name, struct evbuffer *out,
 /* The locks of dir ("PREFIX/repo/locks/") as JSON array elements. */
 int	 locks_list(struct gw_locks *, const char *dir, int v2,
 	    struct evbuffer *out);
+
+/*
+ * restic_keep.c: copies of the objects restic reads before it adds to a
+ * repository, in the directory of --keep; thread-safe on their own.
+ */
+/* NULL and a message in err when dir cannot be made or used. */
+struct gw_keep *keep_open(const char *dir, char *err, size_t errlen);
+void	 keep_close(struct gw_keep *);
+/* 1 when an object of type (NULL: config) and length is kept. */
+int	 keep_wanted(const struct gw *, const char *type, uint64_t length);
+/* A copy of body, stored under name, when it is kept: 0 or -1. */
+int	 keep_store(struct gw *, const char *type, const char *name,
+	    struct evbuffer *body, char *err, size_t errlen);
+/*
+ * All of m into out for a GET: read from dsrvd, and kept; or, when
+ * dsrvd refuses the read (PERM), from a copy that matches m.  A wire
+ * code; PERM when there is no such copy.
+ */
+int	 keep_read(struct gw *, const struct dsrv_file_meta *m,
+	    struct evbuffer *out, char *err, size_t errlen);
 
 #endif /* DCTL_SERVE_H */
