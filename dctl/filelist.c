@@ -32,7 +32,6 @@
 #include "wire.h"
 
 static int	 collect(const struct dsrv_file_meta *, void *);
-static int	 meta_cmp(const void *, const void *);
 
 static int
 collect(const struct dsrv_file_meta *m, void *arg)
@@ -55,21 +54,6 @@ collect(const struct dsrv_file_meta *m, void *arg)
 	return (0);
 }
 
-/*
- * By name, then newest first as dsrv_file_versions has them, so that
- * the versions of a name are numbered alike by match and get.
- */
-static int
-meta_cmp(const void *a, const void *b)
-{
-	const struct dsrv_file_meta	*x = *(const struct dsrv_file_meta **)a;
-	const struct dsrv_file_meta	*y = *(const struct dsrv_file_meta **)b;
-	int				 c;
-
-	if ((c = strcmp(x->name, y->name)) != 0)
-		return (c);
-	return (dsrv_meta_newest_cmp(a, b));
-}
 
 /* With err, scrub reports what could not be read beside the rest. */
 int
@@ -88,7 +72,7 @@ files_match(struct dsrv_pool *p, const char *prefix, struct files *f,
 	if (err != NULL)
 		(void)strlcpy(err, e[0] != '\0' ? e : "match failed", errlen);
 	if (f->n > 0)
-		qsort(f->v, f->n, sizeof(*f->v), meta_cmp);
+		qsort(f->v, f->n, sizeof(*f->v), dsrv_meta_name_cmp);
 	return (code);
 }
 

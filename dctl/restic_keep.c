@@ -263,11 +263,9 @@ static int
 copy_load(struct gw_keep *k, int fd, const struct dsrv_file_meta *m,
     struct evbuffer *out, char *err, size_t errlen)
 {
-	struct dsrv_sha256_state st;
-	struct evbuffer_ptr	 pos;
-	struct evbuffer_iovec	 v;
 	struct stat		 sb;
 	uint8_t			 sha[DSRV_SHA256_BYTES];
+	uint32_t		 crc;
 	char			 hex[GW_ID_LEN + 1];
 	const char		*base;
 	int			 n;
@@ -287,16 +285,7 @@ copy_load(struct gw_keep *k, int fd, const struct dsrv_file_meta *m,
 		(void)snprintf(err, errlen, "cannot be read whole");
 		return (0);
 	}
-	dsrv_sha256_init(&st);
-	if (evbuffer_ptr_set(out, &pos, 0, EVBUFFER_PTR_SET) == 0) {
-		while (evbuffer_peek(out, -1, &pos, &v, 1) > 0) {
-			dsrv_sha256_update(&st, v.iov_base, v.iov_len);
-			if (evbuffer_ptr_set(out, &pos, v.iov_len,
-			    EVBUFFER_PTR_ADD) == -1)
-				break;
-		}
-	}
-	dsrv_sha256_final(&st, sha);
+	body_sums(out, sha, &crc);
 	(void)sodium_bin2hex(hex, sizeof(hex), sha, sizeof(sha));
 	base = strrchr(m->name, '/');
 	base = base != NULL ? base + 1 : m->name;
@@ -365,11 +354,9 @@ static int
 read_whole(struct gw *gw, const struct dsrv_file_meta *m,
     struct evbuffer *out, char *err, size_t errlen)
 {
-	struct dsrv_sha256_state st;
-	struct evbuffer_ptr	 pos;
-	struct evbuffer_iovec	 v;
 	uint8_t			 sha[DSRV_SHA256_BYTES];
 	uint64_t		 off, len;
+	uint32_t		 crc;
 	int			 rc;
 
 	for (off = 0; off < m->length; off += len) {
@@ -381,16 +368,7 @@ read_whole(struct gw *gw, const struct dsrv_file_meta *m,
 	}
 	if (!m->has_sha256)
 		return (WIRE_E_OK);
-	dsrv_sha256_init(&st);
-	if (evbuffer_ptr_set(out, &pos, 0, EVBUFFER_PTR_SET) == 0) {
-		while (evbuffer_peek(out, -1, &pos, &v, 1) > 0) {
-			dsrv_sha256_update(&st, v.iov_base, v.iov_len);
-			if (evbuffer_ptr_set(out, &pos, v.iov_len,
-			    EVBUFFER_PTR_ADD) == -1)
-				break;
-		}
-	}
-	dsrv_sha256_final(&st, sha);
+	body_sums(out, sha, &crc);
 	if (memcmp(sha, m->sha256, sizeof(sha)) != 0) {
 		(void)snprintf(err, errlen, "%s: not the SHA-256 of its "
 		    "metadata", m->name);

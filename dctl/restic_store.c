@@ -50,7 +50,6 @@ struct collect {
 };
 
 static int	 collect_cb(const struct dsrv_file_meta *, void *);
-static int	 name_newest_cmp(const void *, const void *);
 static struct gw_dir *dir_cached(struct gw *, const char *);
 static void	 dir_drop(struct gw_dir *);
 static void	 dir_invalidate(struct gw *, const char *name);
@@ -105,18 +104,6 @@ collect_cb(const struct dsrv_file_meta *m, void *arg)
 	return (0);
 }
 
-/* By name, and the newest version of a name first. */
-static int
-name_newest_cmp(const void *a, const void *b)
-{
-	const struct dsrv_file_meta	*x = *(const struct dsrv_file_meta **)a;
-	const struct dsrv_file_meta	*y = *(const struct dsrv_file_meta **)b;
-	int				 c;
-
-	if ((c = strcmp(x->name, y->name)) != 0)
-		return (c);
-	return (dsrv_meta_newest_cmp(a, b));
-}
 
 static struct gw_dir *
 dir_cached(struct gw *gw, const char *dir)
@@ -202,7 +189,7 @@ store_list(struct gw *gw, const char *dir, struct dsrv_file_meta ***vp,
 	}
 	/* Keep the newest version of each name. */
 	if (c.n > 0)
-		qsort(c.v, c.n, sizeof(*c.v), name_newest_cmp);
+		qsort(c.v, c.n, sizeof(*c.v), dsrv_meta_name_cmp);
 	for (i = j = 0; i < c.n; i++) {
 		if (j > 0 && strcmp(c.v[j - 1]->name, c.v[i]->name) == 0)
 			dsrv_meta_free(c.v[i]);

@@ -219,5 +219,7 @@ int	dsrv_file_versions(struct dsrv_pool *, const char *name,
 void	dsrv_versions_free(struct dsrv_file_meta **, size_t);
 /* Newest first: stored_at, then metadata name, for qsort. */
 int	dsrv_meta_newest_cmp(const void *, const void *);
+/* By name, then newest first as above (so versions number alike). */
+int	dsrv_meta_name_cmp(const void *, const void *);
 
 #endif /* DSRV_FILE_H */

@@ -543,6 +543,19 @@ dsrv_meta_newest_cmp(const void *a, const void *b)
 	return (strcmp(x->metaname, y->metaname));
 }
 
+/* By name, and the versions of a name newest first. */
+int
+dsrv_meta_name_cmp(const void *a, const void *b)
+{
+	const struct dsrv_file_meta	*x = *(const struct dsrv_file_meta **)a;
+	const struct dsrv_file_meta	*y = *(const struct dsrv_file_meta **)b;
+	int				 c;
+
+	if ((c = strcmp(x->name, y->name)) != 0)
+		return (c);
+	return (dsrv_meta_newest_cmp(a, b));
+}
+
 struct versions {
 	struct dsrv_file_meta	**v;
 	size_t			  n, cap;

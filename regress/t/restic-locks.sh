@@ -173,22 +173,27 @@ start_gw --locks "$LOCKS" || bail "dctl serve restic did not start"
 rr "restic init" init
 rr "restic list locks: none" list locks --no-lock
 check "... empty" [ ! -s "$T/restic.out" ]
-# The fifo's writer is a sleep of its own: no process started later
-# inherits it and keeps restic from seeing the end.
+# piped_backup OUT: a restic backup --stdin from the fifo, held open by
+# a sleep of its own (no process started later inherits the writer and
+# keeps restic from seeing the end); rpid and hold are theirs.  Returns
+# once the lock is in the state file (or after 10 s).
+piped_backup() {
+	restic -r "$REPO" backup --stdin --stdin-filename piped \
+	    <"$T/pipe" >"$1" 2>&1 &
+	rpid=$!
+	add_bgpid "$rpid"
+	sleep 600 >"$T/pipe" &
+	hold=$!
+	add_bgpid "$hold"
+	n=0
+	while [ "$n" -lt 100 ]; do
+		[ "$(wc -l <"$LOCKS")" -ge 2 ] && break
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
 mkfifo "$T/pipe" || bail "mkfifo"
-restic -r "$REPO" backup --stdin --stdin-filename piped <"$T/pipe" \
-    >"$T/piped.out" 2>&1 &
-rpid=$!
-add_bgpid "$rpid"
-sleep 600 >"$T/pipe" &
-hold=$!
-add_bgpid "$hold"
-n=0
-while [ "$n" -lt 100 ]; do
-	[ "$(wc -l <"$LOCKS")" -ge 2 ] && break
-	sleep 0.1
-	n=$((n + 1))
-done
+piped_backup "$T/piped.out"
 rr "a backup running: restic list locks" list locks --no-lock
 rlock=$(head -n 1 "$T/restic.out")
 check "... shows its lock ($rlock)" [ "${#rlock}" -eq 64 ]
@@ -222,19 +227,7 @@ check "... nor does the state file" [ "$(wc -l <"$LOCKS")" -eq 1 ]
 
 # A restic killed: its lock stays until restic unlock, which finds it
 # stale (this host, the process gone).
-restic -r "$REPO" backup --stdin --stdin-filename piped <"$T/pipe" \
-    >"$T/piped2.out" 2>&1 &
-rpid=$!
-add_bgpid "$rpid"
-sleep 600 >"$T/pipe" &
-hold=$!
-add_bgpid "$hold"
-n=0
-while [ "$n" -lt 100 ]; do
-	[ "$(wc -l <"$LOCKS")" -ge 2 ] && break
-	sleep 0.1
-	n=$((n + 1))
-done
+piped_backup "$T/piped2.out"
 kill -KILL "$rpid"
 wait "$rpid" 2>/dev/null
 kill "$hold"
