@@ -555,7 +555,8 @@ restic_request(struct evhttp_request *req, void *arg)
 {
 	struct rreq		 rr;
 	const struct evhttp_uri	*uri;
-	const char		*auth;
+	const char		*auth, *p;
+	char			 path[2048];
 	int			 code;
 
 	memset(&rr, 0, sizeof(rr));
@@ -564,9 +565,14 @@ restic_request(struct evhttp_request *req, void *arg)
 	rr.method = evhttp_request_get_command(req);
 	GW_COUNT(rr.gw, requests, 1);
 	uri = evhttp_request_get_evhttp_uri(req);
-	rr.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	if (rr.path == NULL)
-		rr.path = "";
+	p = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	/* Our copy: a reply may free the request, and the log comes after. */
+	if (strlcpy(path, p != NULL ? p : "", sizeof(path)) >= sizeof(path)) {
+		rr.path = "(too long)";
+		reply(&rr, 414, "URI Too Long", NULL);
+		goto done;
+	}
+	rr.path = path;
 
 	if (rr.gw->auth != NULL) {
 		auth = evhttp_find_header(evhttp_request_get_input_headers(req),

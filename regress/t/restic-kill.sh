@@ -1,5 +1,6 @@
 #!/bin/sh
 # needs: root
+# timeout: 900
 # dctl serve restic under stress, with the real restic: a gateway
 # killed (SIGKILL) in the middle of a backup and started again, the
 # backup run again to completion (what was stored is skipped as

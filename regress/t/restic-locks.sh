@@ -1,5 +1,6 @@
 #!/bin/sh
 # needs: root
+# timeout: 900
 # dctl serve restic's locks (issue 14): advisory, outside the
 # write-once store.  By hand with curl: a lock POSTed is in the v1 and
 # v2 listings, GET and HEAD answer it, DELETE removes it, a body not

@@ -1,5 +1,6 @@
 #!/bin/sh
 # needs: root
+# timeout: 900
 # dctl serve restic --keep (issue 14): a host whose key may write,
 # list, stat and read metadata but not read data backs up with restic.
 # Without --keep its backup fails, the gateway's log naming dsrvd's

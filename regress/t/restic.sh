@@ -1,5 +1,6 @@
 #!/bin/sh
 # needs: root
+# timeout: 900
 # dctl serve restic in front of a real dsrvd, driven by the real
 # restic: init, two backups of a tree with 3000 small files,
 # two over 8 MiB and a symlink, snapshots, check --read-data, restore
