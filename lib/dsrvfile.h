@@ -217,7 +217,7 @@ int	dsrv_file_find(struct dsrv_pool *, const char *name,
 int	dsrv_file_versions(struct dsrv_pool *, const char *name,
 	    struct dsrv_file_meta ***, size_t *n, char *err, size_t errlen);
 void	dsrv_versions_free(struct dsrv_file_meta **, size_t);
-/* Newest first: stored_at, then metadata name, for qsort. */
+/* Newest first: stored_at, then the later metadata name, for qsort. */
 int	dsrv_meta_newest_cmp(const void *, const void *);
 /* By name, then newest first as above (so versions number alike). */
 int	dsrv_meta_name_cmp(const void *, const void *);

@@ -531,16 +531,26 @@ dsrv_match(struct dsrv_pool *pool, const char *prefix, int parallel,
 	    err, errlen));
 }
 
-/* Newest first: stored_at, then the metadata name, for one order always. */
+/*
+ * Newest first: stored_at, then, within one second, the metadata name
+ * that came later: an alternate (-k) is taken only once the names
+ * before it are, so the longer name, and of two as long the greater,
+ * is the newer.  One order always.
+ */
 int
 dsrv_meta_newest_cmp(const void *a, const void *b)
 {
 	const struct dsrv_file_meta	*x = *(const struct dsrv_file_meta **)a;
 	const struct dsrv_file_meta	*y = *(const struct dsrv_file_meta **)b;
+	size_t				 xl, yl;
 
 	if (x->stored_at != y->stored_at)
 		return (x->stored_at > y->stored_at ? -1 : 1);
-	return (strcmp(x->metaname, y->metaname));
+	xl = strlen(x->metaname);
+	yl = strlen(y->metaname);
+	if (xl != yl)
+		return (xl > yl ? -1 : 1);
+	return (-strcmp(x->metaname, y->metaname));
 }
 
 /* By name, and the versions of a name newest first. */
