@@ -43,6 +43,7 @@
 #include "log.h"
 #include "serve.h"
 #include "sha256.h"
+#include "util.h"
 #include "wire.h"
 
 #define NAME_LEN	1024
@@ -556,7 +557,7 @@ restic_request(struct evhttp_request *req, void *arg)
 	struct rreq		 rr;
 	const struct evhttp_uri	*uri;
 	const char		*auth, *p;
-	char			 path[2048];
+	char			 path[2048], *vis;
 	int			 code;
 
 	memset(&rr, 0, sizeof(rr));
@@ -623,7 +624,12 @@ restic_request(struct evhttp_request *req, void *arg)
 		break;
 	}
  done:
-	/* The path is the client's: escaped, it may not have passed route. */
-	log_debug("%s %s: %d", method_str(rr.method), printable(rr.path),
-	    rr.status);
+	/*
+	 * The path is the client's: escaped, it may not have passed route.
+	 * dsrv_avis, not printable: its buffers are shared by the threads.
+	 */
+	if ((vis = dsrv_avis(rr.path)) == NULL)
+		return;
+	log_debug("%s %s: %d", method_str(rr.method), vis, rr.status);
+	free(vis);
 }
