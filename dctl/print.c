@@ -62,6 +62,11 @@ hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/*
+ * s escaped for a terminal, valid until the call after next.  Two
+ * static buffers: for dctl's single-threaded commands only; threads
+ * (serve restic's workers) escape with dsrv_avis into their own.
+ */
 const char *
 printable(const char *s)
 {
